@@ -1,0 +1,211 @@
+"""SimPy wiring: the two scheduler loops, creators' immediate sends, the operator and a sampler.
+
+When things happen (spec §3, §4, §6.1):
+
+* Both loops run once at the start and then every ``process_interval`` /
+  ``retry_interval`` seconds on a fixed grid.  A tick that arrives while the
+  previous run of the same loop is still going is **skipped** (recorded with
+  ``skipped=True``), never queued.
+* A tick lists its rows once, at its start, then sends them one after the
+  other, each send taking its latency.  Each tick has a deadline
+  (``process_deadline`` / ``retry_deadline`` after its start).  From the
+  deadline on, an HTTP send fails at once with ``context deadline exceeded``
+  and delivers nothing; a send still in flight is cut at the deadline; and
+  every row write fails, so the row stays as it was.  Email ignores the
+  deadline (it is delivered late) but its row write still fails.
+* Creators insert a ``pending`` row and send it at once in their own process
+  with their own deadline, so a process tick that lists the row while that
+  send is in flight sends it a second time (spec §3.2): the double-send race.
+* A send returning at the same instant as a tick boundary is written before
+  the tick lists rows only if its event was scheduled first (SimPy's FIFO
+  order for simultaneous events); the order is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+
+import simpy
+
+from .channels import CLIENT_TIMEOUT_S, DEADLINE_ERROR, EMAIL_QUIT_ERROR, HTTP_CHANNELS, timeout_error
+from .machine import NotFound, NotificationService, NotificationTable, RequeueRefused
+from .policy import Policy
+from .record import Recorder
+from .scenario import Scenario
+from .streams import Streams
+from .timeutil import datetime_to_us
+
+
+class Simulation:
+    """One run: a scenario under a policy, for ``horizon_s`` seconds, on one seed."""
+
+    def __init__(self, scenario: Scenario, policy: Policy, *, seed: int, horizon_s: float, initial_rows: list[dict], sample_interval: float):
+        self.scenario = scenario
+        self.policy = policy
+        self.horizon_s = horizon_s
+        self.sample_interval = sample_interval
+        self.streams = Streams(seed)
+        self.env = simpy.Environment()
+        self.table = NotificationTable()
+        self.service = NotificationService(self.table, policy, scenario.channels)
+        self.recorder = Recorder()
+        self.channels = {name: model.bind(name, self.streams) for name, model in scenario.channels.items()}
+        self._quit_defect = policy.email_quit_defect
+        self._running = {"process": False, "retry": False}
+        self._open_ticks: dict[str, tuple[int, int, int, bool]] = {}  # loop -> (tick index, rows, sends, deadline hit)
+        self._start_ns = datetime_to_us(scenario.start) * 1000
+        self._id_counter = 0
+        for row in initial_rows:
+            self.table.insert(**row)
+            self.recorder.notification("initial")
+
+    # -- public hooks for workloads and operators ---------------------------------
+
+    def create(self, *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None, deadline: float):
+        """certctl ``Create`` then an immediate send in the creator's own process (T1, then T2/T3/T4)."""
+        now = self.env.now
+        self._id_counter += 1
+        nid = f"notif-{self._start_ns + round(now * 1e9)}-{self._id_counter}"
+        row = self.table.create(now, id=nid, type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id)
+        self.recorder.notification("created")
+        if not self.service.has_notifier(channel):
+            self.service.finish_no_notifier(nid, now)
+        else:
+            self.env.process(self._immediate_send(row.seq, nid, channel, recipient, now + deadline))
+        return row
+
+    def requeue(self, nid: str) -> None:
+        """An operator's ``POST /notifications/{id}/requeue`` at the current time (T9)."""
+        self._act("requeue", nid)
+
+    def mark_as_read(self, nid: str) -> None:
+        """An operator's ``POST /notifications/{id}/read`` at the current time (T10)."""
+        self._act("read", nid)
+
+    def _act(self, action: str, nid: str) -> None:
+        now = self.env.now
+        try:
+            row = self.table.get(nid)
+        except NotFound:
+            self.recorder.action(nid, now, action, None, None, "not_found", None)
+            return
+        from_status, rc_before = row.status, row.retry_count
+        try:
+            if action == "requeue":
+                self.service.requeue_notification(nid)
+                outcome = "requeued"
+            else:
+                self.service.mark_as_read(nid, now)
+                outcome = "read"
+        except RequeueRefused:
+            outcome = "refused"
+        self.recorder.action(nid, now, action, from_status, rc_before, outcome, row.seq)
+
+    # -- running ----------------------------------------------------------------
+
+    def run(self) -> None:
+        env, policy = self.env, self.policy
+        env.process(self._loop("process", policy.process_interval))
+        env.process(self._loop("retry", policy.retry_interval))
+        if self.scenario.workload is not None:
+            env.process(self.scenario.workload.process(self))
+        if self.scenario.operator is not None:
+            env.process(self.scenario.operator.process(self))
+        env.process(self._sampler())
+        env.run(until=self.horizon_s)
+        # ticks still running at the horizon keep duration NULL and their counts so far
+        for index, rows, sends, hit in self._open_ticks.values():
+            self.recorder.t_rows[index] = rows
+            self.recorder.t_sends[index] = sends
+            self.recorder.t_deadline_hit[index] = hit
+
+    def _loop(self, loop: str, interval: float):
+        """Ticks at 0, interval, 2·interval, ...; skipped while the previous run is still going."""
+        env = self.env
+        k = 0
+        while True:
+            if self._running[loop]:
+                self.recorder.open_tick(loop, env.now, skipped=True)
+            else:
+                self._running[loop] = True
+                env.process(self._tick(loop))
+            k += 1
+            yield env.timeout(k * interval - env.now)
+
+    def _tick(self, loop: str):
+        """One run of a loop: list rows once at the start, then send them one by one.
+
+        ``process`` is ``ProcessPendingNotifications`` (up to ``pending_batch``
+        pending rows, ``sent_at DESC NULLS LAST``); ``retry`` is
+        ``RetryFailedNotifications`` (armed failed rows due at the tick's
+        start, oldest first, up to ``sweep_limit``).  The retry count used for
+        backoff and exhaustion is the one listed at the start.
+        """
+        env, service, policy, table = self.env, self.service, self.policy, self.table
+        start = env.now
+        if loop == "process":
+            deadline = start + policy.process_deadline
+            rows = table.list_pending(policy.pending_batch)
+        else:
+            deadline = start + policy.retry_deadline
+            rows = table.list_retry_eligible(start, policy.max_attempts, policy.sweep_limit)
+        listed = [(r.seq, r.id, r.channel, r.recipient, r.retry_count) for r in rows]
+        index = self.recorder.open_tick(loop, start)
+        sends, hit = 0, False
+        self._open_ticks[loop] = (index, len(listed), 0, False)
+        for seq, nid, channel, recipient, rc in listed:
+            if not service.has_notifier(channel):
+                if env.now < deadline:
+                    service.finish_no_notifier(nid, env.now)
+                else:
+                    hit = True
+                continue
+            error = yield from self._send(seq, channel, recipient, loop, rc, deadline)
+            sends += 1
+            if env.now >= deadline:
+                hit = True  # the row write fails on the expired context: the row stays as it was
+            elif loop == "process":
+                service.finish_send(nid, error, env.now)
+            else:
+                service.finish_retry(nid, rc, error, env.now)
+            self._open_ticks[loop] = (index, len(listed), sends, hit)
+        del self._open_ticks[loop]
+        self.recorder.close_tick(index, len(listed), sends, env.now, hit)
+        self._running[loop] = False
+
+    def _immediate_send(self, seq: int, nid: str, channel: str, recipient: str, deadline: float):
+        """The creator's synchronous ``sendNotification`` right after ``Create``."""
+        error = yield from self._send(seq, channel, recipient, "create", 0, deadline)
+        if self.env.now < deadline:
+            self.service.finish_send(nid, error, self.env.now)
+
+    def _send(self, seq: int, channel: str, recipient: str, loop: str, rc_before: int, deadline: float):
+        """One notifier ``Send``; returns its error text (``None`` when it returned no error)."""
+        env = self.env
+        t0 = env.now
+        http = channel in HTTP_CHANNELS
+        if http and t0 >= deadline:
+            self.recorder.attempt(seq, t0, loop, rc_before, DEADLINE_ERROR, 0.0, False, t0)
+            return DEADLINE_ERROR
+        delivered, error, latency = self.channels[channel].send(t0, recipient)
+        client_timeout = CLIENT_TIMEOUT_S.get(channel)
+        limit = math.inf if client_timeout is None else client_timeout
+        remaining = deadline - t0 if http else math.inf
+        if latency > min(limit, remaining):
+            delivered = False
+            if remaining <= limit:
+                latency, error = remaining, DEADLINE_ERROR
+            else:
+                latency, error = limit, timeout_error(channel, limit)
+        if latency > 0:
+            yield env.timeout(latency)
+        if delivered and error is None and channel == "Email" and self._quit_defect:
+            error = EMAIL_QUIT_ERROR
+        self.recorder.attempt(seq, t0, loop, rc_before, error, latency, delivered, env.now)
+        return error
+
+    def _sampler(self):
+        env = self.env
+        while True:
+            self.recorder.sample(env.now, self.table.counts())
+            yield env.timeout(self.sample_interval)

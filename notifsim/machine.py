@@ -1,0 +1,335 @@
+"""certctl's notification table and its transitions, pure: no SimPy, no I/O.
+
+The table mirrors ``notification_events`` (spec §1.1).  Statuses and the
+transitions between them (spec §1.3):
+
+=====  ==================  =======  ==============================================
+T1     (none)              pending  ``create``
+T2/T3  pending (or any)    sent     send ok / no notifier for the channel
+T4     pending (or any)    failed   send error; ``sent_at`` = Go zero time
+T5/T6  failed (armed)      sent     retry sweep: send ok / no notifier
+T7     failed (armed)      failed   retry sweep: error, ``retry_count`` + 1, re-armed
+T8     failed (armed)      dead     retry sweep: error at ``retry_count >= max-1``
+T9     any                 pending  ``requeue``
+T10    any                 read     ``mark_as_read``
+=====  ==================  =======  ==============================================
+
+Ordering guarantees, kept by two indexes so a tick costs O(rows it touches):
+
+* :meth:`NotificationTable.list_pending` returns ``pending`` rows ordered
+  ``sent_at DESC NULLS LAST`` (Go's zero time sorts below every real instant);
+  ties — which certctl leaves unspecified — go to the row inserted first.
+* :meth:`NotificationTable.list_retry_eligible` returns rows of the partial
+  index ``status='failed' AND next_retry_at IS NOT NULL`` whose
+  ``next_retry_at <= now`` and ``retry_count < max_attempts``, oldest
+  ``next_retry_at`` first, ties to the row inserted first.
+
+:class:`NotificationTable` is the repository (which columns each method
+writes, spec §1.4); :class:`NotificationService` is the service layer
+(``sendNotification`` / ``RetryFailedNotifications`` / ``RequeueNotification``,
+spec §3-§5) that decides transitions from a send's result under a
+:class:`~notifsim.policy.Policy`.  Times are simulation seconds.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from sortedcontainers import SortedList
+
+from .policy import Policy
+from .timeutil import ZERO_TIME
+
+STATUSES = ("pending", "sent", "failed", "dead", "read")
+CHANNELS = ("Email", "Webhook", "Slack", "Teams", "PagerDuty", "OpsGenie")
+TYPES = (
+    "ExpirationWarning",
+    "RenewalSuccess",
+    "RenewalFailure",
+    "DeploymentSuccess",
+    "DeploymentFailure",
+    "PolicyViolation",
+    "Revocation",
+)
+COLUMNS = (
+    "id",
+    "type",
+    "certificate_id",
+    "channel",
+    "recipient",
+    "message",
+    "status",
+    "retry_count",
+    "next_retry_at",
+    "last_error",
+    "error",
+    "created_at",
+    "sent_at",
+)
+
+
+class NotFound(KeyError):
+    """certctl's ``notification not found``: an UPDATE matched no row."""
+
+    def __str__(self) -> str:
+        return f"notification not found: {self.args[0]}"
+
+
+class RequeueRefused(Exception):
+    """The service refused a requeue (only with ``requeue_any_status`` off, for sent/read rows)."""
+
+
+class Notification:
+    """One row of ``notification_events``; ``seq`` is its insertion order (0, 1, ...)."""
+
+    __slots__ = ("seq",) + COLUMNS
+
+    def __init__(self, seq: int, **values: Any):
+        self.seq = seq
+        for name in COLUMNS:
+            setattr(self, name, values.get(name))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in COLUMNS}
+
+    def __repr__(self) -> str:
+        return f"Notification({self.id!r}, {self.channel}, {self.status}, rc={self.retry_count}, nra={self.next_retry_at})"
+
+
+def _pending_key(row: Notification) -> tuple:
+    # sent_at DESC NULLS LAST, then insertion order
+    if row.sent_at is None:
+        return (1, 0.0, row.seq)
+    return (0, -row.sent_at, row.seq)
+
+
+class NotificationTable:
+    """The ``notification_events`` table with certctl's repository methods (spec §1.4).
+
+    Every UPDATE is scoped by id only (no status predicate) and raises
+    :class:`NotFound` when the id does not exist.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[Notification] = []
+        self._by_id: dict[str, Notification] = {}
+        self._pending = SortedList()
+        self._retry = SortedList()  # (next_retry_at, seq) of failed rows with next_retry_at set
+        self._counts: Counter[str] = Counter()
+        self._stranded = 0  # failed rows with next_retry_at NULL
+
+    # -- index maintenance -------------------------------------------------
+
+    def _unindex(self, row: Notification) -> None:
+        if row.status == "pending":
+            self._pending.remove(_pending_key(row))
+        elif row.status == "failed":
+            if row.next_retry_at is None:
+                self._stranded -= 1
+            else:
+                self._retry.remove((row.next_retry_at, row.seq))
+        self._counts[row.status] -= 1
+
+    def _index(self, row: Notification) -> None:
+        if row.status == "pending":
+            self._pending.add(_pending_key(row))
+        elif row.status == "failed":
+            if row.next_retry_at is None:
+                self._stranded += 1
+            else:
+                self._retry.add((row.next_retry_at, row.seq))
+        self._counts[row.status] += 1
+
+    def _update(self, id: str, **changes: Any) -> Notification:
+        row = self._by_id.get(id)
+        if row is None:
+            raise NotFound(id)
+        self._unindex(row)
+        for name, value in changes.items():
+            setattr(row, name, value)
+        self._index(row)
+        return row
+
+    # -- repository methods ---------------------------------------------------
+
+    def insert(self, **values: Any) -> Notification:
+        """INSERT a row with every column given (how raw-SQL fixtures and snapshots enter)."""
+        id = values.get("id")
+        if id in self._by_id:
+            raise ValueError(f"duplicate notification id {id!r}")
+        row = Notification(len(self.rows), **values)
+        self.rows.append(row)
+        self._by_id[id] = row
+        self._index(row)
+        return row
+
+    def create(
+        self,
+        now: float,
+        *,
+        id: str,
+        type: str,
+        channel: str,
+        recipient: str,
+        message: str = "",
+        certificate_id: str | None = None,
+    ) -> Notification:
+        """certctl ``Create`` (T1): a ``pending`` row; ``retry_count`` 0, ``next_retry_at``/``last_error`` NULL."""
+        return self.insert(
+            id=id,
+            type=type,
+            certificate_id=certificate_id,
+            channel=channel,
+            recipient=recipient,
+            message=message,
+            status="pending",
+            retry_count=0,
+            next_retry_at=None,
+            last_error=None,
+            error=None,
+            created_at=now,
+            sent_at=None,
+        )
+
+    def get(self, id: str) -> Notification:
+        """The row with this id, or :class:`NotFound`."""
+        row = self._by_id.get(id)
+        if row is None:
+            raise NotFound(id)
+        return row
+
+    def __contains__(self, id: str) -> bool:
+        return id in self._by_id
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def update_status(self, id: str, status: str, sent_at: float | None) -> Notification:
+        """``UpdateStatus``: writes ``status`` and ``sent_at``, nothing else."""
+        return self._update(id, status=status, sent_at=sent_at)
+
+    def record_failed_attempt(self, id: str, last_error: str, next_retry_at: float) -> Notification:
+        """``RecordFailedAttempt``: ``retry_count + 1`` (server side), ``last_error``, ``next_retry_at``; status untouched."""
+        row = self.get(id)
+        return self._update(id, retry_count=row.retry_count + 1, last_error=last_error, next_retry_at=next_retry_at)
+
+    def mark_as_dead(self, id: str, last_error: str) -> Notification:
+        """``MarkAsDead``: ``status='dead'``, ``next_retry_at`` NULL, ``last_error``; ``retry_count`` kept."""
+        return self._update(id, status="dead", next_retry_at=None, last_error=last_error)
+
+    def requeue(self, id: str) -> Notification:
+        """``Requeue``: ``status='pending'``, ``retry_count`` 0, ``next_retry_at``/``last_error`` NULL; no status guard."""
+        return self._update(id, status="pending", retry_count=0, next_retry_at=None, last_error=None)
+
+    def clear_retry_fields(self, id: str) -> Notification:
+        """Clear ``next_retry_at`` and ``last_error`` (the I-005 intent on success; not in certctl's code)."""
+        return self._update(id, next_retry_at=None, last_error=None)
+
+    def list_pending(self, limit: int) -> list[Notification]:
+        """``List{Status: pending}``: up to ``limit`` rows, ``sent_at DESC NULLS LAST``, ties by insertion."""
+        rows = self.rows
+        return [rows[key[2]] for key in self._pending.islice(0, limit)]
+
+    def list_retry_eligible(self, now: float, max_attempts: int, limit: int) -> list[Notification]:
+        """``ListRetryEligible``: failed, ``next_retry_at <= now``, ``retry_count < max_attempts``; oldest first.
+
+        ``limit <= 0`` means 1000, as in certctl's repository.
+        """
+        if limit <= 0:
+            limit = 1000
+        out: list[Notification] = []
+        rows = self.rows
+        for nra, seq in self._retry.irange(maximum=(now, len(rows))):
+            row = rows[seq]
+            if row.retry_count < max_attempts:
+                out.append(row)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def count_by_status(self, status: str) -> int:
+        """``CountByStatus``: rows whose status equals ``status`` exactly."""
+        return self._counts[status]
+
+    def counts(self) -> dict[str, int]:
+        """Rows per canonical status plus ``stranded`` (failed with ``next_retry_at`` NULL)."""
+        out = {status: self._counts[status] for status in STATUSES}
+        out["stranded"] = self._stranded
+        return out
+
+
+class NotificationService:
+    """certctl's notification service decisions after a ``Send`` returns (spec §3-§5).
+
+    Call :meth:`finish_send` after a send of a listed or freshly created row
+    (``sendNotification``), :meth:`finish_retry` after a send made by the
+    retry sweep (``RetryFailedNotifications``), :meth:`finish_no_notifier`
+    when the channel has no notifier.  ``now`` is the time the send returned:
+    certctl stamps ``sent_at`` and ``next_retry_at`` after the send.
+    """
+
+    def __init__(self, table: NotificationTable, policy: Policy, notifier_channels: Iterable[str]):
+        self.table = table
+        self.policy = policy
+        channels = set(notifier_channels)
+        if not policy.webhook_notifier:
+            channels.discard("Webhook")
+        self.notifier_channels = frozenset(channels)
+
+    def has_notifier(self, channel: str) -> bool:
+        """True when a notifier is registered for exactly this channel name (case-sensitive)."""
+        return channel in self.notifier_channels
+
+    def finish_no_notifier(self, id: str, now: float) -> Notification:
+        """T3/T6: no notifier for the channel: ``sent`` at ``now`` without any delivery."""
+        return self.table.update_status(id, "sent", now)
+
+    def finish_send(self, id: str, error: str | None, now: float) -> Notification:
+        """``sendNotification`` after ``Send``: T2 on success, T4 on error.
+
+        With ``arm_first_failure`` the failure also arms the retry path exactly
+        like a retry-sweep failure at the row's current ``retry_count``.
+        """
+        table = self.table
+        if error is None:
+            row = table.update_status(id, "sent", now)
+            if self.policy.success_clears_retry_fields:
+                row = table.clear_retry_fields(id)
+            return row
+        row = table.update_status(id, "failed", ZERO_TIME)
+        if self.policy.arm_first_failure:
+            row = self._failed_attempt(id, row.retry_count, error, now)
+        return row
+
+    def finish_retry(self, id: str, retry_count_before: int, error: str | None, now: float) -> Notification:
+        """``RetryFailedNotifications`` after ``Send``: T5 on success, else T7 or, when exhausted, T8.
+
+        ``retry_count_before`` is the value listed at the start of the sweep
+        (certctl's backoff and exhaustion use the listed row, pre-increment).
+        """
+        if error is None:
+            row = self.table.update_status(id, "sent", now)
+            if self.policy.success_clears_retry_fields:
+                row = self.table.clear_retry_fields(id)
+            return row
+        return self._failed_attempt(id, retry_count_before, error, now)
+
+    def _failed_attempt(self, id: str, retry_count_before: int, error: str, now: float) -> Notification:
+        policy = self.policy
+        if policy.exhausted(retry_count_before):
+            return self.table.mark_as_dead(id, error)
+        return self.table.record_failed_attempt(id, error, now + policy.backoff(retry_count_before))
+
+    def requeue_notification(self, id: str) -> Notification:
+        """``RequeueNotification`` (T9).  certctl accepts any status; with ``requeue_any_status`` off,
+        ``sent`` and ``read`` rows are refused with :class:`RequeueRefused`."""
+        row = self.table.get(id)
+        if not self.policy.requeue_any_status and row.status in ("sent", "read"):
+            raise RequeueRefused(f"notification {id} is {row.status}; only pending, failed or dead rows can be requeued")
+        return self.table.requeue(id)
+
+    def mark_as_read(self, id: str, now: float) -> Notification:
+        """``MarkAsRead`` (T10): ``status='read'``, ``sent_at`` = now, from any status."""
+        return self.table.update_status(id, "read", now)

@@ -1,0 +1,63 @@
+"""The outcome of one run: its tables as DataFrames and its metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from . import analysis
+
+
+@dataclass
+class Result:
+    """One run's tables (DESIGN §4) and metadata.
+
+    ``notifications`` holds each notification's final state with certctl's
+    columns plus ``attempts``, ``deliveries``, ``first_delivered_at``,
+    ``requeues`` and ``origin`` (``created`` or ``initial``); ``attempts``
+    one row per Send call; ``ticks`` one row per scheduler tick;
+    ``requeues`` one row per operator action; ``samples`` the status counts
+    over time.  All timestamps are UTC.
+    """
+
+    run_id: str
+    scenario: str
+    policy: str
+    seed: int
+    horizon_s: float
+    start: dt.datetime
+    config: dict[str, Any]
+    notifications: pd.DataFrame
+    attempts: pd.DataFrame
+    ticks: pd.DataFrame
+    requeues: pd.DataFrame
+    samples: pd.DataFrame
+    experiment: str = ""
+    replication: int = 0
+    wall_s: float = 0.0
+    created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+
+    def summary(self, *, include_initial: bool = False) -> pd.Series:
+        """Metrics of DESIGN §5 as a Series indexed by metric name (see :data:`notifsim.analysis.METRICS`)."""
+        return analysis.summarize(self.notifications, self.attempts, include_initial=include_initial)
+
+    def summary_by_channel(self, *, include_initial: bool = False) -> pd.DataFrame:
+        """The same metrics per channel."""
+        return analysis.summarize_by_channel(self.notifications, self.attempts, include_initial=include_initial)
+
+    def row(self, notification_id: str) -> pd.Series:
+        """The final state of one notification."""
+        match = self.notifications[self.notifications["id"] == notification_id]
+        if match.empty:
+            raise KeyError(notification_id)
+        return match.iloc[0]
+
+    def __repr__(self) -> str:
+        return f"Result(run_id={self.run_id!r}, scenario={self.scenario!r}, policy={self.policy!r}, seed={self.seed}, notifications={len(self.notifications)})"
+
+    def _repr_html_(self) -> str:
+        head = f"<p><b>{self.scenario}</b> under <b>{self.policy}</b>, seed {self.seed}, {self.horizon_s / 86400:g} days (run {self.run_id})</p>"
+        return head + self.summary().to_frame().to_html()

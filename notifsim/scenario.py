@@ -1,0 +1,155 @@
+"""A scenario is the world a policy runs in: which notifiers exist and how they fail,
+what creates notifications, which rows already exist, and what the operator does.
+
+Scenarios are built in Python or loaded from TOML (:meth:`Scenario.from_toml`);
+the presets are the TOML files shipped in ``notifsim/scenarios/``.  A
+channel missing from ``channels`` has no notifier: its rows are marked
+``sent`` without any delivery (spec T3/T6).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from . import channels as channels_mod
+from . import operator as operator_mod
+from . import workload as workload_mod
+from .errors import ConfigError, unknown_name
+from .machine import CHANNELS
+from .timeutil import parse_start
+
+_PRESET_DIR = "scenarios"
+
+
+class Scenario:
+    """Channels (``{"Slack": model, ...}``), a workload (or ``None``), a start instant (UTC),
+    optional initial rows and an optional operator."""
+
+    def __init__(
+        self,
+        name: str = "custom",
+        channels: Mapping[str, channels_mod.ChannelModel] | None = None,
+        workload: workload_mod.Workload | None = None,
+        start: dt.datetime | str | None = None,
+        initial_rows: Any = None,
+        operator: operator_mod.Operator | None = None,
+        description: str = "",
+    ):
+        if not isinstance(name, str) or not name:
+            raise ConfigError("scenario.name", "must be a non-empty string")
+        channels = dict(channels or {})
+        for channel, model in channels.items():
+            if channel not in CHANNELS:
+                raise unknown_name("scenario.channels key", channel, CHANNELS)
+            if not isinstance(model, channels_mod.ChannelModel):
+                raise ConfigError(f"scenario.channels.{channel}", f"must be a channel model such as Bernoulli(0.1); got {model!r}")
+        if workload is not None and not isinstance(workload, workload_mod.Workload):
+            raise ConfigError("scenario.workload", f"must be a workload such as Poisson(60) or None; got {workload!r}")
+        if operator is not None and not isinstance(operator, operator_mod.Operator):
+            raise ConfigError("scenario.operator", f"must be an operator or None; got {operator!r}")
+        self.name = name
+        self.channels = channels
+        self.workload = workload
+        self.start = parse_start(start, "scenario.start")
+        self.initial_rows = initial_rows
+        self.operator = operator
+        self.description = description
+
+    def __repr__(self) -> str:
+        return f"Scenario({self.name!r}, channels={sorted(self.channels)}, workload={type(self.workload).__name__ if self.workload else None})"
+
+    def describe(self) -> dict[str, Any]:
+        """Plain values for the run's config JSON."""
+        return {
+            "name": self.name,
+            "start": self.start.isoformat(),
+            "channels": {ch: model.describe() for ch, model in self.channels.items()},
+            "workload": self.workload.describe() if self.workload else None,
+            "operator": self.operator.describe() if self.operator else None,
+            "initial_rows": None if self.initial_rows is None else (str(self.initial_rows) if isinstance(self.initial_rows, (str, Path)) else "inline"),
+        }
+
+    # -- presets and files ---------------------------------------------------
+
+    @staticmethod
+    def presets() -> list[str]:
+        """Names of the shipped scenarios."""
+        folder = resources.files("notifsim").joinpath(_PRESET_DIR)
+        return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+    @classmethod
+    def preset(cls, name: str) -> "Scenario":
+        """A shipped scenario by name (see :meth:`presets`)."""
+        if isinstance(name, Scenario):
+            return name
+        names = cls.presets()
+        if name not in names:
+            raise unknown_name("scenario", name, names)
+        path = resources.files("notifsim").joinpath(_PRESET_DIR, f"{name}.toml")
+        return cls.from_dict(tomllib.loads(path.read_text()), source=f"scenario preset {name!r}")
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "Scenario":
+        """A scenario from a TOML file (see ``notifsim/scenarios/default.toml`` for the layout)."""
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text())
+        except OSError as exc:
+            raise ConfigError("scenario", f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("scenario", f"{str(path)!r} is not valid TOML: {exc}") from exc
+        data.setdefault("name", path.stem)
+        if isinstance(data.get("initial_rows"), str):
+            data["initial_rows"] = str((path.parent / data["initial_rows"]).resolve())
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "scenario") -> "Scenario":
+        """A scenario from plain values, as read from TOML."""
+        allowed = ("name", "description", "start", "channels", "workload", "initial_rows", "operator")
+        for key in data:
+            if key not in allowed:
+                raise unknown_name("scenario key", key, allowed)
+        channels = {}
+        for channel, spec in (data.get("channels") or {}).items():
+            if channel not in CHANNELS:
+                raise unknown_name("scenario.channels key", channel, CHANNELS)
+            channels[channel] = _build(spec, channels_mod.MODELS, f"channels.{channel}")
+        workload = _build(data["workload"], workload_mod.WORKLOADS, "workload") if data.get("workload") else None
+        operator = None
+        if data.get("operator"):
+            operator = _build(data["operator"], {"Scripted": operator_mod.Scripted}, "operator")
+        return cls(
+            name=data.get("name", "custom"),
+            channels=channels,
+            workload=workload,
+            start=data.get("start"),
+            initial_rows=data.get("initial_rows"),
+            operator=operator,
+            description=data.get("description", ""),
+        )
+
+
+def _build(spec: Any, registry: Mapping[str, type], field: str):
+    """Instantiate ``registry[spec['model']](**rest)``, naming unknown keys with the closest valid one."""
+    if not isinstance(spec, Mapping) or "model" not in spec:
+        raise ConfigError(field, f"must be a table with a 'model' key; allowed models: {', '.join(registry)}")
+    spec = dict(spec)
+    model = spec.pop("model")
+    if model not in registry:
+        raise unknown_name(f"{field}.model", model, registry)
+    cls = registry[model]
+    params = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    for key in spec:
+        if key not in params:
+            raise unknown_name(f"{field} key", key, params)
+    try:
+        return cls(**spec)
+    except TypeError as exc:
+        raise ConfigError(field, f"{exc}; parameters of {model}: {', '.join(params)}") from exc
