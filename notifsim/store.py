@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -31,19 +32,19 @@ CREATE TABLE IF NOT EXISTS notification_events (
     first_delivered_at TIMESTAMPTZ, requeues INTEGER, origin VARCHAR
 );
 CREATE TABLE IF NOT EXISTS attempts (
-    run_id VARCHAR, notification_id VARCHAR, at TIMESTAMPTZ, loop VARCHAR, retry_count_before INTEGER,
+    run_id VARCHAR, notification_id VARCHAR, "at" TIMESTAMPTZ, loop VARCHAR, retry_count_before INTEGER,
     outcome VARCHAR, error VARCHAR, latency_s DOUBLE, delivered BOOLEAN, channel VARCHAR
 );
 CREATE TABLE IF NOT EXISTS ticks (
-    run_id VARCHAR, loop VARCHAR, at TIMESTAMPTZ, rows INTEGER, sends INTEGER, duration_s DOUBLE,
+    run_id VARCHAR, loop VARCHAR, "at" TIMESTAMPTZ, rows INTEGER, sends INTEGER, duration_s DOUBLE,
     skipped BOOLEAN, deadline_hit BOOLEAN
 );
 CREATE TABLE IF NOT EXISTS requeues (
-    run_id VARCHAR, notification_id VARCHAR, at TIMESTAMPTZ, action VARCHAR, from_status VARCHAR,
+    run_id VARCHAR, notification_id VARCHAR, "at" TIMESTAMPTZ, action VARCHAR, from_status VARCHAR,
     retry_count_before INTEGER, outcome VARCHAR
 );
 CREATE TABLE IF NOT EXISTS status_samples (
-    run_id VARCHAR, at TIMESTAMPTZ, pending BIGINT, sent BIGINT, failed BIGINT, dead BIGINT, "read" BIGINT,
+    run_id VARCHAR, "at" TIMESTAMPTZ, pending BIGINT, sent BIGINT, failed BIGINT, dead BIGINT, "read" BIGINT,
     stranded BIGINT
 );
 """
@@ -69,8 +70,16 @@ def check_writable(path: str | os.PathLike) -> Path:
         ancestor = ancestor.parent
     if not ancestor.is_dir() or not os.access(ancestor, os.W_OK):
         raise ConfigError("db", f"cannot write {str(path)!r}: {str(ancestor)!r} is not a writable directory")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise ConfigError("db", f"cannot write {str(path)!r}: permission denied")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise ConfigError("db", f"cannot write {str(path)!r}: permission denied")
+        _connect(path).close()  # an existing file must be a DuckDB database
+        return path
+    try:  # prove the directory takes a new file, leaving nothing behind
+        with tempfile.TemporaryFile(dir=ancestor):
+            pass
+    except OSError as exc:
+        raise ConfigError("db", f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
     return path
 
 
