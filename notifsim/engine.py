@@ -63,16 +63,31 @@ class Simulation:
 
     def create(self, *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None, deadline: float):
         """certctl ``Create`` then an immediate send in the creator's own process (T1, then T2/T3/T4)."""
+        return self.create_batch([dict(type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id)], deadline)[0]
+
+    def create_batch(self, specs: list[dict], deadline: float) -> list:
+        """Several ``Create`` calls, then their sends one after another in one creator process.
+
+        This is how a revocation fans out (spec §2.2): the Webhook row and the
+        Email row are inserted first, then sent in that order.  ``deadline``
+        is the creator's context in seconds.
+        """
         now = self.env.now
-        self._id_counter += 1
-        nid = f"notif-{self._start_ns + round(now * 1e9)}-{self._id_counter}"
-        row = self.table.create(now, id=nid, type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id)
-        self.recorder.notification("created")
-        if not self.service.has_notifier(channel):
-            self.service.finish_no_notifier(nid, now)
-        else:
-            self.env.process(self._immediate_send(row.seq, nid, channel, recipient, now + deadline))
-        return row
+        rows = []
+        for spec in specs:
+            self._id_counter += 1
+            nid = f"notif-{self._start_ns + round(now * 1e9)}-{self._id_counter}"
+            rows.append(self.table.create(now, id=nid, **spec))
+            self.recorder.notification("created")
+        pending = []
+        for row in rows:
+            if pending or self.service.has_notifier(row.channel):
+                pending.append((row.seq, row.id, row.channel, row.recipient))
+            else:  # nothing to wait for: the no-notifier write happens at once
+                self.service.finish_no_notifier(row.id, now)
+        if pending:
+            self.env.process(self._creator_sends(pending, now + deadline))
+        return rows
 
     def requeue(self, nid: str) -> None:
         """An operator's ``POST /notifications/{id}/requeue`` at the current time (T9)."""
@@ -173,11 +188,17 @@ class Simulation:
         self.recorder.close_tick(index, len(listed), sends, env.now, hit)
         self._running[loop] = False
 
-    def _immediate_send(self, seq: int, nid: str, channel: str, recipient: str, deadline: float):
-        """The creator's synchronous ``sendNotification`` right after ``Create``."""
-        error = yield from self._send(seq, channel, recipient, "create", 0, deadline)
-        if self.env.now < deadline:
-            self.service.finish_send(nid, error, self.env.now)
+    def _creator_sends(self, rows: list[tuple], deadline: float):
+        """The creator's synchronous ``sendNotification`` for each row it just created, in order."""
+        env, service = self.env, self.service
+        for seq, nid, channel, recipient in rows:
+            if not service.has_notifier(channel):
+                if env.now < deadline:
+                    service.finish_no_notifier(nid, env.now)
+                continue
+            error = yield from self._send(seq, channel, recipient, "create", 0, deadline)
+            if env.now < deadline:
+                service.finish_send(nid, error, env.now)
 
     def _send(self, seq: int, channel: str, recipient: str, loop: str, rc_before: int, deadline: float):
         """One notifier ``Send``; returns its error text (``None`` when it returned no error)."""

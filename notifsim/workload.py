@@ -58,10 +58,13 @@ class Workload:
 class Poisson(Workload):
     """Notifications arrive as a Poisson process of ``rate_per_hour``.
 
-    Each arrival picks a channel and a type by the given weights, and is
-    sent at once by its creator with a context of ``deadline`` seconds
-    (certctl's renewal check uses 5 min).  Arrival times and choices come
-    from the run's ``arrivals`` stream only, so they do not depend on the policy.
+    Each arrival picks a channel and a type by the given weights; a
+    ``Revocation`` ignores the channel pick and creates certctl's two rows,
+    Webhook then Email (spec §2.2).  The creator sends at once with a
+    context of ``deadline`` seconds (certctl's renewal check uses 5 min).
+    Recipients are ``owner-<k>@example.com`` for k in 1..``recipients``.
+    Arrival times and choices come from the run's ``arrivals`` stream only,
+    so they do not depend on the policy.
     """
 
     def __init__(
@@ -110,14 +113,14 @@ class Poisson(Workload):
         ):
             if at > env.now:
                 yield env.timeout(at - env.now)
-            sim.create(
-                type=type_,
-                channel=channel,
-                recipient=f"owner-{owner}@example.com",
-                message=f"{type_} for certificate mc-{i + 1}",
-                certificate_id=f"mc-{i + 1}",
-                deadline=self.deadline,
-            )
+            recipient = f"owner-{owner}@example.com"
+            cert = f"mc-{i + 1}"
+            if type_ == "Revocation":  # certctl fans a revocation out to a Webhook row and an Email row (spec §2.2)
+                message = f"Certificate {cert} has been revoked"
+                specs = [dict(type=type_, channel=ch, recipient=recipient, message=message, certificate_id=cert) for ch in ("Webhook", "Email")]
+                sim.create_batch(specs, self.deadline)
+            else:
+                sim.create(type=type_, channel=channel, recipient=recipient, message=f"{type_} for certificate {cert}", certificate_id=cert, deadline=self.deadline)
 
 
 WORKLOADS: dict[str, type[Workload]] = {"Poisson": Poisson}
