@@ -47,8 +47,10 @@ class Scenario:
         for channel, model in channels.items():
             if channel not in CHANNELS:
                 raise unknown_name("scenario.channels key", channel, CHANNELS)
+            if isinstance(model, (list, tuple)):  # several models on one channel
+                model = channels[channel] = channels_mod.Compose(model)
             if not isinstance(model, channels_mod.ChannelModel):
-                raise ConfigError(f"scenario.channels.{channel}", f"must be a channel model such as Bernoulli(0.1); got {model!r}")
+                raise ConfigError(f"scenario.channels.{channel}", f"must be a channel model such as Bernoulli(0.1), or a list of them; got {model!r}")
         if workload is not None and not isinstance(workload, workload_mod.Workload):
             raise ConfigError("scenario.workload", f"must be a workload such as Poisson(60) or None; got {workload!r}")
         if operator is not None and not isinstance(operator, operator_mod.Operator):
@@ -120,7 +122,10 @@ class Scenario:
         for channel, spec in (data.get("channels") or {}).items():
             if channel not in CHANNELS:
                 raise unknown_name("scenario.channels key", channel, CHANNELS)
-            channels[channel] = _build(spec, channels_mod.MODELS, f"channels.{channel}")
+            if isinstance(spec, list):  # [[channels.Slack]] tables: several models, composed in order
+                channels[channel] = channels_mod.Compose([_build(s, channels_mod.MODELS, f"channels.{channel}[{i}]") for i, s in enumerate(spec)])
+            else:
+                channels[channel] = _build(spec, channels_mod.MODELS, f"channels.{channel}")
         workload = _build(data["workload"], workload_mod.WORKLOADS, "workload") if data.get("workload") else None
         operator = None
         if data.get("operator"):
