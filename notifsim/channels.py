@@ -551,9 +551,11 @@ class Outages(ChannelModel):
     ``start`` is seconds after the run start (or a duration string such as
     ``"36h"``), ``duration`` seconds or a string (``"5h"``).  A Send at time
     *t* fails iff ``start <= t < start + duration`` for some window
-    (overlapping windows merge).  Outside the windows every Send succeeds.
-    ``error`` defaults to :data:`DEFAULT_ERROR`; ``latency`` is seconds per
-    Send (a latency above the client timeout models a hanging endpoint).
+    (overlapping windows merge).  Outside the windows every Send succeeds
+    and takes no time of its own (compose with a base model for that).
+    ``error`` defaults to :data:`DEFAULT_ERROR`; ``latency`` is the seconds
+    a Send takes inside a window (above the client timeout it models a
+    hanging endpoint: the engine turns it into a timeout error).
     """
 
     def __init__(self, windows: Sequence, error: str | None = None, latency: float | str | Latency = 0.0):
@@ -596,10 +598,10 @@ class _OutagesState:
         self.latency = latency
 
     def send(self, now: float, recipient: str) -> SendResult:
-        latency = self.latency.next()
+        latency = self.latency.next()  # drawn for every Send, so the stream does not depend on the windows
         if self.down(now):
             return SendResult(False, self.error, latency)
-        return SendResult(True, None, latency)
+        return SendResult(True, None, 0.0)
 
 
 def _check_retry_after(value: object, field: str) -> float | None:
