@@ -50,6 +50,7 @@ class Simulation:
         self.service = NotificationService(self.table, policy, scenario.channels)
         self.recorder = Recorder()
         self.channels = {name: model.bind(name, self.streams) for name, model in scenario.channels.items()}
+        self.db = scenario.database.bind(self.streams)
         self._quit_defect = policy.email_quit_defect
         self._running = {"process": False, "retry": False}
         self._open_ticks: dict[str, tuple[int, int, int, bool]] = {}  # loop -> (tick index, rows, sends, deadline hit)
@@ -63,7 +64,8 @@ class Simulation:
 
     def create(self, *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None, deadline: float):
         """certctl ``Create`` then an immediate send in the creator's own process (T1, then T2/T3/T4)."""
-        return self.create_batch([dict(type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id)], deadline)[0]
+        rows = self.create_batch([dict(type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id)], deadline)
+        return rows[0] if rows else None
 
     def create_batch(self, specs: list[dict], deadline: float) -> list:
         """Several ``Create`` calls, then their sends one after another in one creator process.
@@ -73,21 +75,61 @@ class Simulation:
         is the creator's context in seconds.
         """
         now = self.env.now
-        rows = []
-        for spec in specs:
-            self._id_counter += 1
-            nid = f"notif-{self._start_ns + round(now * 1e9)}-{self._id_counter}"
-            rows.append(self.table.create(now, id=nid, **spec))
-            self.recorder.notification("created")
+        if not self.db.available(now):  # the first Create fails: the creator returns its error, nothing is sent
+            self.recorder.lost_creations += len(specs)
+            return []
+        rows = [self._insert(now, spec) for spec in specs]
         pending = []
         for row in rows:
             if pending or self.service.has_notifier(row.channel):
                 pending.append((row.seq, row.id, row.channel, row.recipient))
-            else:  # nothing to wait for: the no-notifier write happens at once
+            elif self.db.write_ok(now):  # nothing to wait for: the no-notifier write happens at once
                 self.service.finish_no_notifier(row.id, now)
         if pending:
             self.env.process(self._creator_sends(pending, now + deadline))
         return rows
+
+    def create_and_send(self, deadline: float, *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None):
+        """``Create`` then ``sendNotification`` of one row, inside the *calling* process (a generator).
+
+        For creators that loop and send each row before creating the next
+        (``SendThresholdAlertOnChannel`` per alert in the renewal check,
+        ``SendRenewalNotification`` / ``SendDeploymentNotification`` in the job
+        processor, spec §2.2-§2.3): ``row = yield from sim.create_and_send(...)``
+        so the sends of one creator run one after the other on its context.
+        When the context has expired (``now >= deadline``) ``Create`` fails:
+        no row, returns ``None``.  The send and its status write follow the
+        deadline rules of :meth:`create_batch`.
+        """
+        env = self.env
+        now = env.now
+        if now >= deadline:
+            return None
+        if not self.db.available(now):
+            self.recorder.lost_creations += 1
+            return None
+        row = self._insert(now, dict(type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id))
+        if not self.service.has_notifier(channel):
+            if self.db.write_ok(now):
+                self.service.finish_no_notifier(row.id, now)
+            return row
+        error = yield from self._send(row.seq, channel, recipient, "create", 0, deadline)
+        if self._write_ok(deadline):
+            self.service.finish_send(row.id, error, env.now)
+        return row
+
+    def _insert(self, now: float, spec: dict):
+        """``Create`` one row with a certctl-style id (``notif-<UnixNano>-<counter>``)."""
+        self._id_counter += 1
+        nid = f"notif-{self._start_ns + round(now * 1e9)}-{self._id_counter}"
+        row = self.table.create(now, id=nid, **spec)
+        self.recorder.notification("created")
+        return row
+
+    def _write_ok(self, deadline: float) -> bool:
+        """Whether a row write at the current time succeeds: the context is live and the database takes it."""
+        now = self.env.now
+        return now < deadline and self.db.write_ok(now)
 
     def requeue(self, nid: str) -> None:
         """An operator's ``POST /notifications/{id}/requeue`` at the current time (T9)."""
@@ -105,6 +147,9 @@ class Simulation:
             self.recorder.action(nid, now, action, None, None, "not_found", None)
             return
         from_status, rc_before = row.status, row.retry_count
+        if not self.db.write_ok(now):  # certctl answers 500 and the row is unchanged
+            self.recorder.action(nid, now, action, from_status, rc_before, "error", row.seq)
+            return
         try:
             if action == "requeue":
                 self.service.requeue_notification(nid)
@@ -158,6 +203,11 @@ class Simulation:
         """
         env, service, policy, table = self.env, self.service, self.policy, self.table
         start = env.now
+        index = self.recorder.open_tick(loop, start)
+        if not self.db.available(start):  # List fails: the service returns its error with zero sends
+            self.recorder.close_tick(index, 0, 0, start, False, error=f"failed to list notifications: {self.db.error}")
+            self._running[loop] = False
+            return
         if loop == "process":
             deadline = start + policy.process_deadline
             rows = table.list_pending(policy.pending_batch)
@@ -165,20 +215,21 @@ class Simulation:
             deadline = start + policy.retry_deadline
             rows = table.list_retry_eligible(start, policy.max_attempts, policy.sweep_limit)
         listed = [(r.seq, r.id, r.channel, r.recipient, r.retry_count) for r in rows]
-        index = self.recorder.open_tick(loop, start)
         sends, hit = 0, False
         self._open_ticks[loop] = (index, len(listed), 0, False)
         for seq, nid, channel, recipient, rc in listed:
             if not service.has_notifier(channel):
-                if env.now < deadline:
-                    service.finish_no_notifier(nid, env.now)
-                else:
+                if env.now >= deadline:
                     hit = True
+                elif self.db.write_ok(env.now):
+                    service.finish_no_notifier(nid, env.now)
                 continue
             error = yield from self._send(seq, channel, recipient, loop, rc, deadline)
             sends += 1
             if env.now >= deadline:
                 hit = True  # the row write fails on the expired context: the row stays as it was
+            elif not self.db.write_ok(env.now):
+                pass  # the database refused the write: the row stays as it was
             elif loop == "process":
                 service.finish_send(nid, error, env.now)
             else:
@@ -193,11 +244,11 @@ class Simulation:
         env, service = self.env, self.service
         for seq, nid, channel, recipient in rows:
             if not service.has_notifier(channel):
-                if env.now < deadline:
+                if self._write_ok(deadline):
                     service.finish_no_notifier(nid, env.now)
                 continue
             error = yield from self._send(seq, channel, recipient, "create", 0, deadline)
-            if env.now < deadline:
+            if self._write_ok(deadline):
                 service.finish_send(nid, error, env.now)
 
     def _send(self, seq: int, channel: str, recipient: str, loop: str, rc_before: int, deadline: float):

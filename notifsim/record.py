@@ -57,6 +57,8 @@ class Recorder:
         self.t_duration: list[float | None] = []
         self.t_skipped: list[bool] = []
         self.t_deadline_hit: list[bool] = []
+        self.t_error: list[str | None] = []
+        self.lost_creations = 0  # Create calls that failed (database down): no row, no send
         # requeues / operator actions
         self.r_id: list[str] = []
         self.r_at: list[float] = []
@@ -99,13 +101,15 @@ class Recorder:
         self.t_duration.append(0.0 if skipped else None)
         self.t_skipped.append(skipped)
         self.t_deadline_hit.append(False)
+        self.t_error.append(None)
         return len(self.t_at) - 1
 
-    def close_tick(self, index: int, rows: int, sends: int, end: float, deadline_hit: bool) -> None:
+    def close_tick(self, index: int, rows: int, sends: int, end: float, deadline_hit: bool, error: str | None = None) -> None:
         self.t_rows[index] = rows
         self.t_sends[index] = sends
         self.t_duration[index] = end - self.t_at[index]
         self.t_deadline_hit[index] = deadline_hit
+        self.t_error[index] = error
 
     def action(self, id: str, at: float, action: str, from_status: str | None, rc_before: int | None, outcome: str, seq: int | None) -> None:
         self.r_id.append(id)
@@ -174,6 +178,7 @@ class Recorder:
                 "duration_s": pd.Series([np.nan if d is None else d for d in self.t_duration], dtype="float64"),
                 "skipped": pd.Series(self.t_skipped, dtype="bool"),
                 "deadline_hit": pd.Series(self.t_deadline_hit, dtype="bool"),
+                "error": pd.Series(self.t_error, dtype="string"),
             }
         )
         requeues = pd.DataFrame(

@@ -20,7 +20,8 @@ class Result:
     ``requeues`` and ``origin`` (``created`` or ``initial``); ``attempts``
     one row per Send call; ``ticks`` one row per scheduler tick;
     ``requeues`` one row per operator action; ``samples`` the status counts
-    over time.  All timestamps are UTC.
+    over time.  All timestamps are UTC.  ``lost_creations`` counts ``Create``
+    calls that failed while the database was down (no row, no send).
     """
 
     run_id: str
@@ -35,6 +36,7 @@ class Result:
     ticks: pd.DataFrame
     requeues: pd.DataFrame
     samples: pd.DataFrame
+    lost_creations: int = 0
     experiment: str = ""
     replication: int = 0
     wall_s: float = 0.0

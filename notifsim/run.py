@@ -69,6 +69,7 @@ def simulate(
         horizon_s=horizon_s,
         start=scenario.start,
         config={"scenario": scenario.describe(), "policy": policy.to_dict(), "sample_interval_s": sample_s},
+        lost_creations=sim.recorder.lost_creations,
         experiment=experiment,
         replication=replication,
         wall_s=time.perf_counter() - wall,

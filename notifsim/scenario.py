@@ -20,6 +20,7 @@ from typing import Any
 from . import channels as channels_mod
 from . import operator as operator_mod
 from . import workload as workload_mod
+from .database import HEALTHY, Database
 from .errors import ConfigError, unknown_name
 from .machine import CHANNELS
 from .timeutil import parse_start
@@ -29,7 +30,7 @@ _PRESET_DIR = "scenarios"
 
 class Scenario:
     """Channels (``{"Slack": model, ...}``), a workload (or ``None``), a start instant (UTC),
-    optional initial rows and an optional operator."""
+    optional initial rows, an optional operator and the database's faults (default: none)."""
 
     def __init__(
         self,
@@ -40,6 +41,7 @@ class Scenario:
         initial_rows: Any = None,
         operator: operator_mod.Operator | None = None,
         description: str = "",
+        database: Database | None = None,
     ):
         if not isinstance(name, str) or not name:
             raise ConfigError("scenario.name", "must be a non-empty string")
@@ -53,6 +55,8 @@ class Scenario:
                 raise ConfigError(f"scenario.channels.{channel}", f"must be a channel model such as Bernoulli(0.1), or a list of them; got {model!r}")
         if workload is not None and not isinstance(workload, workload_mod.Workload):
             raise ConfigError("scenario.workload", f"must be a workload such as Poisson(60) or None; got {workload!r}")
+        if database is not None and not isinstance(database, Database):
+            raise ConfigError("scenario.database", f"must be a notifsim.database.Database or None; got {database!r}")
         if operator is not None and not isinstance(operator, operator_mod.Operator):
             raise ConfigError("scenario.operator", f"must be an operator or None; got {operator!r}")
         self.name = name
@@ -60,6 +64,7 @@ class Scenario:
         self.workload = workload
         self.start = parse_start(start, "scenario.start")
         self.initial_rows = initial_rows
+        self.database = database or HEALTHY
         self.operator = operator
         self.description = description
 
@@ -74,6 +79,7 @@ class Scenario:
             "channels": {ch: model.describe() for ch, model in self.channels.items()},
             "workload": self.workload.describe() if self.workload else None,
             "operator": self.operator.describe() if self.operator else None,
+            "database": self.database.describe(),
             "initial_rows": None if self.initial_rows is None else (str(self.initial_rows) if isinstance(self.initial_rows, (str, Path)) else "inline"),
         }
 
@@ -114,7 +120,7 @@ class Scenario:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "scenario") -> "Scenario":
         """A scenario from plain values, as read from TOML."""
-        allowed = ("name", "description", "start", "channels", "workload", "initial_rows", "operator")
+        allowed = ("name", "description", "start", "channels", "workload", "initial_rows", "operator", "database")
         for key in data:
             if key not in allowed:
                 raise unknown_name("scenario key", key, allowed)
@@ -137,6 +143,7 @@ class Scenario:
             start=data.get("start"),
             initial_rows=data.get("initial_rows"),
             operator=operator,
+            database=_build({"model": "Database", **data["database"]}, {"Database": Database}, "database") if data.get("database") else None,
             description=data.get("description", ""),
         )
 

@@ -23,7 +23,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY, experiment VARCHAR, scenario VARCHAR, policy VARCHAR,
     replication INTEGER, seed BIGINT, horizon_s DOUBLE, start TIMESTAMPTZ, config JSON,
-    notifsim_version VARCHAR, wall_s DOUBLE, created_at TIMESTAMPTZ
+    notifsim_version VARCHAR, wall_s DOUBLE, created_at TIMESTAMPTZ, lost_creations BIGINT
 );
 CREATE TABLE IF NOT EXISTS notification_events (
     run_id VARCHAR, id VARCHAR, type VARCHAR, certificate_id VARCHAR, channel VARCHAR, recipient VARCHAR,
@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS attempts (
 );
 CREATE TABLE IF NOT EXISTS ticks (
     run_id VARCHAR, loop VARCHAR, "at" TIMESTAMPTZ, rows INTEGER, sends INTEGER, duration_s DOUBLE,
-    skipped BOOLEAN, deadline_hit BOOLEAN
+    skipped BOOLEAN, deadline_hit BOOLEAN, error VARCHAR
 );
 CREATE TABLE IF NOT EXISTS requeues (
     run_id VARCHAR, notification_id VARCHAR, "at" TIMESTAMPTZ, action VARCHAR, from_status VARCHAR,
@@ -121,10 +121,11 @@ def write_runs(path: str | os.PathLike, results: list[Result]) -> None:
                     "notifsim_version": [__version__],
                     "wall_s": [result.wall_s],
                     "created_at": [pd.Timestamp(result.created_at)],
+                    "lost_creations": [result.lost_creations],
                 }
             )
             con.register("_run", runs)
-            con.execute("INSERT INTO runs SELECT * FROM _run")
+            con.execute("INSERT INTO runs BY NAME SELECT * FROM _run")
             con.unregister("_run")
             for attr, table in TABLES.items():
                 arrow = _arrow(getattr(result, attr), result.run_id)
@@ -204,6 +205,7 @@ class ResultsFile:
             experiment=m["experiment"],
             replication=int(m["replication"]),
             wall_s=float(m["wall_s"]),
+            lost_creations=int(m["lost_creations"]),
             created_at=pd.Timestamp(m["created_at"]).to_pydatetime(),
             **tables,
         )

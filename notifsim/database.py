@@ -1,0 +1,70 @@
+"""How certctl's database fails: outage windows and independent write errors.
+
+certctl treats every repository error the same way (spec §3-§6): a failed
+``List`` makes the tick return an error with zero sends; a failed status
+write after a send leaves the row as it was, so a delivered row stays
+``pending`` and is sent again next tick; a failed ``Create`` means no row
+and no send; a failed ``Requeue`` is an HTTP 500.  During an outage window
+every repository call fails; outside, each row write fails independently
+with ``write_error_rate`` (drawn from the run's ``database`` stream).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .errors import ConfigError
+from .streams import UniformBlock
+from .timeutil import parse_duration
+
+
+class Database:
+    """Database faults: ``outages`` as ``(start, duration)`` pairs (seconds or "15m"), and a write error rate."""
+
+    def __init__(self, outages: Sequence[tuple] = (), write_error_rate: float = 0.0, error: str = "pq: database unavailable"):
+        windows = []
+        for i, item in enumerate(outages):
+            if not isinstance(item, (tuple, list)) or len(item) != 2:
+                raise ConfigError(f"database.outages[{i}]", "must be a (start, duration) pair")
+            start = parse_duration(item[0], f"database.outages[{i}].start", allow_zero=True)
+            duration = parse_duration(item[1], f"database.outages[{i}].duration")
+            windows.append((start, start + duration))
+        rate = write_error_rate
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
+            raise ConfigError("database.write_error_rate", f"must be a probability in [0, 1]; got {rate!r}")
+        if not isinstance(error, str) or not error:
+            raise ConfigError("database.error", "must be a non-empty string")
+        self.outages = sorted(windows)
+        self.write_error_rate = float(rate)
+        self.error = error
+
+    def describe(self) -> dict:
+        return {"outages": self.outages, "write_error_rate": self.write_error_rate, "error": self.error}
+
+    def bind(self, streams) -> "DatabaseState":
+        return DatabaseState(self, streams)
+
+
+class DatabaseState:
+    """The database of one run: ``available(now)`` for any call, ``write_ok(now)`` for a row write."""
+
+    def __init__(self, model: Database, streams):
+        self.outages = model.outages
+        self.rate = model.write_error_rate
+        self.error = model.error
+        self._uniform = UniformBlock(streams.generator("database")) if self.rate > 0 else None
+
+    def available(self, now: float) -> bool:
+        for start, end in self.outages:
+            if start <= now < end:
+                return False
+        return True
+
+    def write_ok(self, now: float) -> bool:
+        if self.outages and not self.available(now):
+            return False
+        return self._uniform is None or self._uniform.next() >= self.rate
+
+
+#: A database that never fails (the default).
+HEALTHY = Database()
