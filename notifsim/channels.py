@@ -124,33 +124,13 @@ class SendResult(NamedTuple):
 
     ``retry_after`` is the seconds a rate-limited server asked the client to
     wait (HTTP ``Retry-After``), ``None`` when it said nothing.  certctl
-    ignores it (spec §7); it is carried for policies that honour it.  It is
-    an attribute rather than a fourth tuple field because the engine unpacks
-    ``delivered, error, latency = result``; see :func:`throttled`.
+    ignores it (spec §7); it is carried for policies that honour it.
     """
 
     delivered: bool
     error: str | None
     latency: float
-
-    retry_after = None
-
-
-class _ThrottledResult(SendResult):
-    """A :class:`SendResult` that carries a ``Retry-After`` in seconds."""
-
-    def __new__(cls, delivered: bool, error: str | None, latency: float, retry_after: float | None):
-        self = super().__new__(cls, delivered, error, latency)
-        self.retry_after = retry_after
-        return self
-
-    def __repr__(self) -> str:
-        return f"SendResult(delivered={self.delivered!r}, error={self.error!r}, latency={self.latency!r}, retry_after={self.retry_after!r})"
-
-
-def throttled(delivered: bool, error: str | None, latency: float, retry_after: float | None) -> SendResult:
-    """A :class:`SendResult` with ``retry_after`` set (seconds, or ``None``)."""
-    return SendResult(delivered, error, latency) if retry_after is None else _ThrottledResult(delivered, error, latency, retry_after)
+    retry_after: float | None = None
 
 
 class ChannelState(Protocol):
@@ -658,7 +638,7 @@ class _TokenBucketState:
             return SendResult(True, None, latency)
         self.throttled += 1
         wait = self.retry_after if self.retry_after is not None else float(max(1, math.ceil(allowed_at - now)))
-        return throttled(False, self.error.replace("{recipient}", recipient), latency, wait)
+        return SendResult(False, self.error.replace("{recipient}", recipient), latency, wait)
 
 
 #: Microsoft Teams connector limits per webhook: (requests, window seconds).
@@ -726,7 +706,7 @@ class _MultiWindowState:
         self.throttled += 1
         if self.quirk:
             return SendResult(False, None, latency)
-        return throttled(False, self.error.replace("{recipient}", recipient), latency, wait)
+        return SendResult(False, self.error.replace("{recipient}", recipient), latency, wait)
 
 
 class PermanentRecipients(ChannelModel):

@@ -259,7 +259,8 @@ class Simulation:
         if http and t0 >= deadline:
             self.recorder.attempt(seq, t0, loop, rc_before, DEADLINE_ERROR, 0.0, False, t0)
             return DEADLINE_ERROR
-        delivered, error, latency = self.channels[channel].send(t0, recipient)
+        result = self.channels[channel].send(t0, recipient)
+        delivered, error, latency = result.delivered, result.error, result.latency
         client_timeout = CLIENT_TIMEOUT_S.get(channel)
         limit = math.inf if client_timeout is None else client_timeout
         remaining = deadline - t0 if http else math.inf

@@ -105,6 +105,11 @@ def write_runs(path: str | os.PathLike, results: list[Result]) -> None:
     con = _connect(path)
     try:
         con.execute(SCHEMA)
+        ids = [r.run_id for r in results]
+        taken = con.execute("SELECT run_id FROM runs WHERE run_id IN (SELECT unnest(?))", [ids]).fetchall()
+        if taken or len(set(ids)) != len(ids):
+            dup = taken[0][0] if taken else next(i for i in ids if ids.count(i) > 1)
+            raise ConfigError("run_name", f"run {dup!r} already exists in {str(path)!r}; choose another run name")
         con.execute("BEGIN TRANSACTION")
         for result in results:
             runs = pd.DataFrame(

@@ -45,10 +45,10 @@ def seconds(result, column="at"):
 # -- SendResult --------------------------------------------------------------
 
 
-def test_send_result_keeps_three_field_unpacking_and_defaults_retry_after_to_none():
-    delivered, error, latency = SendResult(True, None, 0.5)
-    assert (delivered, error, latency) == (True, None, 0.5)
-    assert SendResult(True, None, 0.5).retry_after is None
+def test_send_result_fields_and_retry_after_defaults_to_none():
+    delivered, error, latency, retry_after = SendResult(True, None, 0.5)
+    assert (delivered, error, latency, retry_after) == (True, None, 0.5, None)
+    assert SendResult(False, "429", 0.1, 7.0).retry_after == 7.0
 
 
 # -- Bernoulli and plain latencies -------------------------------------------
@@ -56,7 +56,7 @@ def test_send_result_keeps_three_field_unpacking_and_defaults_retry_after_to_non
 
 def test_bernoulli_plain_number_latency_still_works():
     state = Bernoulli(0.0, latency=0.3).bind("Slack", Streams(1))
-    assert state.send(0.0, "a") == (True, None, 0.3)
+    assert state.send(0.0, "a")[:3] == (True, None, 0.3)
     assert Bernoulli(0.0, latency="300ms").bind("Slack", Streams(1)).send(0.0, "a").latency == pytest.approx(0.3)
     assert Bernoulli(0.1, latency=0.3).describe()["latency"] == 0.3
 
@@ -206,7 +206,7 @@ def test_outage_windows_are_exact_and_half_open():
 
 def test_outage_latency_applies_inside_windows_only():
     state = Outages([(100, 100)], latency=30).bind("Slack", Streams(0))
-    assert state.send(50.0, "a") == (True, None, 0.0)
+    assert state.send(50.0, "a")[:3] == (True, None, 0.0)
     assert state.send(150.0, "a").latency == 30.0
 
 
@@ -275,7 +275,7 @@ def test_teams_throttle_without_quirk_returns_429_and_time_to_window_reset():
 
 def test_teams_quirk_answers_200_so_the_send_is_silently_lost():
     state = MultiWindow(limits=[(1, 60)], teams_quirk=True).bind("Teams", Streams(0))
-    assert state.send(0.0, "a") == (True, None, 0.0)
+    assert state.send(0.0, "a")[:3] == (True, None, 0.0)
     lost = state.send(1.0, "a")
     assert lost.error is None and lost.delivered is False
 
@@ -347,9 +347,9 @@ def test_compose_first_failure_decides_and_latency_is_the_deciders_or_the_max():
     state = Compose([Scripted([None, "base down", None], latency=0.5), Outages([(10, 10)], error="outage", latency=3.0), Scripted([], latency=2.0)]).bind(
         "Slack", Streams(0)
     )
-    assert state.send(0.0, "a") == (True, None, 2.0)  # all deliver: the max latency
-    assert state.send(12.0, "a") == (False, "base down", 0.5)  # the first failing model decides
-    assert state.send(13.0, "a") == (False, "outage", 3.0)
+    assert state.send(0.0, "a")[:3] == (True, None, 2.0)  # all deliver: the max latency
+    assert state.send(12.0, "a")[:3] == (False, "base down", 0.5)  # the first failing model decides
+    assert state.send(13.0, "a")[:3] == (False, "outage", 3.0)
 
 
 def test_compose_rate_limiter_counts_calls_failed_by_an_earlier_model():
