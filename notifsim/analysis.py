@@ -87,7 +87,7 @@ def summarize(notifications: pd.DataFrame, attempts: pd.DataFrame, *, include_in
     n = len(scoped)
     counts = flags.sum()
     ttd = time_to_delivery_s(scoped)
-    scoped_attempts = attempts if len(scoped) == len(notifications) else attempts[attempts["notification_id"].isin(scoped["id"])]
+    scoped_attempts = attempts[attempts["notification_id"].isin(scoped["id"])]
     rate = (lambda k: counts[k] / n) if n else (lambda k: np.nan)
     quantile = (lambda q: float(ttd.quantile(q))) if len(ttd) else (lambda q: np.nan)
     peak = peak_send_rate(scoped_attempts)

@@ -28,7 +28,65 @@ def seconds_to_timestamps(seconds, start: dt.datetime) -> pd.Series:
     us[zero] = ZERO_TIME_US
     values = us.view("M8[us]").copy()
     values[null] = np.datetime64("NaT")
-    return pd.Series(pd.DatetimeIndex(values).tz_localize("UTC"))
+    return pd.Series(pd.DatetimeIndex(values).tz_localize("UTC")).astype(TIMESTAMP)
+
+
+TIMESTAMP = "datetime64[us, UTC]"
+_COUNT = "int64"
+
+#: Column → dtype of every result table, in column order (the DuckDB schema mirrors it).
+SCHEMAS: dict[str, dict[str, str]] = {
+    "notifications": {
+        "id": "string",
+        "type": "string",
+        "certificate_id": "string",
+        "channel": "string",
+        "recipient": "string",
+        "message": "string",
+        "status": "string",
+        "retry_count": _COUNT,
+        "next_retry_at": TIMESTAMP,
+        "last_error": "string",
+        "error": "string",
+        "created_at": TIMESTAMP,
+        "sent_at": TIMESTAMP,
+        "attempts": _COUNT,
+        "deliveries": _COUNT,
+        "first_delivered_at": TIMESTAMP,
+        "requeues": _COUNT,
+        "origin": "string",
+    },
+    "attempts": {
+        "notification_id": "string",
+        "at": TIMESTAMP,
+        "loop": "string",
+        "retry_count_before": _COUNT,
+        "outcome": "string",
+        "error": "string",
+        "latency_s": "float64",
+        "delivered": "bool",
+        "channel": "string",
+    },
+    "ticks": {
+        "loop": "string",
+        "at": TIMESTAMP,
+        "rows": _COUNT,
+        "sends": _COUNT,
+        "duration_s": "float64",
+        "skipped": "bool",
+        "deadline_hit": "bool",
+        "error": "string",
+    },
+    "requeues": {
+        "notification_id": "string",
+        "at": TIMESTAMP,
+        "action": "string",
+        "from_status": "string",
+        "retry_count_before": "Int64",
+        "outcome": "string",
+    },
+    "samples": {"at": TIMESTAMP, **{key: _COUNT for key in (*STATUSES, "stranded")}},
+}
 
 
 class Recorder:
@@ -129,70 +187,70 @@ class Recorder:
     # -- at the end ---------------------------------------------------------
 
     def tables(self, table: NotificationTable, start: dt.datetime) -> dict[str, pd.DataFrame]:
-        """The four result tables of DESIGN §4 plus ``requeues``, as DataFrames with UTC timestamps."""
+        """The result tables of DESIGN §4 as DataFrames typed by :data:`SCHEMAS` (UTC timestamps)."""
         rows = table.rows
         ids = np.array([r.id for r in rows], dtype=object)
-        cols = {name: [getattr(r, name) for r in rows] for name in COLUMNS}
-        notifications = pd.DataFrame(
-            {
-                "id": pd.Series(cols["id"], dtype="string"),
-                "type": pd.Series(cols["type"], dtype="string"),
-                "certificate_id": pd.Series(cols["certificate_id"], dtype="string"),
-                "channel": pd.Series(cols["channel"], dtype="string"),
-                "recipient": pd.Series(cols["recipient"], dtype="string"),
-                "message": pd.Series(cols["message"], dtype="string"),
-                "status": pd.Series(cols["status"], dtype="string"),
-                "retry_count": pd.Series(cols["retry_count"], dtype="int64"),
-                "next_retry_at": seconds_to_timestamps(cols["next_retry_at"], start),
-                "last_error": pd.Series(cols["last_error"], dtype="string"),
-                "error": pd.Series(cols["error"], dtype="string"),
-                "created_at": seconds_to_timestamps(cols["created_at"], start),
-                "sent_at": seconds_to_timestamps(cols["sent_at"], start),
-                "attempts": pd.Series(self.n_attempts, dtype="int64"),
-                "deliveries": pd.Series(self.n_deliveries, dtype="int64"),
-                "first_delivered_at": seconds_to_timestamps(self.first_delivered, start),
-                "requeues": pd.Series(self.n_requeues, dtype="int64"),
-                "origin": pd.Series(self.origin, dtype="string"),
-            }
-        )
         a_seq = np.array(self.a_seq, dtype=np.int64)
-        attempts = pd.DataFrame(
-            {
-                "notification_id": pd.Series(ids[a_seq] if len(a_seq) else [], dtype="string"),
-                "at": seconds_to_timestamps(np.array(self.a_at, dtype=float), start),
-                "loop": pd.Series(self.a_loop, dtype="string"),
-                "retry_count_before": pd.Series(self.a_rc, dtype="int64"),
-                "outcome": pd.Series(["ok" if e is None else "error" for e in self.a_error], dtype="string"),
-                "error": pd.Series(self.a_error, dtype="string"),
-                "latency_s": pd.Series(self.a_latency, dtype="float64"),
-                "delivered": pd.Series(self.a_delivered, dtype="bool"),
-                "channel": pd.Series(np.array([rows[i].channel for i in self.a_seq], dtype=object), dtype="string"),
-            }
+        notifications = {name: [getattr(r, name) for r in rows] for name in COLUMNS}
+        notifications.update(
+            attempts=self.n_attempts,
+            deliveries=self.n_deliveries,
+            first_delivered_at=self.first_delivered,
+            requeues=self.n_requeues,
+            origin=self.origin,
         )
-        ticks = pd.DataFrame(
-            {
-                "loop": pd.Series(self.t_loop, dtype="string"),
-                "at": seconds_to_timestamps(np.array(self.t_at, dtype=float), start),
-                "rows": pd.Series(self.t_rows, dtype="int64"),
-                "sends": pd.Series(self.t_sends, dtype="int64"),
-                "duration_s": pd.Series([np.nan if d is None else d for d in self.t_duration], dtype="float64"),
-                "skipped": pd.Series(self.t_skipped, dtype="bool"),
-                "deadline_hit": pd.Series(self.t_deadline_hit, dtype="bool"),
-                "error": pd.Series(self.t_error, dtype="string"),
-            }
-        )
-        requeues = pd.DataFrame(
-            {
-                "notification_id": pd.Series(self.r_id, dtype="string"),
-                "at": seconds_to_timestamps(np.array(self.r_at, dtype=float), start),
-                "action": pd.Series(self.r_action, dtype="string"),
-                "from_status": pd.Series(self.r_from, dtype="string"),
-                "retry_count_before": pd.Series(self.r_rc, dtype="Int64"),
-                "outcome": pd.Series(self.r_outcome, dtype="string"),
-            }
-        )
-        samples = pd.DataFrame(
-            {"at": seconds_to_timestamps(np.array(self.s_at, dtype=float), start)}
-            | {key: pd.Series(values, dtype="int64") for key, values in self.s_counts.items()}
-        )
-        return {"notifications": notifications, "attempts": attempts, "ticks": ticks, "requeues": requeues, "samples": samples}
+        columns = {
+            "notifications": notifications,
+            "attempts": {
+                "notification_id": ids[a_seq] if len(a_seq) else [],
+                "at": self.a_at,
+                "loop": self.a_loop,
+                "retry_count_before": self.a_rc,
+                "outcome": ["ok" if e is None else "error" for e in self.a_error],
+                "error": self.a_error,
+                "latency_s": self.a_latency,
+                "delivered": self.a_delivered,
+                "channel": [rows[i].channel for i in self.a_seq],
+            },
+            "ticks": {
+                "loop": self.t_loop,
+                "at": self.t_at,
+                "rows": self.t_rows,
+                "sends": self.t_sends,
+                "duration_s": [np.nan if d is None else d for d in self.t_duration],
+                "skipped": self.t_skipped,
+                "deadline_hit": self.t_deadline_hit,
+                "error": self.t_error,
+            },
+            "requeues": {
+                "notification_id": self.r_id,
+                "at": self.r_at,
+                "action": self.r_action,
+                "from_status": self.r_from,
+                "retry_count_before": self.r_rc,
+                "outcome": self.r_outcome,
+            },
+            "samples": {"at": self.s_at, **self.s_counts},
+        }
+        out = {}
+        for name, data in columns.items():
+            frame = {}
+            for column, dtype in SCHEMAS[name].items():
+                values = data[column]
+                frame[column] = seconds_to_timestamps(values, start) if dtype == TIMESTAMP else pd.Series(values, dtype=dtype)
+            out[name] = pd.DataFrame(frame)
+        return out
+
+
+def typed(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Cast a result table read back from storage to the dtypes of :data:`SCHEMAS` (timestamps to UTC)."""
+    frame = frame.copy()
+    for column, dtype in SCHEMAS[name].items():
+        if dtype == TIMESTAMP:
+            values = frame[column]
+            if not isinstance(values.dtype, pd.DatetimeTZDtype):
+                values = pd.to_datetime(values, utc=True)
+            frame[column] = values.dt.tz_convert("UTC").astype(TIMESTAMP)
+        else:
+            frame[column] = frame[column].astype(dtype)
+    return frame[list(SCHEMAS[name])]

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import ConfigError
+from .record import typed
 from .result import Result
 
 SCHEMA = """
@@ -73,7 +74,7 @@ def check_writable(path: str | os.PathLike) -> Path:
     if path.exists():
         if not os.access(path, os.W_OK):
             raise ConfigError("db", f"cannot write {str(path)!r}: permission denied")
-        _connect(path).close()  # an existing file must be a DuckDB database
+        _check_results_file(path)
         return path
     try:  # prove the directory takes a new file, leaving nothing behind
         with tempfile.TemporaryFile(dir=ancestor):
@@ -85,9 +86,37 @@ def check_writable(path: str | os.PathLike) -> Path:
 
 def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only)
     except (duckdb.IOException, duckdb.Error) as exc:
         raise ConfigError("db", f"cannot open {str(path)!r} as a DuckDB file: {str(exc).splitlines()[0]}") from exc
+    con.execute("SET TimeZone = 'UTC'")  # TIMESTAMPTZ comes back in the session zone: make it UTC
+    return con
+
+
+def _check_results_file(path: Path) -> None:
+    """An existing file must be empty or hold notifsim's tables with their columns; never touch anyone else's."""
+    con = _connect(path, read_only=True)
+    try:
+        found = {name: [c[0] for c in con.execute(f'DESCRIBE "{name}"').fetchall()] for (name,) in con.execute("SHOW TABLES").fetchall()}
+    finally:
+        con.close()
+    if not found:
+        return
+    expected = {name: cols for name, cols in _expected_columns().items()}
+    foreign = sorted(set(found) - set(expected))
+    mismatched = sorted(name for name in set(found) & set(expected) if found[name] != expected[name])
+    if foreign or mismatched or "runs" not in found:
+        what = ", ".join(foreign + mismatched) or "no runs table"
+        raise ConfigError("db", f"{str(path)!r} is a DuckDB file but not a notifsim results file ({what}); give a new path")
+
+
+def _expected_columns() -> dict[str, list[str]]:
+    con = duckdb.connect()
+    try:
+        con.execute(SCHEMA)
+        return {name: [c[0] for c in con.execute(f'DESCRIBE "{name}"').fetchall()] for (name,) in con.execute("SHOW TABLES").fetchall()}
+    finally:
+        con.close()
 
 
 def _arrow(frame: pd.DataFrame, run_id: str) -> pa.Table:
@@ -104,13 +133,13 @@ def write_runs(path: str | os.PathLike, results: list[Result]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     con = _connect(path)
     try:
+        con.execute("BEGIN TRANSACTION")
         con.execute(SCHEMA)
         ids = [r.run_id for r in results]
         taken = con.execute("SELECT run_id FROM runs WHERE run_id IN (SELECT unnest(?))", [ids]).fetchall()
         if taken or len(set(ids)) != len(ids):
             dup = taken[0][0] if taken else next(i for i in ids if ids.count(i) > 1)
             raise ConfigError("run_name", f"run {dup!r} already exists in {str(path)!r}; choose another run name")
-        con.execute("BEGIN TRANSACTION")
         for result in results:
             runs = pd.DataFrame(
                 {
@@ -198,20 +227,20 @@ class ResultsFile:
 
             raise unknown_name("run_id", run_id, self.runs["run_id"].tolist())
         m = meta.iloc[0]
-        tables = {attr: _normalise(self.table(attr, run_id)) for attr in TABLES}
+        tables = {attr: typed(self.table(attr, run_id), attr) for attr in TABLES}
         return Result(
             run_id=run_id,
             scenario=m["scenario"],
             policy=m["policy"],
             seed=int(m["seed"]),
             horizon_s=float(m["horizon_s"]),
-            start=pd.Timestamp(m["start"]).tz_convert("UTC").to_pydatetime(),
+            start=m["start"].to_pydatetime(),
             config=json.loads(m["config"]),
             experiment=m["experiment"],
             replication=int(m["replication"]),
             wall_s=float(m["wall_s"]),
             lost_creations=int(m["lost_creations"]),
-            created_at=pd.Timestamp(m["created_at"]).to_pydatetime(),
+            created_at=m["created_at"].to_pydatetime(),
             **tables,
         )
 
@@ -221,14 +250,6 @@ class ResultsFile:
 
     def __len__(self) -> int:
         return int(self.sql("SELECT count(*) AS n FROM runs")["n"].iloc[0])
-
-
-def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
-    """UTC timestamps (DuckDB returns the session time zone) and order by the natural key."""
-    for column in frame.columns:
-        if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
-            frame[column] = frame[column].dt.tz_convert("UTC")
-    return frame
 
 
 def open_results(path: str | os.PathLike) -> ResultsFile:
