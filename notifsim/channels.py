@@ -37,13 +37,14 @@ import bisect
 import hashlib
 import inspect
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from .errors import ConfigError, unknown_name
-from .streams import UniformBlock
+from .streams import KeyedUniform
 from .timeutil import parse_duration
 
 #: HTTP notifiers honour the tick's context deadline (spec §6.1); Email does not.
@@ -134,7 +135,10 @@ class SendResult(NamedTuple):
 
 
 class ChannelState(Protocol):
-    def send(self, now: float, recipient: str) -> SendResult: ...
+    """A bound channel.  ``key`` identifies the Send (its notification and attempt number) so per-Send
+    randomness is the same under every policy; without a key, draws follow call order."""
+
+    def send(self, now: float, recipient: str, key: int | None = None) -> SendResult: ...
 
 
 # -- validation helpers ---------------------------------------------------------
@@ -216,15 +220,18 @@ class _SubStreams:
     def generator(self, *purpose):
         return self._streams.generator(*purpose, self._k)
 
+    def keyed(self, *purpose):
+        return self._streams.keyed(*purpose, self._k)
+
 
 # -- latency distributions --------------------------------------------------------
 
 
 class Latency:
-    """Base of latency distributions: seconds per Send, drawn from the channel's ``latency`` stream."""
+    """Base of latency distributions: seconds per Send, keyed draws from the channel's ``latency`` purpose."""
 
-    def bind(self, rng: np.random.Generator):  # pragma: no cover - interface
-        """A sampler whose ``next()`` returns the next latency in seconds."""
+    def bind(self, uniform: KeyedUniform | None):  # pragma: no cover - interface
+        """A sampler whose ``sample(key)`` returns the latency in seconds of the Send with that key."""
         raise NotImplementedError
 
     def describe(self) -> dict:
@@ -239,7 +246,7 @@ class Constant(Latency):
             seconds = parse_duration(seconds, "Constant.seconds", allow_zero=True)
         self.seconds = _check_latency(seconds, "Constant.seconds")
 
-    def bind(self, rng: np.random.Generator) -> "_ConstantSampler":
+    def bind(self, uniform: KeyedUniform | None) -> "_ConstantSampler":
         return _ConstantSampler(self.seconds)
 
 
@@ -249,9 +256,11 @@ class _ConstantSampler:
     def __init__(self, value: float):
         self.value = value
 
-    def next(self) -> float:
+    def sample(self, key: int | None = None) -> float:
         return self.value
 
+
+_NORMAL = statistics.NormalDist()
 
 #: Standard normal quantile at 0.99.
 _Z99 = 2.3263478740408408
@@ -280,25 +289,19 @@ class LogNormal(Latency):
     def sigma(self) -> float:
         return math.log(self.p99 / self.median) / _Z99
 
-    def bind(self, rng: np.random.Generator) -> "_LogNormalSampler":
-        return _LogNormalSampler(rng, math.log(self.median), self.sigma)
+    def bind(self, uniform: KeyedUniform | None) -> "_LogNormalSampler":
+        return _LogNormalSampler(uniform, math.log(self.median), self.sigma)
 
 
 class _LogNormalSampler:
-    __slots__ = ("_rng", "_mu", "_sigma", "_buf", "_i")
+    __slots__ = ("_uniform", "_mu", "_sigma")
 
-    def __init__(self, rng: np.random.Generator, mu: float, sigma: float):
-        self._rng, self._mu, self._sigma = rng, mu, sigma
-        self._buf: list[float] = []
-        self._i = 0
+    def __init__(self, uniform: KeyedUniform, mu: float, sigma: float):
+        self._uniform, self._mu, self._sigma = uniform, mu, sigma
 
-    def next(self) -> float:
-        if self._i >= len(self._buf):
-            self._buf = self._rng.lognormal(self._mu, self._sigma, 4096).tolist()
-            self._i = 0
-        value = self._buf[self._i]
-        self._i += 1
-        return value
+    def sample(self, key: int | None = None) -> float:
+        u = self._uniform(key)
+        return math.exp(self._mu + self._sigma * _NORMAL.inv_cdf(min(max(u, 1e-300), 1 - 2**-53)))
 
 
 LATENCIES: dict[str, type[Latency]] = {"Constant": Constant, "LogNormal": LogNormal}
@@ -319,7 +322,7 @@ def _sampler(latency: Latency, streams, channel: str):
     """Constant latencies draw nothing; random ones draw from the channel's ``latency`` stream."""
     if isinstance(latency, Constant):
         return latency.bind(None)
-    return latency.bind(streams.generator("latency", channel))
+    return latency.bind(streams.keyed("latency", channel))
 
 
 # -- models -------------------------------------------------------------------------
@@ -370,7 +373,7 @@ class _ScriptedState:
         self.model = model
         self.calls = 0
 
-    def send(self, now: float, recipient: str) -> SendResult:
+    def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
         model, i = self.model, self.calls
         self.calls += 1
         error = model.outcomes[i] if i < len(model.outcomes) else model.then
@@ -395,19 +398,19 @@ class Bernoulli(ChannelModel):
         self.error = error
 
     def bind(self, channel: str, streams) -> "_BernoulliState":
-        return _BernoulliState(self, self.error or DEFAULT_ERROR[channel], streams.generator("outcome", channel), _sampler(self.latency, streams, channel))
+        return _BernoulliState(self, self.error or DEFAULT_ERROR[channel], streams.keyed("outcome", channel), _sampler(self.latency, streams, channel))
 
 
 class _BernoulliState:
-    def __init__(self, model: Bernoulli, error: str, rng: np.random.Generator, latency):
+    def __init__(self, model: Bernoulli, error: str, uniform: KeyedUniform, latency):
         self.p_fail = model.p_fail
         self.latency = latency
         self.error = error
-        self.uniform = UniformBlock(rng)
+        self.uniform = uniform
 
-    def send(self, now: float, recipient: str) -> SendResult:
-        latency = self.latency.next()
-        if self.uniform.next() < self.p_fail:
+    def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
+        latency = self.latency.sample(key)
+        if self.uniform(key) < self.p_fail:
             return SendResult(False, self.error, latency)
         return SendResult(True, None, latency)
 
@@ -499,7 +502,7 @@ class _GilbertElliottState:
         self._model = model
         self._state_rng = lambda: streams.generator("state", channel)
         self.path = _AlternatingPath(self._state_rng(), model.mean_up, model.mean_down)
-        self.uniform = UniformBlock(streams.generator("outcome", channel))
+        self.uniform = streams.keyed("outcome", channel)
         self.latency = _sampler(model.latency, streams, channel)
         self.error = model.error or DEFAULT_ERROR[channel]
         self.p_fail = (model.p_fail_up, model.p_fail_down)
@@ -517,10 +520,10 @@ class _GilbertElliottState:
             path.advance(path.end)
         return out
 
-    def send(self, now: float, recipient: str) -> SendResult:
+    def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
         down = self.path.advance(now)
-        latency = self.latency.next()
-        if self.uniform.next() < self.p_fail[down]:
+        latency = self.latency.sample(key)
+        if self.uniform(key) < self.p_fail[down]:
             return SendResult(False, self.error, latency)
         return SendResult(True, None, latency)
 
@@ -577,8 +580,8 @@ class _OutagesState:
         self.error = error
         self.latency = latency
 
-    def send(self, now: float, recipient: str) -> SendResult:
-        latency = self.latency.next()  # drawn for every Send, so the stream does not depend on the windows
+    def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
+        latency = self.latency.sample(key)  # drawn for every Send, so the stream does not depend on the windows
         if self.down(now):
             return SendResult(False, self.error, latency)
         return SendResult(True, None, 0.0)
@@ -629,8 +632,8 @@ class _TokenBucketState:
         self.admitted = 0
         self.throttled = 0
 
-    def send(self, now: float, recipient: str) -> SendResult:
-        latency = self.latency.next()
+    def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
+        latency = self.latency.sample(key)
         allowed_at = self.tat - self.tolerance
         if now >= allowed_at:
             self.tat = max(self.tat, now) + self.interval
@@ -689,8 +692,8 @@ class _MultiWindowState:
         self.admitted = 0
         self.throttled = 0
 
-    def send(self, now: float, recipient: str) -> SendResult:
-        latency = self.latency.next()
+    def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
+        latency = self.latency.sample(key)
         wait = 0.0
         for i, (count, window) in enumerate(self.limits):
             k = math.floor(now / window)
@@ -746,8 +749,8 @@ class _PermanentState:
             bad = self.verdict[recipient] = int.from_bytes(digest, "big") < self.threshold
         return bad
 
-    def send(self, now: float, recipient: str) -> SendResult:
-        latency = self.latency.next()
+    def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
+        latency = self.latency.sample(key)
         if self.is_bad(recipient):
             return SendResult(False, self.error.replace("{recipient}", recipient), latency)
         return SendResult(True, None, latency)
@@ -780,8 +783,8 @@ class _GreylistState:
         self.latency = latency
         self.first_seen: dict[str, float] = {}
 
-    def send(self, now: float, recipient: str) -> SendResult:
-        latency = self.latency.next()
+    def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
+        latency = self.latency.sample(key)
         first = self.first_seen.setdefault(recipient, now)
         if now < first + self.min_delay:
             return SendResult(False, self.error.replace("{recipient}", recipient), latency)
@@ -825,11 +828,11 @@ class _ComposeState:
     def __init__(self, states: list):
         self.states = states
 
-    def send(self, now: float, recipient: str) -> SendResult:
+    def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
         decided = None
         latency = 0.0
         for state in self.states:
-            result = state.send(now, recipient)
+            result = state.send(now, recipient, key)
             if decided is None:
                 if result.error is not None or not result.delivered:
                     decided = result

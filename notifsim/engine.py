@@ -32,7 +32,7 @@ from .machine import NotFound, NotificationService, NotificationTable, RequeueRe
 from .policy import Policy
 from .record import Recorder
 from .scenario import Scenario
-from .streams import Streams
+from .streams import Streams, mix64, stable_key
 from .timeutil import datetime_to_us
 
 
@@ -56,9 +56,13 @@ class Simulation:
         self._open_ticks: dict[str, tuple[int, int, int, bool]] = {}  # loop -> (tick index, rows, sends, deadline hit)
         self._start_ns = datetime_to_us(scenario.start) * 1000
         self._id_counter = 0
+        self._keys: list[int] = []  # per notification seq: a key stable across policies (streams.stable_key)
+        self._sends_started: list[int] = []  # per notification seq: Send calls begun, numbering attempts
         for row in initial_rows:
             self.table.insert(**row)
             self.recorder.notification("initial")
+            self._keys.append(stable_key("initial", row["id"]))
+            self._sends_started.append(0)
 
     # -- public hooks for workloads and operators ---------------------------------
 
@@ -124,6 +128,9 @@ class Simulation:
         nid = f"notif-{self._start_ns + round(now * 1e9)}-{self._id_counter}"
         row = self.table.create(now, id=nid, **spec)
         self.recorder.notification("created")
+        # the same alert created at the same instant gets the same key under every policy
+        self._keys.append(stable_key(round(now * 1e6), spec["type"], spec["channel"], spec["recipient"], spec.get("certificate_id"), spec.get("message")))
+        self._sends_started.append(0)
         return row
 
     def _write_ok(self, deadline: float) -> bool:
@@ -259,7 +266,9 @@ class Simulation:
         if http and t0 >= deadline:
             self.recorder.attempt(seq, t0, loop, rc_before, DEADLINE_ERROR, 0.0, False, t0)
             return DEADLINE_ERROR
-        result = self.channels[channel].send(t0, recipient)
+        attempt = self._sends_started[seq]
+        self._sends_started[seq] = attempt + 1
+        result = self.channels[channel].send(t0, recipient, mix64(self._keys[seq] + attempt))
         delivered, error, latency = result.delivered, result.error, result.latency
         client_timeout = CLIENT_TIMEOUT_S.get(channel)
         limit = math.inf if client_timeout is None else client_timeout
