@@ -33,6 +33,7 @@ spec §3-§5) that decides transitions from a send's result under a
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -68,6 +69,10 @@ COLUMNS = (
     "created_at",
     "sent_at",
 )
+
+
+#: The dedup tag certctl puts in every expiry-alert message and matches with ``LIKE '%[threshold:N]%'`` (spec §2.3).
+THRESHOLD_TAG = re.compile(r"\[threshold:(-?\d+)\]")
 
 
 class NotFound(KeyError):
@@ -119,6 +124,11 @@ class NotificationTable:
         self._retry = SortedList()  # (next_retry_at, seq) of failed rows with next_retry_at set
         self._counts: Counter[str] = Counter()
         self._stranded = 0  # failed rows with next_retry_at NULL
+        # (certificate_id, threshold digits, channel) -> seqs of ExpirationWarning rows (spec §2.3 dedup)
+        self._threshold_rows: dict[tuple[str, str, str], list[int]] = {}
+        #: seqs of ExpirationWarning rows, appended each time such a row is written with status 'failed'
+        #: (a workload that re-dispatches failed alerts reads it from a cursor instead of scanning the table)
+        self.failed_alert_log: list[int] = []
 
     # -- index maintenance -------------------------------------------------
 
@@ -140,6 +150,8 @@ class NotificationTable:
                 self._stranded += 1
             else:
                 self._retry.add((row.next_retry_at, row.seq))
+            if row.type == "ExpirationWarning":
+                self.failed_alert_log.append(row.seq)
         self._counts[row.status] += 1
 
     def _update(self, id: str, **changes: Any) -> Notification:
@@ -163,6 +175,9 @@ class NotificationTable:
         self.rows.append(row)
         self._by_id[id] = row
         self._index(row)
+        if row.type == "ExpirationWarning" and row.certificate_id is not None and row.message:
+            for digits in THRESHOLD_TAG.findall(row.message):
+                self._threshold_rows.setdefault((row.certificate_id, digits, row.channel), []).append(row.seq)
         return row
 
     def create(
@@ -248,6 +263,24 @@ class NotificationTable:
                 if len(out) >= limit:
                     break
         return out
+
+    def has_threshold_notification_on_channel(self, certificate_id: str, threshold: int, channel: str, any_status: bool = True) -> bool:
+        """``HasThresholdNotificationOnChannel`` (spec §2.3 step 5): does an alert row exist for this key?
+
+        certctl lists ``type='ExpirationWarning'``, this ``certificate_id`` and
+        ``channel``, ``message LIKE '%[threshold:N]%'`` with **no** status
+        filter, so a row of any status dedups (``any_status=True``, certctl as
+        built).  ``any_status=False`` is the documented intent: rows with
+        status ``'failed'`` do not count.  O(rows with this key), via an index
+        kept on insert.
+        """
+        seqs = self._threshold_rows.get((certificate_id, str(threshold), channel))
+        if not seqs:
+            return False
+        if any_status:
+            return True
+        rows = self.rows
+        return any(rows[seq].status != "failed" for seq in seqs)
 
     def count_by_status(self, status: str) -> int:
         """``CountByStatus``: rows whose status equals ``status`` exactly."""
