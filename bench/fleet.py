@@ -8,7 +8,8 @@ memory (``ru_maxrss``).  Target (issue 3): the year in under 60 s and under
     python bench/fleet.py --quick    # 10,000 certificates, 30 days
     python bench/fleet.py --profile  # also print the top of a cProfile
 
-The world: 90-day certificates (Let's Encrypt-style), 90 % renewed by certctl
+The world: 90-day certificates (Let's Encrypt-style; ``--lifetime 398`` for the CA/Browser
+Forum maximum), 90 % renewed by certctl
 (2 % of renewal attempts fail, one deployment target each, 1 % of deployments
 fail), 10 % alert-only; revocations at 2 per 100 certificate-years; alerts
 per tier as in certctl's PerTierFanOut test (informational → Slack,
@@ -34,7 +35,7 @@ from notifsim.workload import Fleet
 MATRIX = {"informational": ["Slack"], "warning": ["Slack", "Email"], "critical": ["PagerDuty", "OpsGenie", "Email"]}
 
 
-def scenario(certificates: int, onboarding: bool = False) -> notifsim.Scenario:
+def scenario(certificates: int, onboarding: bool = False, lifetime_days: float = 90.0) -> notifsim.Scenario:
     return notifsim.Scenario(
         "bench-fleet",
         channels={
@@ -45,10 +46,10 @@ def scenario(certificates: int, onboarding: bool = False) -> notifsim.Scenario:
         },
         workload=Fleet(
             certificates=certificates,
-            lifetime_days=90,
+            lifetime_days=lifetime_days,
             # steady state: every certificate is outside the 31-day window at the start (renewed on time so
-            # far); --onboarding: certctl starts tracking a fleet issued uniformly over the past 90 days
-            remaining_days=[0, 90] if onboarding else [31, 90],
+            # far); --onboarding: certctl starts tracking a fleet issued uniformly over the past lifetime
+            remaining_days=[0, lifetime_days] if onboarding else [31, lifetime_days],
             auto_renew=0.9,
             renewal_failure_rate=0.02,
             deployment_targets=1,
@@ -72,11 +73,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=float, default=None)
     parser.add_argument("--policy", default="certctl-asbuilt")
     parser.add_argument("--onboarding", action="store_true", help="start with a third of the fleet inside the 31-day window")
+    parser.add_argument("--lifetime", type=float, default=90.0, help="certificate lifetime in days (default 90; 398 = CA/B Forum maximum)")
     parser.add_argument("--profile", action="store_true", help="print the 25 most expensive functions (cumulative)")
     args = parser.parse_args(argv)
     certificates = args.certificates or (10_000 if args.quick else 100_000)
     days = args.days or (30.0 if args.quick else 365.0)
-    sc = scenario(certificates, args.onboarding)
+    sc = scenario(certificates, args.onboarding, args.lifetime)
     profiler = cProfile.Profile() if args.profile else None
     t0 = time.perf_counter()
     if profiler:
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
         profiler.disable()
     wall = time.perf_counter() - t0
     n = len(result.notifications)
-    print(f"fleet of {certificates:,} certificates, {days:g} days, policy {args.policy}{', onboarding' if args.onboarding else ''}")
+    print(f"fleet of {certificates:,} {args.lifetime:g}-day certificates, {days:g} days, policy {args.policy}{', onboarding' if args.onboarding else ''}")
     print(f"notifications created: {n:,}   attempts: {len(result.attempts):,}   ticks: {len(result.ticks):,}")
     print("by type: " + ", ".join(f"{k} {v:,}" for k, v in result.notifications["type"].value_counts().items()))
     print(f"workload: {dict(sc.workload.stats)}")

@@ -716,6 +716,10 @@ class _FleetRun:
                     heapq.heappush(backlog, (expires[c], c, version[c]))
             self.log_pos = len(log)
         self.stats["renewal_ticks"] += 1
+        if not self.sim.db.available(tick):  # GetExpiringCertificates fails: the check returns its error
+            self.stats["renewal_ticks_db_error"] += 1
+            self.renewal_running = False
+            return
         while backlog:
             if env.now >= deadline:  # every later database call fails: the rest waits for the next tick
                 self.stats["renewal_ticks_cut"] += 1
@@ -809,8 +813,10 @@ class _FleetRun:
         """``ProcessPendingJobs``: claim the pending jobs, run them one after the other on a 2-min context."""
         env = self.env
         deadline = env.now + self.f.job_processor_deadline
-        claimed, self.pending_jobs = self.pending_jobs, []
         self.stats["job_ticks"] += 1
+        if not self.sim.db.available(env.now):  # ClaimPendingJobs fails: the jobs stay pending
+            return
+        claimed, self.pending_jobs = self.pending_jobs, []
         for i, job in enumerate(claimed):
             if env.now >= deadline:  # simplification: unstarted jobs go back to pending
                 self.pending_jobs[:0] = claimed[i:]
@@ -889,7 +895,7 @@ class _FleetRun:
         for at, c in zip(times, picks):
             if at > env.now:
                 yield env.timeout(at - env.now)
-            if self.status[c] == _REVOKED:  # already revoked: certctl refuses, no notification
+            if self.status[c] == _REVOKED or not sim.db.available(env.now):  # refused or failed: no notification
                 continue
             self.status[c] = _REVOKED
             self.version[c] += 1

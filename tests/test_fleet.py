@@ -402,3 +402,27 @@ def test_fleet_from_toml_rejects_unknown_keys_with_a_suggestion():
          "workload": {"model": "Fleet", "certificates": 10, "severity": {"30": "critical"}, "channels": {"critical": ["Email"]}}}
     )
     assert scenario.workload.tier(30) == "critical" and scenario.workload.channels_for(14) == []
+
+
+def test_database_outage_defers_the_renewal_check_and_the_job_processor():
+    """GetExpiringCertificates / ClaimPendingJobs fail during the outage; the next tick after it does the work."""
+    from notifsim.database import Database
+
+    fleet = Fleet(expires_in_days=[5.0, 25.0], auto_renew=0.0, thresholds=[30, 7])
+    fleet_renew = Fleet(expires_in_days=[25.0], auto_renew=1.0)
+    outage = Database(outages=[(0, "90m")])
+    for f in (fleet, fleet_renew):
+        scenario = notifsim.Scenario("db", channels=all_ok(), workload=f, database=outage)
+        result = notifsim.simulate(scenario, POLICY, horizon="3h")
+        created = (result.notifications["created_at"] - result.start).dt.total_seconds()
+        assert created.min() == 2 * 3600.0  # ticks at 0 and 1 h fail; the 2 h tick alerts
+        assert f.stats["renewal_ticks_db_error"] == 2
+    assert len(alerts(result)) == 1
+    renewal = result.notifications.query("type == 'RenewalSuccess'")
+    assert (renewal["created_at"] - result.start).dt.total_seconds().tolist() == [2 * 3600.0 + 31]
+    # an outage from 10 s to 70 s: the job ticks at 30 s and 60 s cannot claim, the one at 90 s renews
+    f = Fleet(expires_in_days=[25.0], auto_renew=1.0)
+    scenario = notifsim.Scenario("db", channels=all_ok(), workload=f, database=Database(outages=[("10s", "60s")]))
+    result = notifsim.simulate(scenario, POLICY, horizon="1h")
+    renewal = result.notifications.query("type == 'RenewalSuccess'")
+    assert (renewal["created_at"] - result.start).dt.total_seconds().tolist() == [91.0]
