@@ -87,15 +87,16 @@ class Poisson(Workload):
         recipients: int = 100,
         deadline: float | str = 300.0,
     ):
+        name = type(self).__name__
         if isinstance(rate_per_hour, bool) or not isinstance(rate_per_hour, (int, float)) or not math.isfinite(rate_per_hour) or rate_per_hour < 0:
-            raise ConfigError("Poisson.rate_per_hour", f"must be a rate >= 0 per hour; got {rate_per_hour!r}")
+            raise ConfigError(f"{name}.rate_per_hour", f"must be a rate >= 0 per hour; got {rate_per_hour!r}")
         if isinstance(recipients, bool) or not isinstance(recipients, int) or recipients < 1:
-            raise ConfigError("Poisson.recipients", f"must be an integer >= 1; got {recipients!r}")
+            raise ConfigError(f"{name}.recipients", f"must be an integer >= 1; got {recipients!r}")
         self.rate_per_hour = float(rate_per_hour)
-        self.channels = _weights(channels, "Poisson.channels", CHANNELS)
-        self.types = _weights(types, "Poisson.types", TYPES)
+        self.channels = _weights(channels, f"{name}.channels", CHANNELS)
+        self.types = _weights(types, f"{name}.types", TYPES)
         self.recipients = recipients
-        self.deadline = parse_duration(deadline, "Poisson.deadline")
+        self.deadline = parse_duration(deadline, f"{name}.deadline")
 
     def arrivals(self, rng: np.random.Generator, horizon_s: float) -> pd.DataFrame:
         """Arrival times (s) in ``[0, horizon_s)`` with channel, type and recipient, as columns."""
@@ -551,8 +552,10 @@ class Burst(Fleet):
         job_retry_interval: float | str = "5m",
         revocation_deadline: float | str = "30s",
     ):
-        if isinstance(certificates, bool) or not isinstance(certificates, (int, np.integer)) or certificates < 1:
-            raise ConfigError("Burst.certificates", f"must be an integer >= 1 (the batch that expires together); got {certificates!r}")
+        _integer(certificates, "Burst.certificates", 1, 10_000_000)  # the batch that expires together
+        _integer(background_certificates, "Burst.background_certificates", 0, 10_000_000)
+        parse_duration(at, "Burst.at", allow_zero=True)
+        parse_duration(spread, "Burst.spread", allow_zero=True)
         super().__init__(
             certificates=background_certificates,
             lifetime_days=lifetime_days,
@@ -598,8 +601,9 @@ class _FleetRun:
 
     Per certificate: ``expires`` (s), ``status``, renewal ``cycle`` and a
     wake-up time in a heap with a version stamp (an entry is live only while
-    its version is the certificate's current one).  A renewal tick pops the
-    live entries due by its deadline and visits only those certificates.
+    its version is the certificate's current one; every visit bumps it).  A
+    renewal tick moves the live entries due by its deadline into a backlog
+    ordered by ``expires_at`` and visits from there until its deadline.
     """
 
     def __init__(self, fleet: Fleet, sim):

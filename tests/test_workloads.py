@@ -80,7 +80,8 @@ def test_diurnal_runs_in_a_simulation_from_the_arrivals_stream():
         ({"hours": [0.0] * 24}, "Diurnal.hours"),
         ({"weekdays": [1, 1, 1]}, "Diurnal.weekdays"),
         ({"utc_offset_hours": 20}, "Diurnal.utc_offset_hours"),
-        ({"rate_per_hour": -1}, "Poisson.rate_per_hour"),
+        ({"rate_per_hour": -1}, "Diurnal.rate_per_hour"),
+        ({"channels": {"Fax": 1}}, "Diurnal.channels key"),
     ],
 )
 def test_diurnal_bad_values(kwargs, field):
@@ -124,8 +125,8 @@ def test_burst_is_a_fleet_with_a_batch():
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"certificates": 0}, "Burst.certificates"), ({"at": "-1d"}, "Burst.burst_at"), ({"spread": "soon"}, "Burst.burst_spread"),
-     ({"background_certificates": -5}, "Burst.certificates")],
+    [({"certificates": 0}, "Burst.certificates"), ({"at": "-1d"}, "Burst.at"), ({"spread": "soon"}, "Burst.spread"),
+     ({"background_certificates": -5}, "Burst.background_certificates"), ({"lifetime_days": 5000}, "Burst.lifetime_days")],
 )
 def test_burst_bad_values(kwargs, field):
     with pytest.raises(ConfigError) as info:
