@@ -182,9 +182,7 @@ class Simulation:
         env.run(until=self.horizon_s)
         # ticks still running at the horizon keep duration NULL and their counts so far
         for index, rows, sends, hit in self._open_ticks.values():
-            self.recorder.t_rows[index] = rows
-            self.recorder.t_sends[index] = sends
-            self.recorder.t_deadline_hit[index] = hit
+            self.recorder.update_tick(index, rows, sends, hit)
 
     def _loop(self, loop: str, interval: float):
         """Ticks at 0, interval, 2·interval, ...; skipped while the previous run is still going."""

@@ -221,6 +221,10 @@ class NotificationTable:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def clear(self) -> None:
+        """Drop every row and index (used once a run's rows have been copied out)."""
+        self.__init__()
+
     def update_status(self, id: str, status: str, sent_at: float | None) -> Notification:
         """``UpdateStatus``: writes ``status`` and ``sent_at``, nothing else."""
         return self._update(id, status=status, sent_at=sent_at)

@@ -1,14 +1,18 @@
 """Columnar buffers filled during a run, turned into DataFrames (DESIGN §4) at the end.
 
-The engine appends scalars to per-column lists (no per-row objects); at the
-end :meth:`Recorder.tables` converts each column once, with simulation
-seconds becoming timezone-aware UTC timestamps (microseconds; Go's zero
-time is ``0001-01-01``).
+The engine appends scalars to per-column typed arrays (``array.array``: 8
+bytes a value, no per-row objects); at the end :meth:`Recorder.tables`
+converts each column once — numpy views of the arrays, Arrow-backed strings
+— with simulation seconds becoming timezone-aware UTC timestamps
+(microseconds; Go's zero time is ``0001-01-01``).  ``tables`` consumes the
+buffers and the notification table as it goes, so a run's peak memory is
+not doubled by the conversion.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from array import array
 
 import numpy as np
 import pandas as pd
@@ -16,19 +20,35 @@ import pandas as pd
 from .machine import COLUMNS, STATUSES, NotificationTable
 from .timeutil import ZERO_TIME_US, datetime_to_us
 
+LOOPS = ("create", "process", "retry")
+_LOOP_CODE = {name: i for i, name in enumerate(LOOPS)}
+_NAN = float("nan")
+
 
 def seconds_to_timestamps(seconds, start: dt.datetime) -> pd.Series:
     """UTC timestamps from simulation seconds; NaN/None → NaT, ``-inf`` → Go's zero time."""
-    s = np.array([np.nan if v is None else v for v in seconds], dtype=float) if not isinstance(seconds, np.ndarray) else seconds.astype(float)
+    if isinstance(seconds, np.ndarray):
+        s = seconds.astype(float, copy=False)
+    elif isinstance(seconds, array):
+        s = np.frombuffer(seconds, dtype=float) if len(seconds) else np.empty(0)
+    else:
+        s = np.array([_NAN if v is None else v for v in seconds], dtype=float)
     null = np.isnan(s)
     zero = np.isneginf(s)
     finite = ~(null | zero)
     us = np.zeros(len(s), dtype=np.int64)
     us[finite] = datetime_to_us(start) + np.round(s[finite] * 1_000_000).astype(np.int64)
     us[zero] = ZERO_TIME_US
-    values = us.view("M8[us]").copy()
+    values = us.view("M8[us]")
     values[null] = np.datetime64("NaT")
     return pd.Series(pd.DatetimeIndex(values).tz_localize("UTC")).astype(TIMESTAMP)
+
+
+def _numbers(values, dtype: str) -> np.ndarray:
+    """A numpy view of a typed array (or a list), cast to ``dtype``."""
+    if isinstance(values, array):
+        return (np.frombuffer(values, dtype=np.dtype(values.typecode)) if len(values) else np.empty(0)).astype(dtype)
+    return np.asarray(values, dtype=dtype)
 
 
 TIMESTAMP = "datetime64[us, UTC]"
@@ -90,32 +110,32 @@ SCHEMAS: dict[str, dict[str, str]] = {
 
 
 class Recorder:
-    """Everything a run observes beyond the table itself: Send calls, ticks, requeues, samples."""
+    """Everything a run observes beyond the table itself: Send calls, ticks, operator actions, samples."""
 
     def __init__(self) -> None:
         # per notification (indexed by the row's insertion seq)
-        self.n_attempts: list[int] = []
-        self.n_deliveries: list[int] = []
-        self.first_delivered: list[float | None] = []
-        self.n_requeues: list[int] = []
+        self.n_attempts = array("q")
+        self.n_deliveries = array("q")
+        self.first_delivered = array("d")  # NaN: never delivered
+        self.n_requeues = array("q")
         self.origin: list[str] = []
         # attempts
-        self.a_seq: list[int] = []
-        self.a_at: list[float] = []
-        self.a_loop: list[str] = []
-        self.a_rc: list[int] = []
-        self.a_error: list[str | None] = []
-        self.a_latency: list[float] = []
-        self.a_delivered: list[bool] = []
+        self.a_seq = array("q")
+        self.a_at = array("d")
+        self.a_loop = array("b")  # index into LOOPS
+        self.a_rc = array("q")
+        self.a_error: list[str | None] = []  # error texts are shared objects, so a list of references is compact
+        self.a_latency = array("d")
+        self.a_delivered = array("b")
         # ticks
-        self.t_loop: list[str] = []
-        self.t_at: list[float] = []
-        self.t_rows: list[int] = []
-        self.t_sends: list[int] = []
-        self.t_duration: list[float | None] = []
-        self.t_skipped: list[bool] = []
-        self.t_deadline_hit: list[bool] = []
-        self.t_error: list[str | None] = []
+        self.t_loop = array("b")
+        self.t_at = array("d")
+        self.t_rows = array("q")
+        self.t_sends = array("q")
+        self.t_duration = array("d")  # NaN: still running at the horizon
+        self.t_skipped = array("b")
+        self.t_deadline_hit = array("b")
+        self.t_error: dict[int, str] = {}  # tick index -> error text (rare)
         self.lost_creations = 0  # Create calls that failed (database down): no row, no send
         # requeues / operator actions
         self.r_id: list[str] = []
@@ -125,22 +145,22 @@ class Recorder:
         self.r_rc: list[int | None] = []
         self.r_outcome: list[str] = []
         # status samples
-        self.s_at: list[float] = []
-        self.s_counts: dict[str, list[int]] = {k: [] for k in (*STATUSES, "stranded")}
+        self.s_at = array("d")
+        self.s_counts: dict[str, array] = {k: array("q") for k in (*STATUSES, "stranded")}
 
     # -- during the run -----------------------------------------------------
 
     def notification(self, origin: str) -> None:
         self.n_attempts.append(0)
         self.n_deliveries.append(0)
-        self.first_delivered.append(None)
+        self.first_delivered.append(_NAN)
         self.n_requeues.append(0)
         self.origin.append(origin)
 
     def attempt(self, seq: int, at: float, loop: str, rc_before: int, error: str | None, latency: float, delivered: bool, done: float) -> None:
         self.a_seq.append(seq)
         self.a_at.append(at)
-        self.a_loop.append(loop)
+        self.a_loop.append(_LOOP_CODE[loop])
         self.a_rc.append(rc_before)
         self.a_error.append(error)
         self.a_latency.append(latency)
@@ -148,26 +168,30 @@ class Recorder:
         self.n_attempts[seq] += 1
         if delivered:
             self.n_deliveries[seq] += 1
-            if self.first_delivered[seq] is None:
+            if self.first_delivered[seq] != self.first_delivered[seq]:  # NaN: first delivery
                 self.first_delivered[seq] = done
 
     def open_tick(self, loop: str, at: float, skipped: bool = False) -> int:
-        self.t_loop.append(loop)
+        self.t_loop.append(_LOOP_CODE[loop])
         self.t_at.append(at)
         self.t_rows.append(0)
         self.t_sends.append(0)
-        self.t_duration.append(0.0 if skipped else None)
+        self.t_duration.append(0.0 if skipped else _NAN)
         self.t_skipped.append(skipped)
         self.t_deadline_hit.append(False)
-        self.t_error.append(None)
         return len(self.t_at) - 1
 
-    def close_tick(self, index: int, rows: int, sends: int, end: float, deadline_hit: bool, error: str | None = None) -> None:
+    def update_tick(self, index: int, rows: int, sends: int, deadline_hit: bool) -> None:
+        """Counts of a tick still running (its duration stays NULL unless it is closed)."""
         self.t_rows[index] = rows
         self.t_sends[index] = sends
-        self.t_duration[index] = end - self.t_at[index]
         self.t_deadline_hit[index] = deadline_hit
-        self.t_error[index] = error
+
+    def close_tick(self, index: int, rows: int, sends: int, end: float, deadline_hit: bool, error: str | None = None) -> None:
+        self.update_tick(index, rows, sends, deadline_hit)
+        self.t_duration[index] = end - self.t_at[index]
+        if error is not None:
+            self.t_error[index] = error
 
     def action(self, id: str, at: float, action: str, from_status: str | None, rc_before: int | None, outcome: str, seq: int | None) -> None:
         self.r_id.append(id)
@@ -187,11 +211,32 @@ class Recorder:
     # -- at the end ---------------------------------------------------------
 
     def tables(self, table: NotificationTable, start: dt.datetime) -> dict[str, pd.DataFrame]:
-        """The result tables of DESIGN §4 as DataFrames typed by :data:`SCHEMAS` (UTC timestamps)."""
+        """The result tables of DESIGN §4 as DataFrames typed by :data:`SCHEMAS` (UTC timestamps).
+
+        Consumes the recorder's buffers and empties ``table``: call it once, at the end of the run.
+        """
         rows = table.rows
+        loops = np.array(LOOPS, dtype=object)
+        a_seq = _numbers(self.a_seq, "int64")
+        channel_of = np.array([r.channel for r in rows], dtype=object)
         ids = np.array([r.id for r in rows], dtype=object)
-        a_seq = np.array(self.a_seq, dtype=np.int64)
-        notifications = {name: [getattr(r, name) for r in rows] for name in COLUMNS}
+        attempts = {
+            "notification_id": ids[a_seq],
+            "at": self.a_at,
+            "loop": loops[_numbers(self.a_loop, "int64")],
+            "retry_count_before": self.a_rc,
+            "outcome": np.where(pd.isna(np.array(self.a_error, dtype=object)), "ok", "error"),
+            "error": self.a_error,
+            "latency_s": self.a_latency,
+            "delivered": _numbers(self.a_delivered, "bool"),
+            "channel": channel_of[a_seq],
+        }
+        del channel_of, a_seq
+        notifications = {"id": ids}
+        for name in COLUMNS[1:]:
+            notifications[name] = [getattr(r, name) for r in rows]
+        table.clear()  # the rows now live only in the column lists
+        del rows
         notifications.update(
             attempts=self.n_attempts,
             deliveries=self.n_deliveries,
@@ -199,46 +244,40 @@ class Recorder:
             requeues=self.n_requeues,
             origin=self.origin,
         )
-        columns = {
-            "notifications": notifications,
-            "attempts": {
-                "notification_id": ids[a_seq] if len(a_seq) else [],
-                "at": self.a_at,
-                "loop": self.a_loop,
-                "retry_count_before": self.a_rc,
-                "outcome": ["ok" if e is None else "error" for e in self.a_error],
-                "error": self.a_error,
-                "latency_s": self.a_latency,
-                "delivered": self.a_delivered,
-                "channel": [rows[i].channel for i in self.a_seq],
-            },
-            "ticks": {
-                "loop": self.t_loop,
-                "at": self.t_at,
-                "rows": self.t_rows,
-                "sends": self.t_sends,
-                "duration_s": [np.nan if d is None else d for d in self.t_duration],
-                "skipped": self.t_skipped,
-                "deadline_hit": self.t_deadline_hit,
-                "error": self.t_error,
-            },
-            "requeues": {
-                "notification_id": self.r_id,
-                "at": self.r_at,
-                "action": self.r_action,
-                "from_status": self.r_from,
-                "retry_count_before": self.r_rc,
-                "outcome": self.r_outcome,
-            },
-            "samples": {"at": self.s_at, **self.s_counts},
+        n_ticks = len(self.t_at)
+        ticks = {
+            "loop": loops[_numbers(self.t_loop, "int64")],
+            "at": self.t_at,
+            "rows": self.t_rows,
+            "sends": self.t_sends,
+            "duration_s": self.t_duration,
+            "skipped": _numbers(self.t_skipped, "bool"),
+            "deadline_hit": _numbers(self.t_deadline_hit, "bool"),
+            "error": [self.t_error.get(i) for i in range(n_ticks)] if self.t_error else [None] * n_ticks,
         }
+        requeues = {
+            "notification_id": self.r_id,
+            "at": self.r_at,
+            "action": self.r_action,
+            "from_status": self.r_from,
+            "retry_count_before": self.r_rc,
+            "outcome": self.r_outcome,
+        }
+        samples = {"at": self.s_at, **self.s_counts}
         out = {}
-        for name, data in columns.items():
+        for name, data in (("attempts", attempts), ("notifications", notifications), ("ticks", ticks), ("requeues", requeues), ("samples", samples)):
             frame = {}
             for column, dtype in SCHEMAS[name].items():
-                values = data[column]
-                frame[column] = seconds_to_timestamps(values, start) if dtype == TIMESTAMP else pd.Series(values, dtype=dtype)
-            out[name] = pd.DataFrame(frame)
+                values = data.pop(column)
+                if dtype == TIMESTAMP:
+                    frame[column] = seconds_to_timestamps(values, start)
+                elif isinstance(values, array):
+                    frame[column] = pd.Series(_numbers(values, dtype), copy=False)
+                else:
+                    frame[column] = pd.Series(values, dtype=dtype)
+                del values
+            out[name] = pd.DataFrame(frame, copy=False)
+        self.__init__()  # release the buffers
         return out
 
 

@@ -60,6 +60,7 @@ def simulate(
     wall = time.perf_counter()
     sim = Simulation(scenario, policy, seed=seed, horizon_s=horizon_s, initial_rows=rows, sample_interval=sample_s)
     sim.run()
+    lost_creations = sim.recorder.lost_creations
     tables = sim.recorder.tables(sim.table, scenario.start)
     result = Result(
         run_id=run_name or uuid.uuid4().hex[:16],
@@ -69,7 +70,7 @@ def simulate(
         horizon_s=horizon_s,
         start=scenario.start,
         config={"scenario": scenario.describe(), "policy": policy.to_dict(), "sample_interval_s": sample_s},
-        lost_creations=sim.recorder.lost_creations,
+        lost_creations=lost_creations,
         experiment=experiment,
         replication=replication,
         wall_s=time.perf_counter() - wall,
