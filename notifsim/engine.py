@@ -24,6 +24,7 @@ When things happen (spec §3, §4, §6.1):
 from __future__ import annotations
 
 import math
+from array import array
 
 import simpy
 
@@ -56,8 +57,8 @@ class Simulation:
         self._open_ticks: dict[str, tuple[int, int, int, bool]] = {}  # loop -> (tick index, rows, sends, deadline hit)
         self._start_ns = datetime_to_us(scenario.start) * 1000
         self._id_counter = 0
-        self._keys: list[int] = []  # per notification seq: a key stable across policies (streams.stable_key)
-        self._sends_started: list[int] = []  # per notification seq: Send calls begun, numbering attempts
+        self._keys = array("Q")  # per notification seq: a key stable across policies (streams.stable_key)
+        self._sends_started = array("q")  # per notification seq: Send calls begun, numbering attempts
         for row in initial_rows:
             self.table.insert(**row)
             self.recorder.notification("initial")

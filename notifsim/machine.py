@@ -225,6 +225,20 @@ class NotificationTable:
         """Drop every row and index (used once a run's rows have been copied out)."""
         self.__init__()
 
+    def drop_indexes(self) -> None:
+        """Forget the pending, retry and dedup indexes (rows stay); the table can no longer be queried."""
+        self._pending = SortedList()
+        self._retry = SortedList()
+        self._threshold_rows = {}
+        self.failed_alert_log = []
+
+    def release(self, lo: int, hi: int) -> None:
+        """Forget the row objects with seq in ``[lo, hi)`` (after they were copied out); indexes stay."""
+        rows, by_id = self.rows, self._by_id
+        for seq in range(lo, min(hi, len(rows))):
+            by_id.pop(rows[seq].id, None)
+            rows[seq] = None
+
     def update_status(self, id: str, status: str, sent_at: float | None) -> Notification:
         """``UpdateStatus``: writes ``status`` and ``sent_at``, nothing else."""
         return self._update(id, status=status, sent_at=sent_at)

@@ -16,6 +16,7 @@ from array import array
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .machine import COLUMNS, STATUSES, NotificationTable
 from .timeutil import ZERO_TIME_US, datetime_to_us
@@ -52,58 +53,59 @@ def _numbers(values, dtype: str) -> np.ndarray:
 
 
 TIMESTAMP = "datetime64[us, UTC]"
+STRING = pd.StringDtype("pyarrow")
 _COUNT = "int64"
 
 #: Column → dtype of every result table, in column order (the DuckDB schema mirrors it).
-SCHEMAS: dict[str, dict[str, str]] = {
+SCHEMAS: dict[str, dict[str, object]] = {
     "notifications": {
-        "id": "string",
-        "type": "string",
-        "certificate_id": "string",
-        "channel": "string",
-        "recipient": "string",
-        "message": "string",
-        "status": "string",
+        "id": STRING,
+        "type": STRING,
+        "certificate_id": STRING,
+        "channel": STRING,
+        "recipient": STRING,
+        "message": STRING,
+        "status": STRING,
         "retry_count": _COUNT,
         "next_retry_at": TIMESTAMP,
-        "last_error": "string",
-        "error": "string",
+        "last_error": STRING,
+        "error": STRING,
         "created_at": TIMESTAMP,
         "sent_at": TIMESTAMP,
         "attempts": _COUNT,
         "deliveries": _COUNT,
         "first_delivered_at": TIMESTAMP,
         "requeues": _COUNT,
-        "origin": "string",
+        "origin": STRING,
     },
     "attempts": {
-        "notification_id": "string",
+        "notification_id": STRING,
         "at": TIMESTAMP,
-        "loop": "string",
+        "loop": STRING,
         "retry_count_before": _COUNT,
-        "outcome": "string",
-        "error": "string",
+        "outcome": STRING,
+        "error": STRING,
         "latency_s": "float64",
         "delivered": "bool",
-        "channel": "string",
+        "channel": STRING,
     },
     "ticks": {
-        "loop": "string",
+        "loop": STRING,
         "at": TIMESTAMP,
         "rows": _COUNT,
         "sends": _COUNT,
         "duration_s": "float64",
         "skipped": "bool",
         "deadline_hit": "bool",
-        "error": "string",
+        "error": STRING,
     },
     "requeues": {
-        "notification_id": "string",
+        "notification_id": STRING,
         "at": TIMESTAMP,
-        "action": "string",
-        "from_status": "string",
+        "action": STRING,
+        "from_status": STRING,
         "retry_count_before": "Int64",
-        "outcome": "string",
+        "outcome": STRING,
     },
     "samples": {"at": TIMESTAMP, **{key: _COUNT for key in (*STATUSES, "stranded")}},
 }
@@ -213,15 +215,17 @@ class Recorder:
     def tables(self, table: NotificationTable, start: dt.datetime) -> dict[str, pd.DataFrame]:
         """The result tables of DESIGN §4 as DataFrames typed by :data:`SCHEMAS` (UTC timestamps).
 
-        Consumes the recorder's buffers and empties ``table``: call it once, at the end of the run.
+        Consumes the recorder's buffers and empties ``table``: call it once, at the
+        end of the run.  Rows are converted in chunks and released as they go, so
+        the Python objects of a chunk are freed before the next chunk's Arrow
+        buffers are allocated.
         """
-        rows = table.rows
+        columns = _table_columns(table, start)
+        ids, channels = columns["id"], columns["channel"]
+        a_seq = pa.array(_numbers(self.a_seq, "int64"))
         loops = np.array(LOOPS, dtype=object)
-        a_seq = _numbers(self.a_seq, "int64")
-        channel_of = np.array([r.channel for r in rows], dtype=object)
-        ids = np.array([r.id for r in rows], dtype=object)
         attempts = {
-            "notification_id": ids[a_seq],
+            "notification_id": ids.take(a_seq),
             "at": self.a_at,
             "loop": loops[_numbers(self.a_loop, "int64")],
             "retry_count_before": self.a_rc,
@@ -229,14 +233,9 @@ class Recorder:
             "error": self.a_error,
             "latency_s": self.a_latency,
             "delivered": _numbers(self.a_delivered, "bool"),
-            "channel": channel_of[a_seq],
+            "channel": channels.take(a_seq),
         }
-        del channel_of, a_seq
-        notifications = {"id": ids}
-        for name in COLUMNS[1:]:
-            notifications[name] = [getattr(r, name) for r in rows]
-        table.clear()  # the rows now live only in the column lists
-        del rows
+        notifications = dict(columns)
         notifications.update(
             attempts=self.n_attempts,
             deliveries=self.n_deliveries,
@@ -265,20 +264,57 @@ class Recorder:
         }
         samples = {"at": self.s_at, **self.s_counts}
         out = {}
-        for name, data in (("attempts", attempts), ("notifications", notifications), ("ticks", ticks), ("requeues", requeues), ("samples", samples)):
+        for name, data in (("notifications", notifications), ("attempts", attempts), ("ticks", ticks), ("requeues", requeues), ("samples", samples)):
             frame = {}
             for column, dtype in SCHEMAS[name].items():
-                values = data.pop(column)
-                if dtype == TIMESTAMP:
-                    frame[column] = seconds_to_timestamps(values, start)
-                elif isinstance(values, array):
-                    frame[column] = pd.Series(_numbers(values, dtype), copy=False)
-                else:
-                    frame[column] = pd.Series(values, dtype=dtype)
-                del values
+                frame[column] = _series(data.pop(column), dtype, start)
             out[name] = pd.DataFrame(frame, copy=False)
         self.__init__()  # release the buffers
         return out
+
+
+_CHUNK = 1 << 16
+
+
+def _table_columns(table: NotificationTable, start: dt.datetime) -> dict[str, object]:
+    """certctl's columns of every row, as Arrow string arrays and numpy arrays; releases the rows chunk by chunk."""
+    table.drop_indexes()
+    rows = table.rows
+    pieces: dict[str, list] = {name: [] for name in COLUMNS}
+    for lo in range(0, len(rows), _CHUNK):
+        chunk = rows[lo : lo + _CHUNK]
+        for name in COLUMNS:
+            values = [getattr(r, name) for r in chunk]
+            dtype = SCHEMAS["notifications"][name]
+            if dtype == STRING:
+                pieces[name].append(pa.array(values, type=pa.large_string()))
+            elif dtype == TIMESTAMP:
+                pieces[name].append(np.array([_NAN if v is None else v for v in values], dtype=float))
+            else:
+                pieces[name].append(np.array(values, dtype=dtype))
+        del chunk, values
+        table.release(lo, lo + _CHUNK)
+    table.clear()
+    out: dict[str, object] = {}
+    for name, parts in pieces.items():
+        dtype = SCHEMAS["notifications"][name]
+        if dtype == STRING:
+            out[name] = pa.chunked_array(parts, type=pa.large_string())
+        else:
+            out[name] = np.concatenate(parts) if parts else np.empty(0, dtype=float if dtype == TIMESTAMP else dtype)
+        parts.clear()
+    return out
+
+
+def _series(values, dtype, start: dt.datetime) -> pd.Series:
+    """One result column of ``dtype`` from an array, an Arrow array or a list."""
+    if dtype == TIMESTAMP:
+        return seconds_to_timestamps(values, start)
+    if dtype == STRING and isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return pd.Series(pd.arrays.ArrowStringArray(values), copy=False)
+    if isinstance(values, array):
+        return pd.Series(_numbers(values, dtype), copy=False)
+    return pd.Series(values, dtype=dtype)
 
 
 def typed(frame: pd.DataFrame, name: str) -> pd.DataFrame:

@@ -626,7 +626,6 @@ class _FleetRun:
         self.ids = [f"mc-{c:0{width}d}" for c in range(n)]
         self.names = [f"svc-{c:0{width}d}.example.com" for c in range(n)]
         self.recipients = [f"owner-{k}@example.com" for k in range(fleet.owners + 1)]  # shared strings, one per owner
-        self._deployed: dict[tuple[int, int], str] = {}  # DeploymentSuccess bodies repeat per (certificate, target)
         self.index = {cid: c for c, cid in enumerate(self.ids)}
         self.start_epoch = sim.scenario.start.timestamp()
         self._dates: dict[int, str] = {}
@@ -880,9 +879,7 @@ class _FleetRun:
                 self.retry_later(job)
             return
         self.stats["deployments"] += 1
-        message = self._deployed.get((c, job.target))
-        if message is None:
-            message = self._deployed[(c, job.target)] = f"The certificate for {cn} has been successfully deployed to {target}."
+        message = f"The certificate for {cn} has been successfully deployed to {target}."
         yield from self.sim.create_and_send(deadline, type="DeploymentSuccess", channel="Email", recipient=self.recipient(c), message=message, certificate_id=self.ids[c])
 
     # -- revocations -------------------------------------------------------------
