@@ -62,6 +62,7 @@ def scenario(certificates: int, onboarding: bool = False, lifetime_days: float =
 
 
 def peak_mb() -> float:
+    """Peak resident memory of this process in MiB."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
     return rss / 1024 / 1024 if sys.platform == "darwin" else rss / 1024
 
@@ -92,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"notifications created: {n:,}   attempts: {len(result.attempts):,}   ticks: {len(result.ticks):,}")
     print("by type: " + ", ".join(f"{k} {v:,}" for k, v in result.notifications["type"].value_counts().items()))
     print(f"workload: {dict(sc.workload.stats)}")
-    print(f"wall: {wall:.1f} s (simulation {result.wall_s:.1f} s)   notifications/s: {n / wall:,.0f}   peak RSS: {peak_mb():,.0f} MB")
+    print(f"wall: {wall:.1f} s (simulation {result.wall_s:.1f} s)   notifications/s: {n / wall:,.0f}   peak RSS: {peak_mb():,.0f} MiB (target: 60 s, 1.5 GB)")
     if profiler:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)

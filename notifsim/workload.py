@@ -627,6 +627,7 @@ class _FleetRun:
         self.names = [f"svc-{c:0{width}d}.example.com" for c in range(n)]
         self.recipients = [f"owner-{k}@example.com" for k in range(fleet.owners + 1)]  # shared strings, one per owner
         self.index = {cid: c for c, cid in enumerate(self.ids)}
+        self._deployed: dict[tuple[int, int], str] = {}  # DeploymentSuccess bodies, one per (certificate, target)
         self.start_epoch = sim.scenario.start.timestamp()
         self._dates: dict[int, str] = {}
         # every certificate's first wake-up: when it enters the renewal check's listing window
@@ -879,7 +880,9 @@ class _FleetRun:
                 self.retry_later(job)
             return
         self.stats["deployments"] += 1
-        message = f"The certificate for {cn} has been successfully deployed to {target}."
+        message = self._deployed.get((c, job.target))
+        if message is None:  # the same body every cycle: keep one copy per (certificate, target)
+            message = self._deployed[(c, job.target)] = f"The certificate for {cn} has been successfully deployed to {target}."
         yield from self.sim.create_and_send(deadline, type="DeploymentSuccess", channel="Email", recipient=self.recipient(c), message=message, certificate_id=self.ids[c])
 
     # -- revocations -------------------------------------------------------------
