@@ -510,6 +510,10 @@ class _GilbertElliottState:
     def is_down(self, now: float) -> bool:
         return self.path.advance(now)
 
+    def in_outage(self, now: float) -> bool:
+        """Whether the channel is in its down state at ``now`` (what the provider's status page shows)."""
+        return self.path.advance(now)
+
     def down_intervals(self, until: float) -> list[tuple[float, float]]:
         """The down periods ``[start, end)`` clipped to ``[0, until)`` (a fresh walk of the same path)."""
         path = _AlternatingPath(self._state_rng(), self._model.mean_up, self._model.mean_down)
@@ -577,6 +581,7 @@ class Outages(ChannelModel):
 class _OutagesState:
     def __init__(self, model: Outages, error: str, latency):
         self.down = model.down
+        self.in_outage = model.down
         self.error = error
         self.latency = latency
 
@@ -827,6 +832,10 @@ class Compose(ChannelModel):
 class _ComposeState:
     def __init__(self, states: list):
         self.states = states
+
+    def in_outage(self, now: float) -> bool:
+        """Whether any composed model is in an outage at ``now``."""
+        return any(state.in_outage(now) for state in self.states if hasattr(state, "in_outage"))
 
     def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
         decided = None

@@ -19,17 +19,28 @@ When things happen (spec §3, §4, §6.1):
 * A send returning at the same instant as a tick boundary is written before
   the tick lists rows only if its event was scheduled first (SimPy's FIFO
   order for simultaneous events); the order is deterministic.
+* After a failed send the service decides the row's fate (machine.py) from
+  the error text, the ``Retry-After`` the channel returned and one uniform
+  from the keyed ``jitter`` stream, addressed by the same key as the Send's
+  outcome (notification + attempt number): two policies on one seed draw
+  the same jitter for the same attempt.
+* Operators see what a person could: the rows a list call returns now
+  (:meth:`Simulation.list_notifications`), the outcomes of each channel's
+  most recent Sends (:meth:`Simulation.recent_sends`) and whether the
+  channel's provider is in an outage now (:meth:`Simulation.channel_in_outage`).
 """
 
 from __future__ import annotations
 
 import math
 from array import array
+from collections import deque
 
 import simpy
 
 from .channels import CLIENT_TIMEOUT_S, DEADLINE_ERROR, EMAIL_QUIT_ERROR, HTTP_CHANNELS, timeout_error
 from .machine import NotFound, NotificationService, NotificationTable, RequeueRefused
+from .operator import HEALTH_WINDOW
 from .policy import Policy
 from .record import Recorder
 from .scenario import Scenario
@@ -59,6 +70,9 @@ class Simulation:
         self._id_counter = 0
         self._keys = array("Q")  # per notification seq: a key stable across policies (streams.stable_key)
         self._sends_started = array("q")  # per notification seq: Send calls begun, numbering attempts
+        self._jitter = self.streams.keyed("jitter")  # one uniform per failed Send, keyed like its outcome
+        self._draw_jitter = policy.needs_jitter_draw
+        self._recent = {name: deque(maxlen=HEALTH_WINDOW) for name in self.channels}  # True: the Send returned no error
         for row in initial_rows:
             self.table.insert(**row)
             self.recorder.notification("initial")
@@ -118,9 +132,9 @@ class Simulation:
             if self.db.write_ok(now):
                 self.service.finish_no_notifier(row.id, now)
             return row
-        error = yield from self._send(row.seq, channel, recipient, "create", 0, deadline)
+        error, retry_after, key = yield from self._send(row.seq, channel, recipient, "create", 0, deadline)
         if self._write_ok(deadline):
-            self.service.finish_send(row.id, error, env.now)
+            self.service.finish_send(row.id, error, env.now, retry_after=retry_after, jitter_u=self._u(error, key))
         return row
 
     def _insert(self, now: float, spec: dict):
@@ -139,25 +153,61 @@ class Simulation:
         now = self.env.now
         return now < deadline and self.db.write_ok(now)
 
-    def requeue(self, nid: str) -> None:
-        """An operator's ``POST /notifications/{id}/requeue`` at the current time (T9)."""
-        self._act("requeue", nid)
+    def _u(self, error: str | None, key: int) -> float | None:
+        """The jitter uniform of the Send with this key, drawn only when a failure needs one."""
+        return self._jitter(key) if error is not None and self._draw_jitter else None
 
-    def mark_as_read(self, nid: str) -> None:
-        """An operator's ``POST /notifications/{id}/read`` at the current time (T10)."""
-        self._act("read", nid)
+    # -- what an operator can see and do ------------------------------------------
 
-    def _act(self, action: str, nid: str) -> None:
+    @property
+    def now(self) -> float:
+        """Simulation seconds since the scenario's start."""
+        return self.env.now
+
+    def list_notifications(self, status: str, limit: int | None = None, offset: int = 0) -> list | None:
+        """certctl's ``GET /notifications?status=...`` now: rows in ``sent_at DESC NULLS LAST`` order.
+
+        ``status`` is a certctl status or ``"stranded"`` (failed rows with
+        ``next_retry_at`` NULL).  Returns ``None`` when the database is down
+        (the list call fails).  The rows are read-only views of the table.
+        """
+        if not self.db.available(self.env.now):
+            return None
+        return self.table.list_by_status(status, limit, offset)
+
+    def recent_sends(self, channel: str, k: int) -> list[bool]:
+        """The outcomes of the last ``k`` (at most :data:`HEALTH_WINDOW`) Sends on ``channel``, oldest first; True = no error."""
+        recent = self._recent.get(channel)
+        if not recent or k <= 0:
+            return []
+        return list(recent)[-k:]
+
+    def channel_in_outage(self, channel: str) -> bool:
+        """Whether ``channel``'s failure model is in an outage (down state or window) now, as a status page would say."""
+        state = self.channels.get(channel)
+        check = getattr(state, "in_outage", None)
+        return bool(check(self.env.now)) if check is not None else False
+
+    def requeue(self, nid: str) -> str:
+        """An operator's ``POST /notifications/{id}/requeue`` at the current time (T9); returns the recorded outcome
+        (``requeued``, ``refused``, ``error`` or ``not_found``)."""
+        return self._act("requeue", nid)
+
+    def mark_as_read(self, nid: str) -> str:
+        """An operator's ``POST /notifications/{id}/read`` at the current time (T10); returns the recorded outcome."""
+        return self._act("read", nid)
+
+    def _act(self, action: str, nid: str) -> str:
         now = self.env.now
         try:
             row = self.table.get(nid)
         except NotFound:
             self.recorder.action(nid, now, action, None, None, "not_found", None)
-            return
+            return "not_found"
         from_status, rc_before = row.status, row.retry_count
         if not self.db.write_ok(now):  # certctl answers 500 and the row is unchanged
             self.recorder.action(nid, now, action, from_status, rc_before, "error", row.seq)
-            return
+            return "error"
         try:
             if action == "requeue":
                 self.service.requeue_notification(nid)
@@ -168,6 +218,7 @@ class Simulation:
         except RequeueRefused:
             outcome = "refused"
         self.recorder.action(nid, now, action, from_status, rc_before, outcome, row.seq)
+        return outcome
 
     # -- running ----------------------------------------------------------------
 
@@ -230,16 +281,16 @@ class Simulation:
                 elif self.db.write_ok(env.now):
                     service.finish_no_notifier(nid, env.now)
                 continue
-            error = yield from self._send(seq, channel, recipient, loop, rc, deadline)
+            error, retry_after, key = yield from self._send(seq, channel, recipient, loop, rc, deadline)
             sends += 1
             if env.now >= deadline:
                 hit = True  # the row write fails on the expired context: the row stays as it was
             elif not self.db.write_ok(env.now):
                 pass  # the database refused the write: the row stays as it was
             elif loop == "process":
-                service.finish_send(nid, error, env.now)
+                service.finish_send(nid, error, env.now, retry_after=retry_after, jitter_u=self._u(error, key))
             else:
-                service.finish_retry(nid, rc, error, env.now)
+                service.finish_retry(nid, rc, error, env.now, retry_after=retry_after, jitter_u=self._u(error, key))
             self._open_ticks[loop] = (index, len(listed), sends, hit)
         del self._open_ticks[loop]
         self.recorder.close_tick(index, len(listed), sends, env.now, hit)
@@ -253,27 +304,31 @@ class Simulation:
                 if self._write_ok(deadline):
                     service.finish_no_notifier(nid, env.now)
                 continue
-            error = yield from self._send(seq, channel, recipient, "create", 0, deadline)
+            error, retry_after, key = yield from self._send(seq, channel, recipient, "create", 0, deadline)
             if self._write_ok(deadline):
-                service.finish_send(nid, error, env.now)
+                service.finish_send(nid, error, env.now, retry_after=retry_after, jitter_u=self._u(error, key))
 
     def _send(self, seq: int, channel: str, recipient: str, loop: str, rc_before: int, deadline: float):
-        """One notifier ``Send``; returns its error text (``None`` when it returned no error)."""
+        """One notifier ``Send``; returns ``(error, retry_after, key)``: its error text (``None`` when it
+        returned no error), the ``Retry-After`` seconds it carried (or ``None``) and the Send's key."""
         env = self.env
         t0 = env.now
         http = channel in HTTP_CHANNELS
         if http and t0 >= deadline:
             self.recorder.attempt(seq, t0, loop, rc_before, DEADLINE_ERROR, 0.0, False, t0)
-            return DEADLINE_ERROR
+            self._recent[channel].append(False)
+            return DEADLINE_ERROR, None, 0
         attempt = self._sends_started[seq]
         self._sends_started[seq] = attempt + 1
-        result = self.channels[channel].send(t0, recipient, mix64(self._keys[seq] + attempt))
+        key = mix64(self._keys[seq] + attempt)
+        result = self.channels[channel].send(t0, recipient, key)
         delivered, error, latency = result.delivered, result.error, result.latency
+        retry_after = result.retry_after
         client_timeout = CLIENT_TIMEOUT_S.get(channel)
         limit = math.inf if client_timeout is None else client_timeout
         remaining = deadline - t0 if http else math.inf
         if latency > min(limit, remaining):
-            delivered = False
+            delivered, retry_after = False, None
             if remaining <= limit:
                 latency, error = remaining, DEADLINE_ERROR
             else:
@@ -283,7 +338,8 @@ class Simulation:
         if delivered and error is None and channel == "Email" and self._quit_defect:
             error = EMAIL_QUIT_ERROR
         self.recorder.attempt(seq, t0, loop, rc_before, error, latency, delivered, env.now)
-        return error
+        self._recent[channel].append(error is None)
+        return error, retry_after, key
 
     def _sampler(self):
         env = self.env

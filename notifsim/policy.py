@@ -7,12 +7,24 @@ A :class:`Policy` holds numbers and switches only; the state machine
 The two certctl profiles differ only in the switches listed in
 :data:`SWITCHES`, so flipping one switch on ``certctl-asbuilt`` answers
 "what does fixing only this change?".
+
+Beyond certctl, a policy can describe what the industry does (references.md
+§A, §B): a backoff schedule (:data:`SCHEDULES`: certctl's capped
+exponential, an explicit table, Sidekiq's ``c⁴ + 15``, a fixed delay),
+jitter (:data:`JITTERS`), budgets (``max_attempts``, an AWS-SDK-style retry
+quota, ``Retry-After`` honoured up to a ceiling), opt-in classification of
+permanent errors, and the requeue semantics (:data:`REQUEUE_MODES`).  The
+industry presets (:data:`INDUSTRY_PRESETS`, one row of data each) set
+those fields on top of ``certctl-i005``.  The arithmetic lives here as pure
+functions of the retry count and a uniform draw; the machine decides, the
+engine supplies the draws.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +42,45 @@ SWITCHES = (
     "success_clears_retry_fields",
 )
 
-_DURATIONS = ("process_interval", "retry_interval", "process_deadline", "retry_deadline", "backoff_base", "backoff_cap")
+#: Backoff schedules: the nominal wait after a failure at ``retry_count`` *n* (before jitter).
+SCHEDULES = {
+    "exponential": "min(backoff_base × backoff_multiplier^n, backoff_cap) (certctl, gRPC, k8s, Celery, AWS SDK)",
+    "table": "backoff_table[n], the last entry repeating (Svix-style webhook schedules)",
+    "sidekiq": "n⁴ + 15 s (Sidekiq's default retry delay)",
+    "fixed": "backoff_base, whatever n (SQS visibility timeout)",
+}
+
+#: Jitter applied to the nominal wait *v* with a uniform draw *u* in [0, 1) (references.md §B).
+JITTERS = {
+    "none": "v",
+    "full": "u·v, i.e. U(0, v)",
+    "equal": "v/2 + u·v/2, i.e. U(v/2, v)",
+    "decorrelated": "min(backoff_cap, U(backoff_base, 3·previous)), previous = the row's last wait (backoff_base at first)",
+    "proportional": "v·(1 + jitter_fraction·(2u − 1)), i.e. U(v(1−f), v(1+f))",
+    "sidekiq": "v + floor(u·10·(n+1)), Ruby's rand(10·(n+1)) whole seconds",
+}
+
+#: What a requeue writes to ``retry_count``.
+REQUEUE_MODES = {
+    "reset": "retry_count = 0 (certctl's Requeue): a fresh budget once the row is armed again",
+    "one_more": "retry_count = max_attempts − 1 (Sidekiq's 'Retry' from the dead set): the next failure is exhausted",
+}
+
+#: Where a failure goes when the retry quota cannot pay for its retry.
+QUOTA_EMPTY = ("dead", "stranded")
+
+#: A ready-made permanent class for ``permanent_errors``: HTTP 4xx except 408 and 429, SMTP 5yz replies with an
+#: enhanced status code (RFC 5321: 5yz is permanent) and the Email adapter's empty-recipient refusal.
+PERMANENT_ERRORS = (
+    r"HTTP 4(?!08|29)\d\d\b",
+    r"\b5\d\d[ -]5\.\d{1,3}\.\d{1,3}\b",
+    r"recipient address is required",
+)
+
+#: Error texts that count as timeouts for ``retry_quota_timeout_cost`` (client timeouts and expired contexts).
+TIMEOUT_ERROR = re.compile(r"(?i)timeout|timed out|deadline exceeded")
+
+_DURATIONS = ("process_interval", "retry_interval", "process_deadline", "retry_deadline", "backoff_base", "backoff_cap", "retry_after_cap")
 _BOOLEANS = (
     "arm_first_failure",
     "webhook_notifier",
@@ -38,7 +88,19 @@ _BOOLEANS = (
     "email_quit_defect",
     "requeue_any_status",
     "success_clears_retry_fields",
+    "honor_retry_after",
 )
+_CHOICES = {"backoff_schedule": SCHEDULES, "jitter": JITTERS, "requeue_mode": REQUEUE_MODES, "retry_quota_empty": QUOTA_EMPTY}
+
+
+def _short(value: Any) -> str:
+    """A value as it appears in a derived policy name: lists as ``a|b|c`` when short, else their length."""
+    if isinstance(value, (list, tuple)):
+        items = [str(v) for v in value]
+        if len(items) <= 8 and all(len(i) <= 10 and "," not in i for i in items):
+            return "|".join(items)
+        return f"{len(items)} items"
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -54,6 +116,27 @@ class Policy:
     after the send returned; a failure at ``n >= max_attempts - 1`` goes to
     ``dead`` instead.  A retry tick sends at most ``sweep_limit`` rows; a
     process tick at most ``pending_batch`` rows.
+
+    Beyond certctl (every default below is certctl's behaviour):
+
+    * ``backoff_schedule`` picks the nominal wait (:data:`SCHEDULES`;
+      ``backoff_table`` holds the waits of ``"table"``) and ``jitter`` how it
+      is randomised (:data:`JITTERS`, ``jitter_fraction`` for
+      ``"proportional"``); see :meth:`delay`.
+    * ``honor_retry_after``: a failure that carried a ``Retry-After`` of *r*
+      seconds waits at least ``min(r, retry_after_cap)``.
+    * ``retry_quota`` > 0 gives every channel (one notifier = one client) an
+      AWS-SDK-standard token bucket of that many tokens, full at the start: a
+      retry costs ``retry_quota_cost`` (``retry_quota_timeout_cost`` for
+      timeouts, :data:`TIMEOUT_ERROR`); a send that succeeds refunds what its
+      row's last retry cost, or ``retry_quota_refund`` when the row had not
+      retried; when the bucket cannot pay, the failure is not retried and the
+      row goes ``retry_quota_empty`` (``dead`` or ``stranded``).
+    * ``permanent_errors``: regular expressions; a failure whose error text
+      matches one (``re.search``) goes straight to ``dead``, whatever the
+      retry count, armed or not (certctl has no classification: empty).
+    * ``requeue_mode`` (:data:`REQUEUE_MODES`): what a requeue writes to
+      ``retry_count``.
     """
 
     name: str = "custom"
@@ -74,6 +157,20 @@ class Policy:
     email_quit_defect: bool = True
     requeue_any_status: bool = True
     success_clears_retry_fields: bool = False
+    # -- industry policy space (defaults = certctl) --
+    backoff_schedule: str = "exponential"
+    backoff_table: tuple[float, ...] = ()
+    jitter: str = "none"
+    jitter_fraction: float = 0.0
+    honor_retry_after: bool = False
+    retry_after_cap: float = 3600.0
+    retry_quota: int = 0
+    retry_quota_cost: int = 5
+    retry_quota_timeout_cost: int = 10
+    retry_quota_refund: int = 1
+    retry_quota_empty: str = "dead"
+    permanent_errors: tuple[str, ...] = ()
+    requeue_mode: str = "reset"
     description: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -97,17 +194,130 @@ class Policy:
         for name in _BOOLEANS:
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"policy.{name}", f"must be true or false; got {getattr(self, name)!r}")
+        for name, allowed in _CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise unknown_name(f"policy.{name}", getattr(self, name), allowed)
+        table = self.backoff_table
+        if isinstance(table, (str, bytes)) or not isinstance(table, (list, tuple)):
+            raise ConfigError("policy.backoff_table", f"must be a list of waits (seconds or '5m', ...); got {table!r}")
+        table = tuple(parse_duration(v, f"policy.backoff_table[{i}]", allow_zero=True) for i, v in enumerate(table))
+        object.__setattr__(self, "backoff_table", table)
+        if self.backoff_schedule == "table" and not table:
+            raise ConfigError("policy.backoff_table", "must list at least one wait when backoff_schedule is 'table'")
+        frac = self.jitter_fraction
+        if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0.0 <= frac <= 1.0:
+            raise ConfigError("policy.jitter_fraction", f"must be a number in [0, 1]; got {frac!r}")
+        object.__setattr__(self, "jitter_fraction", float(frac))
+        for name, lo in (("retry_quota", 0), ("retry_quota_cost", 0), ("retry_quota_timeout_cost", 0), ("retry_quota_refund", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+                raise ConfigError(f"policy.{name}", f"must be an integer >= {lo}; got {value!r}")
+        patterns = self.permanent_errors
+        if isinstance(patterns, (str, bytes)) or not isinstance(patterns, (list, tuple)):
+            raise ConfigError("policy.permanent_errors", f"must be a list of regular expressions; got {patterns!r}")
+        compiled = []
+        for i, pattern in enumerate(patterns):
+            if not isinstance(pattern, str) or not pattern:
+                raise ConfigError(f"policy.permanent_errors[{i}]", f"must be a non-empty regular expression; got {pattern!r}")
+            try:
+                compiled.append(re.compile(pattern))
+            except re.error as exc:
+                raise ConfigError(f"policy.permanent_errors[{i}]", f"is not a valid regular expression ({exc}); got {pattern!r}") from None
+        object.__setattr__(self, "permanent_errors", tuple(patterns))
+        object.__setattr__(self, "_permanent", re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None)
 
     # -- retry arithmetic -------------------------------------------------
 
     def backoff(self, retry_count_before: int) -> float:
-        """Seconds to wait after a failed send of a row whose ``retry_count`` was ``retry_count_before``."""
-        exponent = min(retry_count_before, 64)  # the cap is reached long before; avoid float overflow
-        return min(self.backoff_base * self.backoff_multiplier**exponent, self.backoff_cap)
+        """Seconds to wait after a failed send of a row whose ``retry_count`` was ``retry_count_before``.
+
+        The nominal wait of :attr:`backoff_schedule`, before jitter and ``Retry-After``
+        (certctl: ``min(backoff_base * backoff_multiplier**n, backoff_cap)``).
+        """
+        schedule = self.backoff_schedule
+        n = retry_count_before
+        if schedule == "exponential":
+            exponent = min(n, 64)  # the cap is reached long before; avoid float overflow
+            return min(self.backoff_base * self.backoff_multiplier**exponent, self.backoff_cap)
+        if schedule == "table":
+            table = self.backoff_table
+            return table[min(n, len(table) - 1)]
+        if schedule == "sidekiq":
+            return float(n**4 + 15)
+        return self.backoff_base  # fixed
+
+    def jittered(self, retry_count_before: int, u: float | None = None, previous: float | None = None) -> float:
+        """The wait after jitter (:data:`JITTERS`) for a uniform draw ``u`` in [0, 1).
+
+        ``previous`` is the row's previous wait, used by ``"decorrelated"``
+        only (``None``: the row's first retry, ``backoff_base``).  ``u`` is
+        required unless ``jitter`` is ``"none"``.
+        """
+        jitter = self.jitter
+        if jitter == "none":
+            return self.backoff(retry_count_before)
+        if u is None:
+            raise ValueError(f"jitter {jitter!r} needs a uniform draw u in [0, 1)")
+        if jitter == "decorrelated":
+            base = self.backoff_base
+            prev = base if previous is None else previous
+            return min(self.backoff_cap, base + u * (3.0 * prev - base))
+        v = self.backoff(retry_count_before)
+        if jitter == "full":
+            return u * v
+        if jitter == "equal":
+            return v / 2.0 + u * v / 2.0
+        if jitter == "proportional":
+            return v * (1.0 + self.jitter_fraction * (2.0 * u - 1.0))
+        return v + math.floor(u * 10 * (retry_count_before + 1))  # sidekiq: rand(10 * (count + 1))
+
+    def jitter_bounds(self, retry_count_before: int, previous: float | None = None) -> tuple[float, float]:
+        """The smallest and largest wait :meth:`jittered` can return (the largest is not reached for u < 1, except none)."""
+        if self.jitter == "none":
+            v = self.backoff(retry_count_before)
+            return (v, v)
+        if self.jitter == "decorrelated":
+            prev = self.backoff_base if previous is None else previous
+            return (min(self.backoff_cap, self.backoff_base), min(self.backoff_cap, 3.0 * prev))
+        if self.jitter == "sidekiq":
+            v = self.backoff(retry_count_before)
+            return (v, v + 10 * (retry_count_before + 1) - 1)
+        return (self.jittered(retry_count_before, 0.0), self.jittered(retry_count_before, 1.0))
+
+    def delay(self, retry_count_before: int, u: float | None = None, previous: float | None = None, retry_after: float | None = None) -> float:
+        """Seconds from a failed send's return to the row's ``next_retry_at``.
+
+        :meth:`jittered`, then, with ``honor_retry_after``, at least
+        ``min(retry_after, retry_after_cap)`` when the failure carried a
+        ``Retry-After`` of ``retry_after`` seconds.
+        """
+        wait = self.jittered(retry_count_before, u, previous)
+        if retry_after is not None and self.honor_retry_after:
+            wait = max(wait, min(retry_after, self.retry_after_cap))
+        return wait
+
+    def waits(self, n: int | None = None) -> list[float]:
+        """The nominal waits (no jitter) after failures at retry counts ``0 .. n-1`` (default: every retry the budget allows, at most 50)."""
+        if n is None:
+            n = min(self.max_attempts - 1, 50)
+        return [self.backoff(rc) for rc in range(n)]
 
     def exhausted(self, retry_count_before: int) -> bool:
         """True when a failure at this ``retry_count`` goes to ``dead`` (certctl: ``rc >= max-1``)."""
         return retry_count_before >= self.max_attempts - 1
+
+    def is_permanent(self, error: str) -> bool:
+        """True when ``error`` matches one of ``permanent_errors`` (never, with certctl's empty list)."""
+        return self._permanent is not None and self._permanent.search(error) is not None
+
+    def retry_cost(self, error: str) -> int:
+        """Tokens a retry of this failure takes from the retry quota (timeouts cost more)."""
+        return self.retry_quota_timeout_cost if TIMEOUT_ERROR.search(error) else self.retry_quota_cost
+
+    @property
+    def needs_jitter_draw(self) -> bool:
+        """Whether :meth:`delay` needs a uniform draw."""
+        return self.jitter != "none"
 
     # -- construction -----------------------------------------------------
 
@@ -120,12 +330,15 @@ class Policy:
         if "name" not in changes:
             differs = {k for k, v in changes.items() if getattr(self, k) != v}
             if differs:
-                changes["name"] = self.name + "+" + ",".join(f"{k}={changes[k]}" for k in sorted(differs))
+                changes["name"] = self.name + "+" + ",".join(f"{k}={_short(changes[k])}" for k in sorted(differs))
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values, suitable for JSON or TOML."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "description"}
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "description"}
+        out["backoff_table"] = list(self.backoff_table)
+        out["permanent_errors"] = list(self.permanent_errors)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Policy":
@@ -179,4 +392,107 @@ CERTCTL_I005 = dataclasses.replace(
     ),
 )
 
-PRESETS: dict[str, Policy] = {p.name: p for p in (CERTCTL_ASBUILT, CERTCTL_I005)}
+#: Attempts that stand in for "forever" (gRPC, Kubernetes): ≈ 13.9 days of retries at gRPC's 120 s cap and
+#: ≈ 34.7 days at CrashLoopBackOff's 300 s cap — longer than any horizon notifsim is run for.
+FOREVER_ATTEMPTS = 10_000
+
+#: The industry presets as data: the fields each sets on top of ``certctl-i005`` (the certctl defects fixed, so
+#: only the retry policy differs), and what the README's presets table says about it.  ``retry_interval`` is the
+#: poll period of the retry loop: attempts are quantised to it, so presets with short waits poll more often.
+INDUSTRY_PRESETS: tuple[dict[str, Any], ...] = (
+    dict(
+        name="sidekiq",
+        fields=dict(backoff_schedule="sidekiq", jitter="sidekiq", max_attempts=26, retry_interval=5.0, requeue_mode="one_more"),
+        schedule="c⁴ + 15 s, c = retry count before the failure (15 s, 16 s, 31 s, 96 s, 271 s, …, 3.84 d)",
+        budget="26 attempts (1 + 25 retries, ≈ 20.4 days)",
+        jitter="+ rand(10·(c+1)) whole seconds",
+        dlq="dead set; Requeue ('Retry') buys exactly one more attempt",
+        source="sidekiq/sidekiq v8.1.7 lib/sidekiq/job_retry.rb, api.rb, config.rb (average_scheduled_poll_interval 5 s)",
+        approximation="retry set polled every 5 s (retry_interval); the dead set's 10,000-job / 6-month trimming is not modelled",
+    ),
+    dict(
+        name="sqs",
+        fields=dict(backoff_schedule="fixed", backoff_base=30.0, max_attempts=5, retry_interval=5.0),
+        schedule="fixed 30 s (the default visibility timeout)",
+        budget="maxReceiveCount 5 (AWS's advised minimum; SQS has no default)",
+        jitter="none",
+        dlq="moved to the DLQ; StartMessageMoveTask redrives it as a fresh message (retry_count reset)",
+        source="SQS RedrivePolicy / VisibilityTimeout / StartMessageMoveTask docs (references.md §A.2)",
+        approximation="the visibility timeout runs from the receive, here from the failed send's return; retries polled every 5 s",
+    ),
+    dict(
+        name="pubsub",
+        fields=dict(backoff_base=10.0, backoff_multiplier=2.0, backoff_cap=600.0, max_attempts=5, retry_interval=5.0),
+        schedule="10 s × 2ⁿ capped at 600 s (RetryPolicy minimum/maximum_backoff defaults)",
+        budget="max_delivery_attempts 5 (the default)",
+        jitter="none (Google: 'best effort', unspecified)",
+        dlq="dead-letter topic; requeue = republish (retry_count reset)",
+        source="google.pubsub.v1 DeadLetterPolicy and RetryPolicy reference (references.md §A.7)",
+        approximation="Google does not publish the curve between the bounds: doubling assumed; duplicate dead-lettering not modelled",
+    ),
+    dict(
+        name="celery",
+        fields=dict(backoff_base=1.0, backoff_multiplier=2.0, backoff_cap=600.0, jitter="full", max_attempts=4, retry_interval=1.0),
+        schedule="min(600 s, 1 s × 2ⁿ) (autoretry_for with retry_backoff=True)",
+        budget="4 attempts (max_retries 3)",
+        jitter="full: U(0, wait) (retry_jitter, on by default)",
+        dlq="none built in: exhaustion = dead here (a broker DLX in practice)",
+        source="celery/celery app/task.py, app/autoretry.py, utils/time.py get_exponential_backoff_interval",
+        approximation="Celery draws whole seconds, randrange(wait + 1); notifsim draws U(0, wait); with retry_backoff off Celery waits a fixed 180 s instead",
+    ),
+    dict(
+        name="grpc",
+        fields=dict(backoff_base=1.0, backoff_multiplier=1.6, backoff_cap=120.0, jitter="proportional", jitter_fraction=0.2, max_attempts=FOREVER_ATTEMPTS, retry_interval=1.0),
+        schedule="1 s × 1.6ⁿ capped at 120 s (1, 1.6, 2.56, 4.1, …, 110, 120 s)",
+        budget=f"unlimited; bounded at {FOREVER_ATTEMPTS:,} attempts (≈ 13.9 days at the cap)",
+        jitter="proportional ±20 %",
+        dlq="none (retries forever)",
+        source="grpc/grpc doc/connection-backoff.md; grpc-go internal/backoff (DefaultBackoffConfig)",
+        approximation="jitter on every wait, after the cap (as grpc-go); MIN_CONNECT_TIMEOUT 20 s not modelled; retries polled every 1 s",
+    ),
+    dict(
+        name="aws-sdk-standard",
+        fields=dict(
+            backoff_base=1.0, backoff_multiplier=2.0, backoff_cap=20.0, jitter="full", max_attempts=3, retry_interval=1.0,
+            retry_quota=500, retry_quota_cost=5, retry_quota_timeout_cost=10, retry_quota_refund=1, permanent_errors=PERMANENT_ERRORS,
+        ),
+        schedule="U(0, 1) × min(2ⁿ, 20) s",
+        budget="3 attempts; retry quota 500 tokens per channel, −5 per retry (−10 after a timeout), +1 per first-try success, the cost back on a success after retries",
+        jitter="full",
+        dlq="none (the error returns to the caller): exhaustion, a non-retryable error or an empty quota = dead here",
+        source="boto/botocore botocore/retries/standard.py, quota.py (retry mode standard v2.0)",
+        approximation="one quota per channel (one SDK client per notifier); non-retryable = PERMANENT_ERRORS (4xx but 408/429, SMTP 5yz); 2026 v2.1 scales not modelled; retries polled every 1 s",
+    ),
+    dict(
+        name="svix",
+        fields=dict(backoff_schedule="table", backoff_table=(5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0), max_attempts=8, retry_interval=5.0, requeue_mode="one_more"),
+        schedule="immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (≈ 27.6 h)",
+        budget="8 attempts",
+        jitter="none (unspecified)",
+        dlq="endpoint message marked failed; manual replay = one more attempt (assumed, as GitHub's redelivery)",
+        source="Resend / Anduin / 360learning webhook retry docs (Svix schedule, references.md §A.13)",
+        approximation="the immediate first attempt is the creator's send; retries polled every 5 s; a replay restarting the schedule would be requeue_mode='reset'",
+    ),
+    dict(
+        name="k8s-crashloop",
+        fields=dict(backoff_base=10.0, backoff_multiplier=2.0, backoff_cap=300.0, max_attempts=FOREVER_ATTEMPTS, retry_interval=5.0),
+        schedule="10 s × 2ⁿ capped at 300 s",
+        budget=f"unlimited; bounded at {FOREVER_ATTEMPTS:,} attempts (≈ 34.7 days at the cap)",
+        jitter="none",
+        dlq="none (restarts forever)",
+        source="Kubernetes pod lifecycle docs / CrashLoopBackOff (references.md §A.5)",
+        approximation="the reset after 10 min of health has no counterpart (each notification is its own container); retries polled every 5 s",
+    ),
+)
+
+
+def _industry(spec: dict[str, Any]) -> Policy:
+    description = (
+        f"{spec['name']}: {spec['schedule']}; {spec['budget']}; jitter {spec['jitter']}; {spec['dlq']}. "
+        f"Source: {spec['source']}. Approximations: {spec['approximation']}. "
+        "Built on certctl-i005 (certctl's defects fixed): only the retry policy differs."
+    )
+    return dataclasses.replace(CERTCTL_I005, name=spec["name"], description=description, arm_first_failure=True, **spec["fields"])
+
+
+PRESETS: dict[str, Policy] = {p.name: p for p in (CERTCTL_ASBUILT, CERTCTL_I005, *map(_industry, INDUSTRY_PRESETS))}

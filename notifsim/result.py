@@ -50,6 +50,14 @@ class Result:
         """The same metrics per channel."""
         return analysis.summarize_by_channel(self.notifications, self.attempts, include_initial=include_initial)
 
+    def requeue_outcomes(self) -> pd.DataFrame:
+        """One row per requeued notification with what the requeue achieved (see :func:`notifsim.analysis.requeue_outcomes`)."""
+        return analysis.requeue_outcomes(self.notifications, self.requeues, self.attempts)
+
+    def requeue_summary(self) -> pd.DataFrame:
+        """Requeued notifications per outcome: count, share, median time to delivery (:func:`notifsim.analysis.summarize_requeues`)."""
+        return analysis.summarize_requeues(self.requeue_outcomes())
+
     def row(self, notification_id: str) -> pd.Series:
         """The final state of one notification."""
         match = self.notifications[self.notifications["id"] == notification_id]

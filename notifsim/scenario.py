@@ -135,7 +135,7 @@ class Scenario:
         workload = _build(data["workload"], workload_mod.WORKLOADS, "workload") if data.get("workload") else None
         operator = None
         if data.get("operator"):
-            operator = _build(data["operator"], {"Scripted": operator_mod.Scripted}, "operator")
+            operator = _build(data["operator"], operator_mod.OPERATORS, "operator")
         return cls(
             name=data.get("name", "custom"),
             channels=channels,

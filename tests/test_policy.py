@@ -8,7 +8,9 @@ from notifsim.policy import SWITCHES
 
 
 def test_presets_listed():
-    assert Policy.presets() == ["certctl-asbuilt", "certctl-i005"]
+    """The two certctl profiles first, then the industry presets of issue 4 (tests/test_policies.py)."""
+    assert Policy.presets()[:2] == ["certctl-asbuilt", "certctl-i005"]
+    assert Policy.presets()[2:] == ["sidekiq", "sqs", "pubsub", "celery", "grpc", "aws-sdk-standard", "svix", "k8s-crashloop"]
 
 
 def test_asbuilt_preset_matches_design():
