@@ -34,6 +34,7 @@ spec §3-§5) that decides transitions from a send's result under a
 from __future__ import annotations
 
 import re
+from array import array
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
@@ -86,41 +87,66 @@ class RequeueRefused(Exception):
     """The service refused a requeue (only with ``requeue_any_status`` off, for sent/read rows)."""
 
 
+_STRING_COLUMNS = ("id", "type", "certificate_id", "channel", "recipient", "message", "status", "last_error", "error")
+_TIME_COLUMNS = ("next_retry_at", "created_at", "sent_at")
+_NULL = float("nan")
+
+
 class Notification:
-    """One row of ``notification_events``; ``seq`` is its insertion order (0, 1, ...)."""
+    """A view of one row of ``notification_events``: its columns as attributes; ``seq`` is its insertion order.
 
-    __slots__ = ("seq",) + COLUMNS
+    Views are cheap and read the table's columns, so a view taken before an
+    update shows the row as it is now.  Change rows through the table's
+    methods only.
+    """
 
-    def __init__(self, seq: int, **values: Any):
+    __slots__ = ("_table", "seq")
+
+    def __init__(self, table: "NotificationTable", seq: int):
+        self._table = table
         self.seq = seq
-        for name in COLUMNS:
-            setattr(self, name, values.get(name))
+
+    def __getattr__(self, name: str) -> Any:
+        table = object.__getattribute__(self, "_table")
+        seq = object.__getattribute__(self, "seq")
+        column = table._columns.get(name)
+        if column is None:
+            raise AttributeError(name)
+        value = column[seq]
+        if name in _TIME_COLUMNS and value != value:  # NaN stores NULL
+            return None
+        return value
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in COLUMNS}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Notification) and other._table is self._table and other.seq == self.seq
+
+    def __hash__(self) -> int:
+        return hash((id(self._table), self.seq))
 
     def __repr__(self) -> str:
         return f"Notification({self.id!r}, {self.channel}, {self.status}, rc={self.retry_count}, nra={self.next_retry_at})"
 
 
-def _pending_key(row: Notification) -> tuple:
-    # sent_at DESC NULLS LAST, then insertion order
-    if row.sent_at is None:
-        return (1, 0.0, row.seq)
-    return (0, -row.sent_at, row.seq)
-
-
 class NotificationTable:
     """The ``notification_events`` table with certctl's repository methods (spec §1.4).
 
+    Stored by column: strings in lists (shared text such as a status or a
+    channel costs one reference a row), ``retry_count`` and the three
+    timestamps in typed arrays (NaN is NULL, ``-inf`` Go's zero time).
     Every UPDATE is scoped by id only (no status predicate) and raises
     :class:`NotFound` when the id does not exist.
     """
 
     def __init__(self) -> None:
-        self.rows: list[Notification] = []
-        self._by_id: dict[str, Notification] = {}
-        self._pending = SortedList()
+        self._columns: dict[str, Any] = {name: [] for name in _STRING_COLUMNS}
+        self._columns["retry_count"] = array("q")
+        for name in _TIME_COLUMNS:
+            self._columns[name] = array("d")
+        self._by_id: dict[str, int] = {}
+        self._pending = SortedList()  # (NULL sent_at?, -sent_at, seq) of pending rows: sent_at DESC NULLS LAST
         self._retry = SortedList()  # (next_retry_at, seq) of failed rows with next_retry_at set
         self._counts: Counter[str] = Counter()
         self._stranded = 0  # failed rows with next_retry_at NULL
@@ -130,39 +156,47 @@ class NotificationTable:
         #: (a workload that re-dispatches failed alerts reads it from a cursor instead of scanning the table)
         self.failed_alert_log: list[int] = []
 
+    @property
+    def rows(self) -> "_Rows":
+        """Every row in insertion order, as views (``rows[seq]``)."""
+        return _Rows(self)
+
+    def column(self, name: str):
+        """The stored column ``name`` (a list, or an array of floats where NaN is NULL)."""
+        return self._columns[name]
+
     # -- index maintenance -------------------------------------------------
 
-    def _unindex(self, row: Notification) -> None:
-        if row.status == "pending":
-            self._pending.remove(_pending_key(row))
-        elif row.status == "failed":
-            if row.next_retry_at is None:
-                self._stranded -= 1
+    def _index(self, seq: int, delta: int) -> None:
+        """Add (``delta=1``) or remove (``-1``) row ``seq`` from the indexes and counts."""
+        cols = self._columns
+        status = cols["status"][seq]
+        if status == "pending":
+            sent_at = cols["sent_at"][seq]
+            key = (1, 0.0, seq) if sent_at != sent_at else (0, -sent_at, seq)
+            self._pending.add(key) if delta > 0 else self._pending.remove(key)
+        elif status == "failed":
+            nra = cols["next_retry_at"][seq]
+            if nra != nra:
+                self._stranded += delta
+            elif delta > 0:
+                self._retry.add((nra, seq))
             else:
-                self._retry.remove((row.next_retry_at, row.seq))
-        self._counts[row.status] -= 1
-
-    def _index(self, row: Notification) -> None:
-        if row.status == "pending":
-            self._pending.add(_pending_key(row))
-        elif row.status == "failed":
-            if row.next_retry_at is None:
-                self._stranded += 1
-            else:
-                self._retry.add((row.next_retry_at, row.seq))
-            if row.type == "ExpirationWarning":
-                self.failed_alert_log.append(row.seq)
-        self._counts[row.status] += 1
+                self._retry.remove((nra, seq))
+            if delta > 0 and cols["type"][seq] == "ExpirationWarning":
+                self.failed_alert_log.append(seq)
+        self._counts[status] += delta
 
     def _update(self, id: str, **changes: Any) -> Notification:
-        row = self._by_id.get(id)
-        if row is None:
+        seq = self._by_id.get(id)
+        if seq is None:
             raise NotFound(id)
-        self._unindex(row)
+        self._index(seq, -1)
+        cols = self._columns
         for name, value in changes.items():
-            setattr(row, name, value)
-        self._index(row)
-        return row
+            cols[name][seq] = _NULL if value is None and name in _TIME_COLUMNS else value
+        self._index(seq, +1)
+        return Notification(self, seq)
 
     # -- repository methods ---------------------------------------------------
 
@@ -171,14 +205,21 @@ class NotificationTable:
         id = values.get("id")
         if id in self._by_id:
             raise ValueError(f"duplicate notification id {id!r}")
-        row = Notification(len(self.rows), **values)
-        self.rows.append(row)
-        self._by_id[id] = row
-        self._index(row)
-        if row.type == "ExpirationWarning" and row.certificate_id is not None and row.message:
-            for digits in THRESHOLD_TAG.findall(row.message):
-                self._threshold_rows.setdefault((row.certificate_id, digits, row.channel), []).append(row.seq)
-        return row
+        cols = self._columns
+        seq = len(cols["id"])
+        for name in _STRING_COLUMNS:
+            cols[name].append(values.get(name))
+        cols["retry_count"].append(values.get("retry_count") or 0)
+        for name in _TIME_COLUMNS:
+            value = values.get(name)
+            cols[name].append(_NULL if value is None else value)
+        self._by_id[id] = seq
+        self._index(seq, +1)
+        message, certificate_id = values.get("message"), values.get("certificate_id")
+        if values.get("type") == "ExpirationWarning" and certificate_id is not None and message:
+            for digits in THRESHOLD_TAG.findall(message):
+                self._threshold_rows.setdefault((certificate_id, digits, values.get("channel")), []).append(seq)
+        return Notification(self, seq)
 
     def create(
         self,
@@ -210,34 +251,34 @@ class NotificationTable:
 
     def get(self, id: str) -> Notification:
         """The row with this id, or :class:`NotFound`."""
-        row = self._by_id.get(id)
-        if row is None:
+        seq = self._by_id.get(id)
+        if seq is None:
             raise NotFound(id)
-        return row
+        return Notification(self, seq)
 
     def __contains__(self, id: str) -> bool:
         return id in self._by_id
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self._columns["id"])
 
     def clear(self) -> None:
         """Drop every row and index (used once a run's rows have been copied out)."""
         self.__init__()
 
     def drop_indexes(self) -> None:
-        """Forget the pending, retry and dedup indexes (rows stay); the table can no longer be queried."""
+        """Forget the id, pending, retry and dedup indexes (rows stay); the table can no longer be queried."""
+        self._by_id = {}
         self._pending = SortedList()
         self._retry = SortedList()
         self._threshold_rows = {}
         self.failed_alert_log = []
 
-    def release(self, lo: int, hi: int) -> None:
-        """Forget the row objects with seq in ``[lo, hi)`` (after they were copied out); indexes stay."""
-        rows, by_id = self.rows, self._by_id
-        for seq in range(lo, min(hi, len(rows))):
-            by_id.pop(rows[seq].id, None)
-            rows[seq] = None
+    def take_column(self, name: str):
+        """Remove column ``name`` from the table and return it (for copying a finished run out)."""
+        column = self._columns[name]
+        self._columns[name] = None
+        return column
 
     def update_status(self, id: str, status: str, sent_at: float | None) -> Notification:
         """``UpdateStatus``: writes ``status`` and ``sent_at``, nothing else."""
@@ -270,8 +311,7 @@ class NotificationTable:
 
     def list_pending(self, limit: int) -> list[Notification]:
         """``List{Status: pending}``: up to ``limit`` rows, ``sent_at DESC NULLS LAST``, ties by insertion."""
-        rows = self.rows
-        return [rows[key[2]] for key in self._pending.islice(0, limit)]
+        return [Notification(self, key[2]) for key in self._pending.islice(0, limit)]
 
     def list_retry_eligible(self, now: float, max_attempts: int, limit: int) -> list[Notification]:
         """``ListRetryEligible``: failed, ``next_retry_at <= now``, ``retry_count < max_attempts``; oldest first.
@@ -281,11 +321,10 @@ class NotificationTable:
         if limit <= 0:
             limit = 1000
         out: list[Notification] = []
-        rows = self.rows
-        for nra, seq in self._retry.irange(maximum=(now, len(rows))):
-            row = rows[seq]
-            if row.retry_count < max_attempts:
-                out.append(row)
+        retry_count = self._columns["retry_count"]
+        for nra, seq in self._retry.irange(maximum=(now, len(self))):
+            if retry_count[seq] < max_attempts:
+                out.append(Notification(self, seq))
                 if len(out) >= limit:
                     break
         return out
@@ -302,13 +341,15 @@ class NotificationTable:
         wanted = self._stranded if status == "stranded" else self._counts[status]
         if not wanted:
             return []
+        statuses, nra, sent = self._columns["status"], self._columns["next_retry_at"], self._columns["sent_at"]
         if status == "stranded":
-            matching = [r for r in self.rows if r.status == "failed" and r.next_retry_at is None]
+            seqs = [seq for seq, value in enumerate(statuses) if value == "failed" and nra[seq] != nra[seq]]
         else:
-            matching = [r for r in self.rows if r.status == status]
-        # sent_at DESC NULLS LAST, Go's zero time (-inf) after every real instant; the sort is stable (insertion order)
-        matching.sort(key=lambda r: (r.sent_at is None, 0.0 if r.sent_at is None else -r.sent_at))
-        return matching[offset:] if limit is None else matching[offset : offset + limit]
+            seqs = [seq for seq, value in enumerate(statuses) if value == status]
+        # sent_at DESC NULLS LAST (NaN is NULL), Go's zero time (-inf) after every real instant; stable: insertion order
+        seqs.sort(key=lambda seq: (True, 0.0) if sent[seq] != sent[seq] else (False, -sent[seq]))
+        page = seqs[offset:] if limit is None else seqs[offset : offset + limit]
+        return [Notification(self, seq) for seq in page]
 
     def has_threshold_notification_on_channel(self, certificate_id: str, threshold: int, channel: str, any_status: bool = True) -> bool:
         """``HasThresholdNotificationOnChannel`` (spec §2.3 step 5): does an alert row exist for this key?
@@ -325,8 +366,8 @@ class NotificationTable:
             return False
         if any_status:
             return True
-        rows = self.rows
-        return any(rows[seq].status != "failed" for seq in seqs)
+        status = self._columns["status"]
+        return any(status[seq] != "failed" for seq in seqs)
 
     def count_by_status(self, status: str) -> int:
         """``CountByStatus``: rows whose status equals ``status`` exactly."""
@@ -337,6 +378,27 @@ class NotificationTable:
         out = {status: self._counts[status] for status in STATUSES}
         out["stranded"] = self._stranded
         return out
+
+
+class _Rows:
+    """``table.rows``: a read-only sequence of row views."""
+
+    __slots__ = ("_table",)
+
+    def __init__(self, table: NotificationTable):
+        self._table = table
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __getitem__(self, seq: int) -> Notification:
+        if not -len(self) <= seq < len(self):
+            raise IndexError(seq)
+        return Notification(self._table, seq % len(self))
+
+    def __iter__(self):
+        table = self._table
+        return (Notification(table, seq) for seq in range(len(table)))
 
 
 class NotificationService:

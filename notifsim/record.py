@@ -11,12 +11,15 @@ not doubled by the conversion.
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import sys
 from array import array
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from .machine import COLUMNS, STATUSES, NotificationTable
 from .timeutil import ZERO_TIME_US, datetime_to_us
@@ -215,26 +218,28 @@ class Recorder:
     def tables(self, table: NotificationTable, start: dt.datetime) -> dict[str, pd.DataFrame]:
         """The result tables of DESIGN §4 as DataFrames typed by :data:`SCHEMAS` (UTC timestamps).
 
-        Consumes the recorder's buffers and empties ``table``: call it once, at the
-        end of the run.  Rows are converted in chunks and released as they go, so
-        the Python objects of a chunk are freed before the next chunk's Arrow
-        buffers are allocated.
+        Consumes the recorder's buffers and empties ``table``, column by column,
+        so each stored column is freed once converted: call it once, at the end
+        of the run.
         """
-        columns = _table_columns(table, start)
+        columns = _table_columns(table)
         ids, channels = columns["id"], columns["channel"]
         a_seq = pa.array(_numbers(self.a_seq, "int64"))
-        loops = np.array(LOOPS, dtype=object)
         attempts = {
             "notification_id": ids.take(a_seq),
             "at": self.a_at,
-            "loop": loops[_numbers(self.a_loop, "int64")],
+            "loop": _names(LOOPS, self.a_loop),
             "retry_count_before": self.a_rc,
-            "outcome": np.where(pd.isna(np.array(self.a_error, dtype=object)), "ok", "error"),
+            "outcome": None,  # filled from the error column below
             "error": self.a_error,
             "latency_s": self.a_latency,
             "delivered": _numbers(self.a_delivered, "bool"),
             "channel": channels.take(a_seq),
         }
+        errors = pa.array(self.a_error, type=pa.large_string())
+        self.a_error = []
+        attempts["error"] = errors
+        attempts["outcome"] = pa.compute.if_else(pa.compute.is_null(errors), "ok", "error").cast(pa.large_string())
         notifications = dict(columns)
         notifications.update(
             attempts=self.n_attempts,
@@ -245,7 +250,7 @@ class Recorder:
         )
         n_ticks = len(self.t_at)
         ticks = {
-            "loop": loops[_numbers(self.t_loop, "int64")],
+            "loop": _names(LOOPS, self.t_loop),
             "at": self.t_at,
             "rows": self.t_rows,
             "sends": self.t_sends,
@@ -268,42 +273,53 @@ class Recorder:
             frame = {}
             for column, dtype in SCHEMAS[name].items():
                 frame[column] = _series(data.pop(column), dtype, start)
+                _give_back_free_memory()
             out[name] = pd.DataFrame(frame, copy=False)
+            _give_back_free_memory()
         self.__init__()  # release the buffers
+        _give_back_free_memory()
         return out
 
 
-_CHUNK = 1 << 16
+def _give_back_free_memory() -> None:
+    """Return memory that glibc's allocator keeps after large frees to the OS (no-op elsewhere).
+
+    Converting a large run frees the run's column buffers while Arrow allocates
+    the result's; without this the process would hold both at once.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
-def _table_columns(table: NotificationTable, start: dt.datetime) -> dict[str, object]:
-    """certctl's columns of every row, as Arrow string arrays and numpy arrays; releases the rows chunk by chunk."""
+def _load_malloc_trim():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_MALLOC_TRIM = _load_malloc_trim()
+
+
+def _table_columns(table: NotificationTable) -> dict[str, object]:
+    """certctl's columns of every row — strings as Arrow arrays, numbers as arrays — emptying the table."""
     table.drop_indexes()
-    rows = table.rows
-    pieces: dict[str, list] = {name: [] for name in COLUMNS}
-    for lo in range(0, len(rows), _CHUNK):
-        chunk = rows[lo : lo + _CHUNK]
-        for name in COLUMNS:
-            values = [getattr(r, name) for r in chunk]
-            dtype = SCHEMAS["notifications"][name]
-            if dtype == STRING:
-                pieces[name].append(pa.array(values, type=pa.large_string()))
-            elif dtype == TIMESTAMP:
-                pieces[name].append(np.array([_NAN if v is None else v for v in values], dtype=float))
-            else:
-                pieces[name].append(np.array(values, dtype=dtype))
-        del chunk, values
-        table.release(lo, lo + _CHUNK)
-    table.clear()
     out: dict[str, object] = {}
-    for name, parts in pieces.items():
-        dtype = SCHEMAS["notifications"][name]
-        if dtype == STRING:
-            out[name] = pa.chunked_array(parts, type=pa.large_string())
-        else:
-            out[name] = np.concatenate(parts) if parts else np.empty(0, dtype=float if dtype == TIMESTAMP else dtype)
-        parts.clear()
+    for name in COLUMNS:
+        values = table.take_column(name)
+        out[name] = pa.array(values, type=pa.large_string()) if SCHEMAS["notifications"][name] == STRING else values
+        del values
+        _give_back_free_memory()
+    table.clear()
+    _give_back_free_memory()
     return out
+
+
+def _names(names: tuple[str, ...], codes: array) -> pa.Array:
+    """Arrow strings ``names[code]`` for integer codes."""
+    return pa.array(names, type=pa.large_string()).take(pa.array(_numbers(codes, "int64")))
 
 
 def _series(values, dtype, start: dt.datetime) -> pd.Series:
@@ -314,6 +330,8 @@ def _series(values, dtype, start: dt.datetime) -> pd.Series:
         return pd.Series(pd.arrays.ArrowStringArray(values), copy=False)
     if isinstance(values, array):
         return pd.Series(_numbers(values, dtype), copy=False)
+    if dtype == STRING:
+        return pd.Series(pd.arrays.ArrowStringArray(pa.array(values, type=pa.large_string())), copy=False)
     return pd.Series(values, dtype=dtype)
 
 

@@ -150,7 +150,7 @@ def test_record_failed_attempt():
     new_nra = NOW + 480.0
     row = table.record_failed_attempt("n1", "connection refused", new_nra)
     assert (row.status, row.retry_count, row.next_retry_at, row.last_error, row.sent_at) == ("failed", 3, new_nra, "connection refused", ZERO_TIME)
-    assert table.get("n1") is row
+    assert table.get("n1") == row
     with pytest.raises(NotFound) as info:
         table.record_failed_attempt("missing", "x", NOW)
     assert str(info.value) == "notification not found: missing"
