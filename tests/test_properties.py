@@ -160,7 +160,6 @@ def check_invariants(world, result: notifsim.Result) -> bool:
     )
     if quiet:
         assert {k: int(samples.iloc[-1][k]) for k in final} == final
-    return bool(quiet)
 
     # -- retry bookkeeping ----------------------------------------------------------
     cap = policy.max_attempts - 1
