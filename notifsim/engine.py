@@ -97,16 +97,16 @@ class Simulation:
         if not self.db.available(now):  # the first Create fails: the creator returns its error, nothing is sent
             self.recorder.lost_creations += len(specs)
             return []
-        rows = [self._insert(now, spec) for spec in specs]
+        created = [(self._insert(now, spec), spec) for spec in specs]
         pending = []
-        for row in rows:
-            if pending or self.service.has_notifier(row.channel):
-                pending.append((row.seq, row.id, row.channel, row.recipient))
+        for (seq, nid), spec in created:
+            if pending or self.service.has_notifier(spec["channel"]):
+                pending.append((seq, nid, spec["channel"], spec["recipient"]))
             elif self.db.write_ok(now):  # nothing to wait for: the no-notifier write happens at once
-                self.service.finish_no_notifier(row.id, now)
+                self.service.finish_no_notifier(nid, now)
         if pending:
             self.env.process(self._creator_sends(pending, now + deadline))
-        return rows
+        return [self.table.row(seq) for (seq, _), _ in created]
 
     def create_and_send(self, deadline: float, *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None):
         """``Create`` then ``sendNotification`` of one row, inside the *calling* process (a generator).
@@ -127,26 +127,26 @@ class Simulation:
         if not self.db.available(now):
             self.recorder.lost_creations += 1
             return None
-        row = self._insert(now, dict(type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id))
+        seq, nid = self._insert(now, dict(type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id))
         if not self.service.has_notifier(channel):
             if self.db.write_ok(now):
-                self.service.finish_no_notifier(row.id, now)
-            return row
-        error, retry_after, key = yield from self._send(row.seq, channel, recipient, "create", 0, deadline)
+                self.service.finish_no_notifier(nid, now)
+            return self.table.row(seq)
+        error, retry_after, key = yield from self._send(seq, channel, recipient, "create", 0, deadline)
         if self._write_ok(deadline):
-            self.service.finish_send(row.id, error, env.now, retry_after=retry_after, jitter_u=self._u(error, key))
-        return row
+            self.service.finish_send(nid, error, env.now, retry_after=retry_after, jitter_u=self._u(error, key))
+        return self.table.row(seq)
 
-    def _insert(self, now: float, spec: dict):
-        """``Create`` one row with a certctl-style id (``notif-<UnixNano>-<counter>``)."""
+    def _insert(self, now: float, spec: dict) -> tuple[int, str]:
+        """``Create`` one row with a certctl-style id (``notif-<UnixNano>-<counter>``); its seq and id."""
         self._id_counter += 1
         nid = f"notif-{self._start_ns + round(now * 1e9)}-{self._id_counter}"
-        row = self.table.create(now, id=nid, **spec)
+        seq = self.table.create(now, id=nid, **spec).seq
         self.recorder.notification("created")
         # the same alert created at the same instant gets the same key under every policy
         self._keys.append(stable_key(round(now * 1e6), spec["type"], spec["channel"], spec["recipient"], spec.get("certificate_id"), spec.get("message")))
         self._sends_started.append(0)
-        return row
+        return seq, nid
 
     def _write_ok(self, deadline: float) -> bool:
         """Whether a row write at the current time succeeds: the context is live and the database takes it."""

@@ -156,6 +156,10 @@ class NotificationTable:
         #: (a workload that re-dispatches failed alerts reads it from a cursor instead of scanning the table)
         self.failed_alert_log: list[int] = []
 
+    def row(self, seq: int) -> Notification:
+        """The row inserted ``seq``-th (0-based), as a view."""
+        return Notification(self, seq)
+
     @property
     def rows(self) -> "_Rows":
         """Every row in insertion order, as views (``rows[seq]``)."""
@@ -202,24 +206,9 @@ class NotificationTable:
 
     def insert(self, **values: Any) -> Notification:
         """INSERT a row with every column given (how raw-SQL fixtures and snapshots enter)."""
-        id = values.get("id")
-        if id in self._by_id:
-            raise ValueError(f"duplicate notification id {id!r}")
-        cols = self._columns
-        seq = len(cols["id"])
-        for name in _STRING_COLUMNS:
-            cols[name].append(values.get(name))
-        cols["retry_count"].append(values.get("retry_count") or 0)
-        for name in _TIME_COLUMNS:
-            value = values.get(name)
-            cols[name].append(_NULL if value is None else value)
-        self._by_id[id] = seq
-        self._index(seq, +1)
-        message, certificate_id = values.get("message"), values.get("certificate_id")
-        if values.get("type") == "ExpirationWarning" and certificate_id is not None and message:
-            for digits in THRESHOLD_TAG.findall(message):
-                self._threshold_rows.setdefault((certificate_id, digits, values.get("channel")), []).append(seq)
-        return Notification(self, seq)
+        values = {name: values.get(name) for name in COLUMNS}
+        values["retry_count"] = values["retry_count"] or 0
+        return Notification(self, self._append(**values))
 
     def create(
         self,
@@ -233,21 +222,36 @@ class NotificationTable:
         certificate_id: str | None = None,
     ) -> Notification:
         """certctl ``Create`` (T1): a ``pending`` row; ``retry_count`` 0, ``next_retry_at``/``last_error`` NULL."""
-        return self.insert(
-            id=id,
-            type=type,
-            certificate_id=certificate_id,
-            channel=channel,
-            recipient=recipient,
-            message=message,
-            status="pending",
-            retry_count=0,
-            next_retry_at=None,
-            last_error=None,
-            error=None,
-            created_at=now,
-            sent_at=None,
-        )
+        seq = self._append(id, type, certificate_id, channel, recipient, message, "pending", 0, None, None, None, now, None)
+        return Notification(self, seq)
+
+    def _append(
+        self, id, type, certificate_id, channel, recipient, message, status, retry_count, next_retry_at, last_error, error, created_at, sent_at
+    ) -> int:
+        """Append one row (arguments in :data:`COLUMNS` order), index it, and return its seq."""
+        if id in self._by_id:
+            raise ValueError(f"duplicate notification id {id!r}")
+        cols = self._columns
+        seq = len(cols["id"])
+        cols["id"].append(id)
+        cols["type"].append(type)
+        cols["certificate_id"].append(certificate_id)
+        cols["channel"].append(channel)
+        cols["recipient"].append(recipient)
+        cols["message"].append(message)
+        cols["status"].append(status)
+        cols["retry_count"].append(retry_count)
+        cols["next_retry_at"].append(_NULL if next_retry_at is None else next_retry_at)
+        cols["last_error"].append(last_error)
+        cols["error"].append(error)
+        cols["created_at"].append(_NULL if created_at is None else created_at)
+        cols["sent_at"].append(_NULL if sent_at is None else sent_at)
+        self._by_id[id] = seq
+        self._index(seq, +1)
+        if type == "ExpirationWarning" and certificate_id is not None and message:
+            for digits in THRESHOLD_TAG.findall(message):
+                self._threshold_rows.setdefault((certificate_id, digits, channel), []).append(seq)
+        return seq
 
     def get(self, id: str) -> Notification:
         """The row with this id, or :class:`NotFound`."""
