@@ -8,8 +8,8 @@ The two certctl profiles differ only in the switches listed in
 :data:`SWITCHES`, so flipping one switch on ``certctl-asbuilt`` answers
 "what does fixing only this change?".
 
-Beyond certctl, a policy can describe what the industry does (references.md
-§A, §B): a backoff schedule (:data:`SCHEDULES`: certctl's capped
+Beyond certctl, a policy can describe what the industry does (each
+preset's ``source`` names the system and document): a backoff schedule (:data:`SCHEDULES`: certctl's capped
 exponential, an explicit table, Sidekiq's ``c⁴ + 15``, a fixed delay),
 jitter (:data:`JITTERS`), budgets (``max_attempts``, an AWS-SDK-style retry
 quota, ``Retry-After`` honoured up to a ceiling), opt-in classification of
@@ -50,7 +50,7 @@ SCHEDULES = {
     "fixed": "backoff_base, whatever n (SQS visibility timeout)",
 }
 
-#: Jitter applied to the nominal wait *v* with a uniform draw *u* in [0, 1) (references.md §B).
+#: Jitter applied to the nominal wait *v* with a uniform draw *u* in [0, 1).
 JITTERS = {
     "none": "v",
     "full": "u·v, i.e. U(0, v)",
@@ -417,7 +417,7 @@ INDUSTRY_PRESETS: tuple[dict[str, Any], ...] = (
         budget="maxReceiveCount 5 (AWS's advised minimum; SQS has no default)",
         jitter="none",
         dlq="moved to the DLQ; StartMessageMoveTask redrives it as a fresh message (retry_count reset)",
-        source="SQS RedrivePolicy / VisibilityTimeout / StartMessageMoveTask docs (references.md §A.2)",
+        source="SQS RedrivePolicy / VisibilityTimeout / StartMessageMoveTask docs",
         approximation="the visibility timeout runs from the receive, here from the failed send's return; retries polled every 5 s",
     ),
     dict(
@@ -427,7 +427,7 @@ INDUSTRY_PRESETS: tuple[dict[str, Any], ...] = (
         budget="max_delivery_attempts 5 (the default)",
         jitter="none (Google: 'best effort', unspecified)",
         dlq="dead-letter topic; requeue = republish (retry_count reset)",
-        source="google.pubsub.v1 DeadLetterPolicy and RetryPolicy reference (references.md §A.7)",
+        source="google.pubsub.v1 DeadLetterPolicy and RetryPolicy reference",
         approximation="Google does not publish the curve between the bounds: doubling assumed; duplicate dead-lettering not modelled",
     ),
     dict(
@@ -470,7 +470,7 @@ INDUSTRY_PRESETS: tuple[dict[str, Any], ...] = (
         budget="8 attempts",
         jitter="none (unspecified)",
         dlq="endpoint message marked failed; manual replay = one more attempt (assumed, as GitHub's redelivery)",
-        source="Resend / Anduin / 360learning webhook retry docs (Svix schedule, references.md §A.13)",
+        source="Resend / Anduin / 360learning webhook retry docs (Svix schedule)",
         approximation="the immediate first attempt is the creator's send; retries polled every 5 s; a replay restarting the schedule would be requeue_mode='reset'",
     ),
     dict(
@@ -480,7 +480,7 @@ INDUSTRY_PRESETS: tuple[dict[str, Any], ...] = (
         budget=f"unlimited; bounded at {FOREVER_ATTEMPTS:,} attempts (≈ 34.7 days at the cap)",
         jitter="none",
         dlq="none (restarts forever)",
-        source="Kubernetes pod lifecycle docs / CrashLoopBackOff (references.md §A.5)",
+        source="Kubernetes pod lifecycle docs / CrashLoopBackOff",
         approximation="the reset after 10 min of health has no counterpart (each notification is its own container); retries polled every 5 s",
     ),
 )

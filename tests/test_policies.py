@@ -1,6 +1,6 @@
 """Issue 4: the policy space (schedules, jitter, budgets, classification), the industry presets and the what-if switches.
 
-Schedules are checked twice: as pure arithmetic against the formulas of references.md §A/§B written out
+Schedules are checked twice: as pure arithmetic against the published formulas written out
 here independently, and end to end — an always-failing notifier under each preset, on a fixed seed, must
 send at exactly the times the formula gives, quantised to the preset's retry tick.  The jitter draw of a
 Send is ``Streams(seed).keyed("jitter")`` at the Send's key (notification key + attempt number), the
@@ -72,7 +72,7 @@ def test_nominal_schedule_matches_formula(name):
 
 
 def test_published_schedules_literally():
-    """The numbers references.md §A quotes, as lists."""
+    """The published numbers, as lists."""
     assert Policy.preset("sidekiq").waits(5) == [15, 16, 31, 96, 271]
     assert Policy.preset("sidekiq").backoff(24) == 331_791  # the 25th retry waits ≈ 3.84 d
     assert sum(Policy.preset("sidekiq").waits()) == 1_763_395  # Σ over 25 retries ≈ 20.4 days
@@ -325,7 +325,7 @@ def test_quota_refunds_on_success():
 
 
 def test_aws_sdk_standard_preset_quota_drains_under_an_outage():
-    """500 tokens, 5 a retry: ≈100 retries drain it (references.md §A.6); after that failures are dead at once."""
+    """500 tokens, 5 a retry: ≈100 retries drain it; after that failures are dead at once."""
     scenario = notifsim.Scenario(channels={"Slack": Scripted([], then=FAIL)}, initial_rows=_failing_rows(150))
     result = notifsim.simulate(scenario, "aws-sdk-standard", horizon="10m")
     n = result.notifications
