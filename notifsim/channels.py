@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import inspect
 import math
 import statistics
 from collections.abc import Mapping, Sequence
@@ -43,7 +42,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from .errors import ConfigError, unknown_name
+from .errors import ConfigError, build_from_spec, unknown_name
 from .streams import KeyedUniform
 from .timeutil import parse_duration
 
@@ -190,25 +189,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _from_spec(spec: Mapping, registry: Mapping[str, type], field: str):
-    """``registry[spec['model']](**rest)`` for nested TOML tables, naming unknown keys with the closest valid one."""
-    if "model" not in spec:
-        raise ConfigError(field, f"must be a table with a 'model' key; allowed models: {', '.join(registry)}")
-    spec = dict(spec)
-    name = spec.pop("model")
-    if name not in registry:
-        raise unknown_name(f"{field}.model", name, registry)
-    cls = registry[name]
-    params = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-    for key in spec:
-        if key not in params:
-            raise unknown_name(f"{field} key", key, params)
-    try:
-        return cls(**spec)
-    except TypeError as exc:
-        raise ConfigError(field, f"{exc}; parameters of {name}: {', '.join(params)}") from exc
-
-
 class _SubStreams:
     """The streams of component ``k`` of a composed channel: purposes get ``k`` appended."""
 
@@ -312,7 +292,7 @@ def as_latency(value: object, field: str) -> Latency:
     if isinstance(value, Latency):
         return value
     if isinstance(value, Mapping):
-        return _from_spec(value, LATENCIES, field)
+        return build_from_spec(value, LATENCIES, field)
     if isinstance(value, str):
         return Constant(parse_duration(value, field, allow_zero=True))
     return Constant(_check_latency(value, field))
@@ -817,7 +797,7 @@ class Compose(ChannelModel):
         flat: list[ChannelModel] = []
         for i, model in enumerate(models):
             if isinstance(model, Mapping):
-                model = _from_spec(model, MODELS, f"Compose.models[{i}]")
+                model = build_from_spec(model, MODELS, f"Compose.models[{i}]")
             elif isinstance(model, (list, tuple)):
                 model = Compose(model)
             if not isinstance(model, ChannelModel):
@@ -872,5 +852,5 @@ def as_model(value: object, field: str) -> ChannelModel:
     if isinstance(value, (list, tuple)):
         return Compose(value)
     if isinstance(value, Mapping):
-        return _from_spec(value, MODELS, field)
+        return build_from_spec(value, MODELS, field)
     raise ConfigError(field, f"must be a channel model such as Bernoulli(0.1), or a list of them; got {value!r}")

@@ -11,7 +11,6 @@ import math
 import sys
 from pathlib import Path
 
-import pandas as pd
 
 from .errors import ConfigError
 from .policy import Policy

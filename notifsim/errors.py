@@ -8,7 +8,9 @@ message on one line and exits with code 2.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import inspect
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 class ConfigError(ValueError):
@@ -26,3 +28,22 @@ def unknown_name(field: str, value: object, allowed: Iterable[str]) -> ConfigErr
     close = difflib.get_close_matches(str(value), allowed, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return ConfigError(field, f"unknown value {value!r}{hint}; allowed: {', '.join(allowed)}")
+
+
+def build_from_spec(spec: Any, registry: Mapping[str, type], field: str):
+    """``registry[spec['model']](**rest)`` from a TOML table, naming unknown models and keys with the closest valid one."""
+    if not isinstance(spec, Mapping) or "model" not in spec:
+        raise ConfigError(field, f"must be a table with a 'model' key; allowed models: {', '.join(registry)}")
+    spec = dict(spec)
+    name = spec.pop("model")
+    if name not in registry:
+        raise unknown_name(f"{field}.model", name, registry)
+    cls = registry[name]
+    params = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    for key in spec:
+        if key not in params:
+            raise unknown_name(f"{field} key", key, params)
+    try:
+        return cls(**spec)
+    except TypeError as exc:
+        raise ConfigError(field, f"{exc}; parameters of {name}: {', '.join(params)}") from exc

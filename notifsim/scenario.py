@@ -10,7 +10,6 @@ channel missing from ``channels`` has no notifier: its rows are marked
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -21,7 +20,7 @@ from . import channels as channels_mod
 from . import operator as operator_mod
 from . import workload as workload_mod
 from .database import HEALTHY, Database
-from .errors import ConfigError, unknown_name
+from .errors import ConfigError, build_from_spec, unknown_name
 from .machine import CHANNELS
 from .timeutil import parse_start
 
@@ -129,13 +128,13 @@ class Scenario:
             if channel not in CHANNELS:
                 raise unknown_name("scenario.channels key", channel, CHANNELS)
             if isinstance(spec, list):  # [[channels.Slack]] tables: several models, composed in order
-                channels[channel] = channels_mod.Compose([_build(s, channels_mod.MODELS, f"channels.{channel}[{i}]") for i, s in enumerate(spec)])
+                channels[channel] = channels_mod.Compose([build_from_spec(s, channels_mod.MODELS, f"channels.{channel}[{i}]") for i, s in enumerate(spec)])
             else:
-                channels[channel] = _build(spec, channels_mod.MODELS, f"channels.{channel}")
-        workload = _build(data["workload"], workload_mod.WORKLOADS, "workload") if data.get("workload") else None
+                channels[channel] = build_from_spec(spec, channels_mod.MODELS, f"channels.{channel}")
+        workload = build_from_spec(data["workload"], workload_mod.WORKLOADS, "workload") if data.get("workload") else None
         operator = None
         if data.get("operator"):
-            operator = _build(data["operator"], operator_mod.OPERATORS, "operator")
+            operator = build_from_spec(data["operator"], operator_mod.OPERATORS, "operator")
         return cls(
             name=data.get("name", "custom"),
             channels=channels,
@@ -143,25 +142,6 @@ class Scenario:
             start=data.get("start"),
             initial_rows=data.get("initial_rows"),
             operator=operator,
-            database=_build({"model": "Database", **data["database"]}, {"Database": Database}, "database") if data.get("database") else None,
+            database=build_from_spec({"model": "Database", **data["database"]}, {"Database": Database}, "database") if data.get("database") else None,
             description=data.get("description", ""),
         )
-
-
-def _build(spec: Any, registry: Mapping[str, type], field: str):
-    """Instantiate ``registry[spec['model']](**rest)``, naming unknown keys with the closest valid one."""
-    if not isinstance(spec, Mapping) or "model" not in spec:
-        raise ConfigError(field, f"must be a table with a 'model' key; allowed models: {', '.join(registry)}")
-    spec = dict(spec)
-    model = spec.pop("model")
-    if model not in registry:
-        raise unknown_name(f"{field}.model", model, registry)
-    cls = registry[model]
-    params = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-    for key in spec:
-        if key not in params:
-            raise unknown_name(f"{field} key", key, params)
-    try:
-        return cls(**spec)
-    except TypeError as exc:
-        raise ConfigError(field, f"{exc}; parameters of {model}: {', '.join(params)}") from exc

@@ -10,7 +10,6 @@ order they were scheduled, and the operator's wait began before the loop's last 
 
 from __future__ import annotations
 
-import datetime as dt
 
 import pandas as pd
 import pytest

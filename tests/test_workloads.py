@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import numpy as np
 import pandas as pd
@@ -11,7 +10,7 @@ import pytest
 
 import notifsim
 from notifsim import ConfigError
-from notifsim.channels import Bernoulli, Scripted
+from notifsim.channels import Scripted
 from notifsim.workload import BUSINESS_HOURS, DAY_S, WORKING_WEEK, WORKLOADS, Burst, Diurnal, Fleet, Poisson
 
 START = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)  # a Monday, 00:00 UTC
