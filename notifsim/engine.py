@@ -337,7 +337,7 @@ class Simulation:
             yield env.timeout(latency)
         if delivered and error is None and channel == "Email" and self._quit_defect:
             error = EMAIL_QUIT_ERROR
-        self.recorder.attempt(seq, t0, loop, rc_before, error, latency, delivered, env.now)
+        self.recorder.attempt(seq, t0, loop, rc_before, error, latency, delivered, env.now, retry_after)
         self._recent[channel].append(error is None)
         return error, retry_after, key
 

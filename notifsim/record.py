@@ -91,6 +91,7 @@ SCHEMAS: dict[str, dict[str, object]] = {
         "latency_s": "float64",
         "delivered": "bool",
         "channel": STRING,
+        "retry_after_s": "float64",
     },
     "ticks": {
         "loop": STRING,
@@ -132,6 +133,7 @@ class Recorder:
         self.a_error: list[str | None] = []  # error texts are shared objects, so a list of references is compact
         self.a_latency = array("d")
         self.a_delivered = array("b")
+        self.a_retry_after = array("d")  # NaN: the server named no Retry-After
         # ticks
         self.t_loop = array("b")
         self.t_at = array("d")
@@ -162,7 +164,10 @@ class Recorder:
         self.n_requeues.append(0)
         self.origin.append(origin)
 
-    def attempt(self, seq: int, at: float, loop: str, rc_before: int, error: str | None, latency: float, delivered: bool, done: float) -> None:
+    def attempt(
+        self, seq: int, at: float, loop: str, rc_before: int, error: str | None, latency: float, delivered: bool, done: float, retry_after: float | None = None
+    ) -> None:
+        self.a_retry_after.append(_NAN if retry_after is None else retry_after)
         self.a_seq.append(seq)
         self.a_at.append(at)
         self.a_loop.append(_LOOP_CODE[loop])
@@ -235,6 +240,7 @@ class Recorder:
             "latency_s": self.a_latency,
             "delivered": _numbers(self.a_delivered, "bool"),
             "channel": channels.take(a_seq),
+            "retry_after_s": self.a_retry_after,
         }
         errors = pa.array(self.a_error, type=pa.large_string())
         self.a_error = []

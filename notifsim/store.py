@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS notification_events (
 );
 CREATE TABLE IF NOT EXISTS attempts (
     run_id VARCHAR, notification_id VARCHAR, "at" TIMESTAMPTZ, loop VARCHAR, retry_count_before INTEGER,
-    outcome VARCHAR, error VARCHAR, latency_s DOUBLE, delivered BOOLEAN, channel VARCHAR
+    outcome VARCHAR, error VARCHAR, latency_s DOUBLE, delivered BOOLEAN, channel VARCHAR, retry_after_s DOUBLE
 );
 CREATE TABLE IF NOT EXISTS ticks (
     run_id VARCHAR, loop VARCHAR, "at" TIMESTAMPTZ, rows INTEGER, sends INTEGER, duration_s DOUBLE,

@@ -426,3 +426,17 @@ def test_bad_parameters_name_the_field_and_the_allowed_range(build, field, allow
     assert info.value.field == field
     assert allowed in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_attempts_record_retry_after_of_throttled_sends():
+    """A 429 from the token bucket carries its Retry-After into the attempts table; other sends have none."""
+    scenario = notifsim.Scenario(
+        channels={"Slack": TokenBucket(burst=2, rate_per_s=0.5)},
+        initial_rows=[{"id": f"n{i}", "channel": "Slack", "status": "pending"} for i in range(6)],
+    )
+    result = notifsim.simulate(scenario, "certctl-asbuilt", horizon="30s")
+    a = result.attempts
+    throttled = a["error"].fillna("").str.contains("429")
+    assert throttled.sum() == 4 and (~throttled).sum() == 2
+    assert (a.loc[throttled, "retry_after_s"] > 0).all()
+    assert a.loc[~throttled, "retry_after_s"].isna().all()
