@@ -425,3 +425,14 @@ def test_database_outage_defers_the_renewal_check_and_the_job_processor():
     result = notifsim.simulate(scenario, POLICY, horizon="1h")
     renewal = result.notifications.query("type == 'RenewalSuccess'")
     assert (renewal["created_at"] - result.start).dt.total_seconds().tolist() == [91.0]
+
+
+def test_renewal_tick_and_process_tick_at_one_instant_do_not_double_send():
+    """The hourly renewal check and the per-minute process loop tick at the same instants. certctl's
+    process List runs before the renewal check's certificate query returns, so the first alert of a
+    renewal tick is not listed by the process tick of that instant: one Send per alert."""
+    fleet = Fleet(certificates=1, remaining_days=[0.5, 0.5], lifetime_days=90)
+    result = run(fleet, channels={"Email": Scripted([], then=None, latency=2.0)})
+    a = result.attempts
+    assert len(alerts(result)) == 4
+    assert (a["loop"] == "create").all() and a.groupby("notification_id").size().eq(1).all()
