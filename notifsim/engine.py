@@ -58,7 +58,8 @@ class Simulation:
         self.sample_interval = sample_interval
         self.streams = Streams(seed)
         self.env = simpy.Environment()
-        self.table = NotificationTable()
+        self._start_ns = datetime_to_us(scenario.start) * 1000
+        self.table = NotificationTable(id_epoch_ns=self._start_ns)
         self.service = NotificationService(self.table, policy, scenario.channels)
         self.recorder = Recorder()
         self.channels = {name: model.bind(name, self.streams) for name, model in scenario.channels.items()}
@@ -66,8 +67,6 @@ class Simulation:
         self._quit_defect = policy.email_quit_defect
         self._running = {"process": False, "retry": False}
         self._open_ticks: dict[str, tuple[int, int, int, bool]] = {}  # loop -> (tick index, rows, sends, deadline hit)
-        self._start_ns = datetime_to_us(scenario.start) * 1000
-        self._id_counter = 0
         self._keys = array("Q")  # per notification seq: a key stable across policies (streams.stable_key)
         self._sends_started = array("q")  # per notification seq: Send calls begun, numbering attempts
         self._jitter = self.streams.keyed("jitter")  # one uniform per failed Send, keyed like its outcome
@@ -139,9 +138,8 @@ class Simulation:
 
     def _insert(self, now: float, spec: dict) -> tuple[int, str]:
         """``Create`` one row with a certctl-style id (``notif-<UnixNano>-<counter>``); its seq and id."""
-        self._id_counter += 1
-        nid = f"notif-{self._start_ns + round(now * 1e9)}-{self._id_counter}"
-        seq = self.table.create(now, id=nid, **spec).seq
+        seq = self.table.create(now, **spec).seq
+        nid = self.table.id_of(seq)
         self.recorder.notification("created")
         # the same alert created at the same instant gets the same key under every policy
         self._keys.append(stable_key(round(now * 1e6), spec["type"], spec["channel"], spec["recipient"], spec.get("certificate_id"), spec.get("message")))

@@ -109,6 +109,8 @@ class Notification:
     def __getattr__(self, name: str) -> Any:
         table = object.__getattribute__(self, "_table")
         seq = object.__getattribute__(self, "seq")
+        if name == "id":
+            return table.id_of(seq)
         column = table._columns.get(name)
         if column is None:
             raise AttributeError(name)
@@ -140,12 +142,15 @@ class NotificationTable:
     :class:`NotFound` when the id does not exist.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, id_epoch_ns: int = 0) -> None:
+        self.id_epoch_ns = id_epoch_ns
         self._columns: dict[str, Any] = {name: [] for name in _STRING_COLUMNS}
+        self._id_counter = array("q")  # per row: n for the n-th generated id, 0 for an id given explicitly
+        self._generated = array("q")  # n-1 -> seq of the row with the n-th generated id
         self._columns["retry_count"] = array("q")
         for name in _TIME_COLUMNS:
             self._columns[name] = array("d")
-        self._by_id: dict[str, int] = {}
+        self._by_id: dict[str, int] = {}  # explicitly given ids only; generated ids are parsed
         self._pending = SortedList()  # (NULL sent_at?, -sent_at, seq) of pending rows: sent_at DESC NULLS LAST
         self._retry = SortedList()  # (next_retry_at, seq) of failed rows with next_retry_at set
         self._counts: Counter[str] = Counter()
@@ -168,6 +173,30 @@ class NotificationTable:
     def column(self, name: str):
         """The stored column ``name`` (a list, or an array of floats where NaN is NULL)."""
         return self._columns[name]
+
+    # -- ids ------------------------------------------------------------------
+
+    def id_of(self, seq: int) -> str:
+        """The id of row ``seq``: as given, or certctl's ``notif-<UnixNano>-<counter>`` made from its ``created_at``."""
+        counter = self._id_counter[seq]
+        if not counter:
+            return self._columns["id"][seq]
+        return f"notif-{self.id_epoch_ns + round(self._columns['created_at'][seq] * 1e9)}-{counter}"
+
+    def _seq_of(self, id: str) -> int | None:
+        seq = self._by_id.get(id)
+        if seq is not None or not isinstance(id, str) or not id.startswith("notif-"):
+            return seq
+        _, _, counter = id.rpartition("-")
+        if not counter.isdigit() or not 1 <= int(counter) <= len(self._generated):
+            return None
+        seq = self._generated[int(counter) - 1]
+        return seq if self.id_of(seq) == id else None
+
+    def generated_ids(self) -> tuple[Any, Any, Any]:
+        """``(ids, counters, created_at)`` columns from which every id can be rebuilt without one string a row:
+        ``ids[seq]`` is the given id or ``None``; ``counters[seq]`` the generated counter or 0."""
+        return self._columns["id"], self._id_counter, self._columns["created_at"]
 
     # -- index maintenance -------------------------------------------------
 
@@ -192,7 +221,7 @@ class NotificationTable:
         self._counts[status] += delta
 
     def _update(self, id: str, **changes: Any) -> Notification:
-        seq = self._by_id.get(id)
+        seq = self._seq_of(id)
         if seq is None:
             raise NotFound(id)
         self._index(seq, -1)
@@ -214,25 +243,35 @@ class NotificationTable:
         self,
         now: float,
         *,
-        id: str,
         type: str,
         channel: str,
         recipient: str,
         message: str = "",
         certificate_id: str | None = None,
+        id: str | None = None,
     ) -> Notification:
-        """certctl ``Create`` (T1): a ``pending`` row; ``retry_count`` 0, ``next_retry_at``/``last_error`` NULL."""
+        """certctl ``Create`` (T1): a ``pending`` row; ``retry_count`` 0, ``next_retry_at``/``last_error`` NULL.
+
+        Without ``id`` the row gets the service's ``notif-<UnixNano>-<counter>``
+        (:meth:`id_of`), kept as its parts rather than as a string.
+        """
         seq = self._append(id, type, certificate_id, channel, recipient, message, "pending", 0, None, None, None, now, None)
         return Notification(self, seq)
 
     def _append(
         self, id, type, certificate_id, channel, recipient, message, status, retry_count, next_retry_at, last_error, error, created_at, sent_at
     ) -> int:
-        """Append one row (arguments in :data:`COLUMNS` order), index it, and return its seq."""
-        if id in self._by_id:
-            raise ValueError(f"duplicate notification id {id!r}")
+        """Append one row (arguments in :data:`COLUMNS` order; ``id`` None generates one), index it, return its seq."""
         cols = self._columns
         seq = len(cols["id"])
+        if id is None:
+            self._generated.append(seq)
+            self._id_counter.append(len(self._generated))
+        else:
+            if id in self:
+                raise ValueError(f"duplicate notification id {id!r}")
+            self._by_id[id] = seq
+            self._id_counter.append(0)
         cols["id"].append(id)
         cols["type"].append(type)
         cols["certificate_id"].append(certificate_id)
@@ -246,7 +285,6 @@ class NotificationTable:
         cols["error"].append(error)
         cols["created_at"].append(_NULL if created_at is None else created_at)
         cols["sent_at"].append(_NULL if sent_at is None else sent_at)
-        self._by_id[id] = seq
         self._index(seq, +1)
         if type == "ExpirationWarning" and certificate_id is not None and message:
             for digits in THRESHOLD_TAG.findall(message):
@@ -255,13 +293,13 @@ class NotificationTable:
 
     def get(self, id: str) -> Notification:
         """The row with this id, or :class:`NotFound`."""
-        seq = self._by_id.get(id)
+        seq = self._seq_of(id)
         if seq is None:
             raise NotFound(id)
         return Notification(self, seq)
 
     def __contains__(self, id: str) -> bool:
-        return id in self._by_id
+        return self._seq_of(id) is not None
 
     def __len__(self) -> int:
         return len(self._columns["id"])

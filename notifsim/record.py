@@ -309,11 +309,27 @@ def _load_malloc_trim():
 _MALLOC_TRIM = _load_malloc_trim()
 
 
+def _id_column(table: NotificationTable) -> pa.Array:
+    """Every row's id as Arrow strings: given ids as they are, generated ones rebuilt from their parts."""
+    given, counters, created = table.generated_ids()
+    counters = _numbers(counters, "int64")
+    ids = pa.array(given, type=pa.large_string())
+    if not counters.any():
+        return ids
+    created = _numbers(created, "float64")
+    ns = table.id_epoch_ns + np.round(np.where(np.isfinite(created), created, 0.0) * 1e9).astype(np.int64)
+    text = pa.large_string()
+    made = pa.compute.binary_join_element_wise(
+        pa.scalar("notif-", text), pa.array(ns).cast(text), pa.scalar("-", text), pa.array(counters).cast(text), pa.scalar("", text)
+    )
+    return pa.compute.if_else(pa.array(counters > 0), made, ids)
+
+
 def _table_columns(table: NotificationTable) -> dict[str, object]:
     """certctl's columns of every row — strings as Arrow arrays, numbers as arrays — emptying the table."""
     table.drop_indexes()
-    out: dict[str, object] = {}
-    for name in COLUMNS:
+    out: dict[str, object] = {"id": _id_column(table)}
+    for name in COLUMNS[1:]:
         values = table.take_column(name)
         out[name] = pa.array(values, type=pa.large_string()) if SCHEMAS["notifications"][name] == STRING else values
         del values

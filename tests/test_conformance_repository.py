@@ -255,3 +255,34 @@ def test_count_by_status_exact_match():
     assert table.count_by_status("dead") == 1
     assert table.count_by_status("pending") == 1
     assert table.count_by_status("Pending") == 0
+
+
+def test_generated_ids_follow_certctl_and_resolve():
+    """Rows created without an id get the service's ``notif-<UnixNano>-<counter>`` (spec §1.1, renewal.go
+    generateID); the table resolves them like any id, and refuses a near miss or a duplicate."""
+    epoch_ns = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
+    table = NotificationTable(id_epoch_ns=epoch_ns)
+    table.insert(id="snap-1", type="ExpirationWarning", channel="Email", recipient="r", message="m", status="sent", created_at=-5.0)
+    a = table.create(1.5, type="RenewalSuccess", channel="Email", recipient="r")
+    b = table.create(2.25, type="RenewalSuccess", channel="Slack", recipient="r")
+    assert (a.id, b.id) == (f"notif-{epoch_ns + 1_500_000_000}-1", f"notif-{epoch_ns + 2_250_000_000}-2")
+    assert table.get(b.id) == b and b.id in table and "snap-1" in table
+    assert f"notif-{epoch_ns + 1_500_000_001}-1" not in table and "notif-1-3" not in table and "notif-x-1" not in table
+    with pytest.raises(NotFound):
+        table.update_status(f"notif-{epoch_ns}-2", "sent", 3.0)
+    with pytest.raises(ValueError, match="duplicate"):
+        table.insert(id=a.id, type="RenewalSuccess", channel="Email", recipient="r", message="", status="sent")
+    table.update_status(a.id, "sent", 3.0)
+    assert (table.get(a.id).status, table.get(a.id).sent_at) == ("sent", 3.0)
+
+
+def test_result_ids_are_certctl_style_and_unique():
+    scenario = notifsim.Scenario(channels={"Email": notifsim.channels.Bernoulli(0.5)},
+                                 workload=notifsim.workload.Poisson(600, channels={"Email": 1}))
+    n = notifsim.simulate(scenario, "certctl-i005", seed=4, horizon="1h").notifications
+    assert n["id"].is_unique and len(n) > 400
+    assert n["id"].str.fullmatch(r"notif-\d{19}-\d+").all()
+    parts = n["id"].str.split("-", expand=True)
+    assert parts[2].astype(int).tolist() == list(range(1, len(n) + 1))  # the service's counter, in creation order
+    created_ns = (n["created_at"] - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(nanoseconds=1)
+    assert ((parts[1].astype("int64") - created_ns).abs() < 1000).all()  # UnixNano of the creation (created_at keeps µs)
