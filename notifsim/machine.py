@@ -187,11 +187,11 @@ class NotificationTable:
         seq = self._by_id.get(id)
         if seq is not None or not isinstance(id, str) or not id.startswith("notif-"):
             return seq
-        _, _, counter = id.rpartition("-")
-        if not counter.isdigit() or not 1 <= int(counter) <= len(self._generated):
+        stamp, _, counter = id[6:].partition("-")
+        if not counter.isdigit() or not 1 <= (n := int(counter)) <= len(self._generated) or str(n) != counter:
             return None
-        seq = self._generated[int(counter) - 1]
-        return seq if self.id_of(seq) == id else None
+        seq = self._generated[n - 1]
+        return seq if stamp == str(self.id_epoch_ns + round(self._columns["created_at"][seq] * 1e9)) else None
 
     def generated_ids(self) -> tuple[Any, Any, Any]:
         """``(ids, counters, created_at)`` columns from which every id can be rebuilt without one string a row:
