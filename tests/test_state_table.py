@@ -9,57 +9,20 @@ of §11.1 (Email against a compliant server) uses the defect.
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
-import notifsim
 from notifsim import channels as ch
-from notifsim import operator as op
 from notifsim.machine import NotFound, NotificationService, NotificationTable
 from notifsim.timeutil import ZERO_TIME
-from notifsim.workload import Workload
 
-START = pd.Timestamp("2026-01-01T00:00:00Z")
-GO_ZERO = pd.Timestamp("0001-01-01T00:00:00Z")
-AS_BUILT = notifsim.Policy.preset("certctl-asbuilt")
-MOCK = AS_BUILT.replace(email_quit_defect=False)
-DEADLINE_ERROR = "context deadline exceeded"
+from helpers import AS_BUILT, DEADLINE_ERROR, GO_ZERO, MOCK, At, assert_row, at, sends
+from helpers import run as _run
+
 ERR = "smtp 451 temporary failure"
 
 
-def at(seconds: float) -> pd.Timestamp:
-    return START + pd.Timedelta(seconds=seconds)
-
-
-class At(Workload):
-    """Creates one notification per ``(at_seconds, channel)`` via certctl's creator path (Create + immediate send)."""
-
-    def __init__(self, items):
-        self.items = list(items)
-
-    def process(self, sim):
-        for i, (t, channel) in enumerate(self.items):
-            if t > sim.env.now:
-                yield sim.env.timeout(t - sim.env.now)
-            sim.create(type="ExpirationWarning", channel=channel, recipient="owner-1@example.com", message=f"alert {i}", certificate_id=f"mc-{i}", deadline=300.0)
-
-
 def run(rows=(), channels=None, policy=MOCK, horizon="90s", actions=None, workload=None):
-    scenario = notifsim.Scenario(name="state-table", channels=channels or {}, workload=workload, operator=op.Scripted(actions) if actions else None)
-    return notifsim.simulate(scenario, policy, seed=0, horizon=horizon, initial_rows=list(rows))
-
-
-def sends(result, nid) -> pd.DataFrame:
-    return result.attempts[result.attempts["notification_id"] == nid].reset_index(drop=True)
-
-
-def assert_row(row, **expected):
-    for name, value in expected.items():
-        actual = row[name]
-        if value is None:
-            assert pd.isna(actual), f"{name}: expected NULL, got {actual!r}"
-        else:
-            assert actual == value, f"{name}: expected {value!r}, got {actual!r}"
+    return _run(rows, channels, policy, horizon, actions, workload, name="state-table")
 
 
 def row_dict(id, status, channel="Email", rc=0, nra=None, le=None, sent_at=None, **extra):
