@@ -84,17 +84,17 @@ def test_cli_runs_provider_outage(capsys):
 
 
 BAD = [
-    # (TOML body, field named in the message, what the message must also say)
+    # (TOML body, the place in the file named by the message, what the message must also say)
     ('[channels.Slack]\nmodel = "GilbertElliott"\nmean_up = "6h"\nmean_dwn = "30m"\n', "channels.Slack key", "did you mean 'mean_down'"),
     ('[channels.Slack]\nmodel = "GilbertEliot"\n', "channels.Slack.model", "did you mean 'GilbertElliott'"),
-    ('[channels.Slack]\nmodel = "GilbertElliott"\nmean_up = "6h"\nmean_down = "30m"\np_fail_down = 1.5\n', "GilbertElliott.p_fail_down", "[0, 1]"),
-    ('[channels.Slack]\nmodel = "TokenBucket"\nrate_per_s = -1\n', "TokenBucket.rate_per_s", "> 0"),
-    ('[channels.Slack]\nmodel = "Bernoulli"\np_fail = 0.1\nlatency = { model = "LogNormal", median = 1, p_99 = 3 }\n', "Bernoulli.latency key", "did you mean 'p99'"),
+    ('[channels.Slack]\nmodel = "GilbertElliott"\nmean_up = "6h"\nmean_down = "30m"\np_fail_down = 1.5\n', "channels.Slack.p_fail_down", "[0, 1]"),
+    ('[channels.Slack]\nmodel = "TokenBucket"\nrate_per_s = -1\n', "channels.Slack.rate_per_s", "> 0"),
+    ('[channels.Slack]\nmodel = "Bernoulli"\np_fail = 0.1\nlatency = { model = "LogNormal", median = 1, p_99 = 3 }\n', "channels.Slack.latency key", "did you mean 'p99'"),
     ('[[channels.Email]]\nmodel = "Bernoulli"\np_fail = 0.1\n[[channels.Email]]\nmodel = "Greylisting"\nmin_dely = "5m"\n', "channels.Email[1] key", "did you mean 'min_delay'"),
-    ('[[channels.Email]]\nmodel = "PermanentRecipients"\nfraction = -0.2\n', "PermanentRecipients.fraction", "[0, 1]"),
-    ('[channels.Teams]\nmodel = "MultiWindow"\nlimits = [[4, 1], [60]]\n', "MultiWindow.limits[1]", "pair (count, window)"),
+    ('[[channels.Email]]\nmodel = "PermanentRecipients"\nfraction = -0.2\n', "channels.Email[0].fraction", "[0, 1]"),
+    ('[channels.Teams]\nmodel = "MultiWindow"\nlimits = [[4, 1], [60]]\n', "channels.Teams.limits[1]", "pair (count, window)"),
     ('[channels.Slak]\nmodel = "Bernoulli"\np_fail = 0.1\n', "scenario.channels key", "Email, OpsGenie, PagerDuty, Slack, Teams, Webhook"),
-    ('[channels.Slack]\nmodel = "Outages"\nwindows = [["1h", "-30m"]]\n', "Outages.windows[0].duration", "duration"),
+    ('[channels.Slack]\nmodel = "Outages"\nwindows = [["1h", "-30m"]]\n', "channels.Slack.windows[0].duration", "duration"),
 ]
 
 
@@ -116,5 +116,5 @@ def test_cli_bad_scenario_file_exits_2_with_one_line(tmp_path, capsys):
     db = tmp_path / "out.duckdb"
     assert main(["run", "--scenario", str(path), "--horizon", "1h", "--db", str(db)]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "GilbertElliott.p_fail_down" in err
+    assert len(err.splitlines()) == 1 and "channels.Slack.p_fail_down" in err
     assert not db.exists()
