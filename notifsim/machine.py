@@ -72,6 +72,9 @@ COLUMNS = (
 )
 
 
+#: Generated ids are ``notif-<UnixNano>-<counter>``, as certctl's ``generateID("notif")`` (spec §1.1).
+GENERATED_ID_PREFIX = "notif-"
+
 #: The dedup tag certctl puts in every expiry-alert message and matches with ``LIKE '%[threshold:N]%'`` (spec §2.3).
 THRESHOLD_TAG = re.compile(r"\[threshold:(-?\d+)\]")
 
@@ -181,13 +184,13 @@ class NotificationTable:
         counter = self._id_counter[seq]
         if not counter:
             return self._columns["id"][seq]
-        return f"notif-{self.id_epoch_ns + round(self._columns['created_at'][seq] * 1e9)}-{counter}"
+        return f"{GENERATED_ID_PREFIX}{self.id_epoch_ns + round(self._columns['created_at'][seq] * 1e9)}-{counter}"
 
     def _seq_of(self, id: str) -> int | None:
         seq = self._by_id.get(id)
-        if seq is not None or not isinstance(id, str) or not id.startswith("notif-"):
+        if seq is not None or not isinstance(id, str) or not id.startswith(GENERATED_ID_PREFIX):
             return seq
-        stamp, _, counter = id[6:].partition("-")
+        stamp, _, counter = id[len(GENERATED_ID_PREFIX) :].partition("-")
         if not counter.isdigit() or not 1 <= (n := int(counter)) <= len(self._generated) or str(n) != counter:
             return None
         seq = self._generated[n - 1]

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
-from .machine import COLUMNS, STATUSES, NotificationTable
+from .machine import COLUMNS, GENERATED_ID_PREFIX, STATUSES, NotificationTable
 from .timeutil import ZERO_TIME_US, datetime_to_us
 
 LOOPS = ("create", "process", "retry")
@@ -230,22 +230,20 @@ class Recorder:
         columns = _table_columns(table)
         ids, channels = columns["id"], columns["channel"]
         a_seq = pa.array(_numbers(self.a_seq, "int64"))
+        errors = pa.array(self.a_error, type=pa.large_string())
+        self.a_error = []
         attempts = {
             "notification_id": ids.take(a_seq),
             "at": self.a_at,
             "loop": _names(LOOPS, self.a_loop),
             "retry_count_before": self.a_rc,
-            "outcome": None,  # filled from the error column below
-            "error": self.a_error,
+            "outcome": pa.compute.if_else(pa.compute.is_null(errors), "ok", "error").cast(pa.large_string()),
+            "error": errors,
             "latency_s": self.a_latency,
             "delivered": _numbers(self.a_delivered, "bool"),
             "channel": channels.take(a_seq),
             "retry_after_s": self.a_retry_after,
         }
-        errors = pa.array(self.a_error, type=pa.large_string())
-        self.a_error = []
-        attempts["error"] = errors
-        attempts["outcome"] = pa.compute.if_else(pa.compute.is_null(errors), "ok", "error").cast(pa.large_string())
         notifications = dict(columns)
         notifications.update(
             attempts=self.n_attempts,
@@ -319,8 +317,8 @@ def _id_column(table: NotificationTable) -> pa.Array:
     created = _numbers(created, "float64")
     ns = table.id_epoch_ns + np.round(np.where(np.isfinite(created), created, 0.0) * 1e9).astype(np.int64)
     text = pa.large_string()
-    made = pa.compute.binary_join_element_wise(
-        pa.scalar("notif-", text), pa.array(ns).cast(text), pa.scalar("-", text), pa.array(counters).cast(text), pa.scalar("", text)
+    made = pa.compute.binary_join_element_wise(  # NotificationTable.id_of, for every row at once
+        pa.scalar(GENERATED_ID_PREFIX, text), pa.array(ns).cast(text), pa.scalar("-", text), pa.array(counters).cast(text), pa.scalar("", text)
     )
     return pa.compute.if_else(pa.array(counters > 0), made, ids)
 
