@@ -286,3 +286,19 @@ def test_result_ids_are_certctl_style_and_unique():
     assert parts[2].astype(int).tolist() == list(range(1, len(n) + 1))  # the service's counter, in creation order
     created_ns = (n["created_at"] - pd.Timestamp("1970-01-01", tz="UTC")) // pd.Timedelta(nanoseconds=1)
     assert ((parts[1].astype("int64") - created_ns).abs() < 1000).all()  # UnixNano of the creation (created_at keeps µs)
+
+
+def test_ids_in_results_are_the_ids_the_service_answers_to():
+    """An id read from a run's results addresses the same row in a rerun: a requeue by that id lands."""
+    channels = {"Slack": notifsim.channels.Bernoulli(0.5)}
+    workload = notifsim.workload.Poisson(300, channels={"Slack": 1})
+    first = notifsim.simulate(notifsim.Scenario(channels=channels, workload=workload), "certctl-asbuilt", seed=9, horizon="1h")
+    stranded = first.notifications[first.notifications["status"] == "failed"]["id"].tolist()[:3]
+    assert len(stranded) == 3
+    actions = [(3000, "requeue", nid) for nid in stranded] + [(3000, "requeue", stranded[0] + "9")]
+    again = notifsim.simulate(
+        notifsim.Scenario(channels=channels, workload=workload, operator=notifsim.operator.Scripted(actions)),
+        "certctl-asbuilt", seed=9, horizon="1h",
+    )
+    assert again.requeues["outcome"].tolist() == ["requeued", "requeued", "requeued", "not_found"]
+    assert (again.notifications.set_index("id").loc[stranded, "requeues"] == 1).all()
