@@ -72,6 +72,8 @@ COLUMNS = (
 )
 
 
+_RECENT_IDS = 4096
+
 #: Generated ids are ``notif-<UnixNano>-<counter>``, as certctl's ``generateID("notif")`` (spec §1.1).
 GENERATED_ID_PREFIX = "notif-"
 
@@ -154,6 +156,7 @@ class NotificationTable:
         for name in _TIME_COLUMNS:
             self._columns[name] = array("d")
         self._by_id: dict[str, int] = {}  # explicitly given ids only; generated ids are parsed
+        self._recent_ids: dict[str, int] = {}  # generated ids handed out lately (a bounded cache of the parse)
         self._pending = SortedList()  # (NULL sent_at?, -sent_at, seq) of pending rows: sent_at DESC NULLS LAST
         self._retry = SortedList()  # (next_retry_at, seq) of failed rows with next_retry_at set
         self._counts: Counter[str] = Counter()
@@ -184,10 +187,16 @@ class NotificationTable:
         counter = self._id_counter[seq]
         if not counter:
             return self._columns["id"][seq]
-        return f"{GENERATED_ID_PREFIX}{self.id_epoch_ns + round(self._columns['created_at'][seq] * 1e9)}-{counter}"
+        id = f"{GENERATED_ID_PREFIX}{self.id_epoch_ns + round(self._columns['created_at'][seq] * 1e9)}-{counter}"
+        if len(self._recent_ids) >= _RECENT_IDS:
+            self._recent_ids.clear()
+        self._recent_ids[id] = seq  # the caller usually updates the row by this id soon: skip the parse then
+        return id
 
     def _seq_of(self, id: str) -> int | None:
         seq = self._by_id.get(id)
+        if seq is None:
+            seq = self._recent_ids.get(id)
         if seq is not None or not isinstance(id, str) or not id.startswith(GENERATED_ID_PREFIX):
             return seq
         stamp, _, counter = id[len(GENERATED_ID_PREFIX) :].partition("-")
@@ -314,6 +323,7 @@ class NotificationTable:
     def drop_indexes(self) -> None:
         """Forget the id, pending, retry and dedup indexes (rows stay); the table can no longer be queried."""
         self._by_id = {}
+        self._recent_ids = {}
         self._pending = SortedList()
         self._retry = SortedList()
         self._threshold_rows = {}
