@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import inspect
 import json
 import math
 import os
@@ -531,58 +532,35 @@ class Burst(Fleet):
         spread: float | str = "1d",
         background_certificates: int = 0,
         lifetime_days: float = 398.0,
-        remaining_days: Sequence[float] | None = None,
-        owners: int = 100,
-        thresholds: Sequence[int] = DEFAULT_THRESHOLDS,
-        severity: Mapping[int | str, str] | None = None,
-        channels: Mapping[str, Sequence[str]] | None = None,
-        auto_renew: float = 1.0,
-        renewal_failure_rate: float = 0.0,
-        renewal_attempts: int = 3,
-        renewal_latency: float = 1.0,
-        deployment_targets: int = 1,
-        deployment_failure_rate: float = 0.0,
-        deployment_latency: float = 1.0,
-        revocations_per_cert_year: float = 0.0,
-        revocations_per_day: float = 0.0,
-        renewal_check_interval: float | str = "1h",
-        renewal_check_deadline: float | str = "5m",
-        job_processor_interval: float | str = "30s",
-        job_processor_deadline: float | str = "2m",
-        job_retry_interval: float | str = "5m",
-        revocation_deadline: float | str = "30s",
+        **fleet_options: Any,
     ):
         _integer(certificates, "Burst.certificates", 1, 10_000_000)  # the batch that expires together
         _integer(background_certificates, "Burst.background_certificates", 0, 10_000_000)
         parse_duration(at, "Burst.at", allow_zero=True)
         parse_duration(spread, "Burst.spread", allow_zero=True)
+        allowed = inspect.signature(Burst.__init__).parameters
+        for key in fleet_options:
+            if key not in allowed:
+                raise unknown_name("Burst parameter", key, [p for p in allowed if p != "self"])
         super().__init__(
             certificates=background_certificates,
             lifetime_days=lifetime_days,
-            remaining_days=remaining_days,
             burst_certificates=certificates,
             burst_at=at,
             burst_spread=spread,
-            owners=owners,
-            thresholds=thresholds,
-            severity=severity,
-            channels=channels,
-            auto_renew=auto_renew,
-            renewal_failure_rate=renewal_failure_rate,
-            renewal_attempts=renewal_attempts,
-            renewal_latency=renewal_latency,
-            deployment_targets=deployment_targets,
-            deployment_failure_rate=deployment_failure_rate,
-            deployment_latency=deployment_latency,
-            revocations_per_cert_year=revocations_per_cert_year,
-            revocations_per_day=revocations_per_day,
-            renewal_check_interval=renewal_check_interval,
-            renewal_check_deadline=renewal_check_deadline,
-            job_processor_interval=job_processor_interval,
-            job_processor_deadline=job_processor_deadline,
-            job_retry_interval=job_retry_interval,
-            revocation_deadline=revocation_deadline,
+            **fleet_options,
         )
+
+
+def _burst_signature() -> inspect.Signature:
+    """Burst's own parameters, then every :class:`Fleet` option it passes on (what TOML files may name)."""
+    own = list(inspect.signature(Burst.__init__).parameters.values())[:-1]
+    taken = {p.name for p in own} | {"certificates", "expires_in_days", "burst_certificates", "burst_at", "burst_spread"}
+    passed_on = [p for name, p in inspect.signature(Fleet.__init__).parameters.items() if name not in taken]
+    return inspect.Signature(own + passed_on)
+
+
+Burst.__init__.__signature__ = _burst_signature()
 
 
 class _Job:
