@@ -23,7 +23,7 @@ import simpy
 
 import notifsim
 from notifsim.channels import Bernoulli
-from notifsim.workload import Poisson
+from notifsim.workloads import Poisson
 
 
 def bare_simpy(n: int) -> int:

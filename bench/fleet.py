@@ -30,7 +30,7 @@ import time
 
 import notifsim
 from notifsim.channels import Bernoulli
-from notifsim.workload import Fleet
+from notifsim.workloads import Fleet
 
 MATRIX = {"informational": ["Slack"], "warning": ["Slack", "Email"], "critical": ["PagerDuty", "OpsGenie", "Email"]}
 

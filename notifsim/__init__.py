@@ -4,16 +4,62 @@
 >>> result = notifsim.simulate("default", "certctl-i005", seed=1, horizon="1h")
 >>> result.summary()["created"] > 0
 True
+
+``import notifsim`` is light: the public names below load their modules
+(and SimPy, pandas, DuckDB) on first use.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from . import channels, operator, workload  # noqa: E402
-from .errors import ConfigError  # noqa: E402
-from .policy import Policy  # noqa: E402
-from .result import Result  # noqa: E402
-from .run import simulate  # noqa: E402
-from .scenario import Scenario  # noqa: E402
-from .store import open_results  # noqa: E402
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["ConfigError", "Policy", "Result", "Scenario", "channels", "open_results", "operator", "simulate", "workload"]
+from ._version import __version__
+
+#: Public name → the module that defines it (``None``: the name is that submodule).
+_PUBLIC: dict[str, str | None] = {
+    "ConfigError": "notifsim.errors",
+    "Policy": "notifsim.policy",
+    "Result": "notifsim.result",
+    "Scenario": "notifsim.scenario",
+    "simulate": "notifsim.run",
+    "open_results": "notifsim.store",
+    "analysis": None,
+    "certctl": None,
+    "channels": None,
+    "database": None,
+    "machine": None,
+    "operators": None,
+    "policy": None,
+    "streams": None,
+    "timeutil": None,
+    "workloads": None,
+}
+
+__all__ = ["__version__", *_PUBLIC]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name on first use (PEP 562)."""
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'notifsim' has no attribute {name!r}")
+    module_name = _PUBLIC[name]
+    value = importlib.import_module(f"notifsim.{name}" if module_name is None else module_name)
+    if module_name is not None:
+        value = getattr(value, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from . import analysis, certctl, channels, database, machine, operators, policy, streams, timeutil, workloads
+    from .errors import ConfigError
+    from .policy import Policy
+    from .result import Result
+    from .run import simulate
+    from .scenario import Scenario
+    from .store import open_results

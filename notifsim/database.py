@@ -1,6 +1,7 @@
 """How certctl's database fails: outage windows and independent write errors.
 
-certctl treats every repository error the same way (spec §3-§6): a failed
+certctl treats every repository error the same way (``internal/service/notification.go``,
+``internal/scheduler/scheduler.go``): a failed
 ``List`` makes the tick return an error with zero sends; a failed status
 write after a send leaves the row as it was, so a delivered row stays
 ``pending`` and is sent again next tick; a failed ``Create`` means no row
@@ -14,42 +15,53 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .errors import ConfigError
-from .streams import UniformBlock
+from .streams import Streams, UniformBlock
 from .timeutil import parse_duration
 
 
 class Database:
-    """Database faults: ``outages`` as ``(start, duration)`` pairs (seconds or "15m"), and a write error rate."""
+    """Database faults: ``outages`` as ``(start, duration)`` pairs (seconds or "15m"), and a write error rate.
 
-    def __init__(self, outages: Sequence[tuple] = (), write_error_rate: float = 0.0, error: str = "pq: database unavailable"):
-        windows = []
+    ``outages`` keeps the pairs as given (sorted by start); :attr:`windows`
+    holds the same outages as ``(start, end)`` intervals.
+    """
+
+    def __init__(self, outages: Sequence[Sequence] = (), write_error_rate: float = 0.0, error: str = "pq: database unavailable"):
+        pairs = []
         for i, item in enumerate(outages):
             if not isinstance(item, (tuple, list)) or len(item) != 2:
                 raise ConfigError(f"database.outages[{i}]", "must be a (start, duration) pair")
             start = parse_duration(item[0], f"database.outages[{i}].start", allow_zero=True)
             duration = parse_duration(item[1], f"database.outages[{i}].duration")
-            windows.append((start, start + duration))
+            pairs.append((start, duration))
         rate = write_error_rate
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
             raise ConfigError("database.write_error_rate", f"must be a probability in [0, 1]; got {rate!r}")
         if not isinstance(error, str) or not error:
             raise ConfigError("database.error", "must be a non-empty string")
-        self.outages = sorted(windows)
+        self.outages = sorted(pairs)
         self.write_error_rate = float(rate)
         self.error = error
 
-    def describe(self) -> dict:
-        return {"outages": self.outages, "write_error_rate": self.write_error_rate, "error": self.error}
+    @property
+    def windows(self) -> list[tuple[float, float]]:
+        """The outages as ``[start, end)`` intervals, seconds after the run start."""
+        return [(start, start + duration) for start, duration in self.outages]
 
-    def bind(self, streams) -> "DatabaseState":
+    def describe(self) -> dict:
+        """Settings as plain values, in the constructor's terms (outages as ``[start, duration]``)."""
+        return {"outages": [list(pair) for pair in self.outages], "write_error_rate": self.write_error_rate, "error": self.error}
+
+    def bind(self, streams: Streams) -> "DatabaseState":
+        """The database of one run, drawing write errors from the run's ``database`` stream."""
         return DatabaseState(self, streams)
 
 
 class DatabaseState:
     """The database of one run: ``available(now)`` for any call, ``write_ok(now)`` for a row write."""
 
-    def __init__(self, model: Database, streams):
-        self.outages = model.outages
+    def __init__(self, model: Database, streams: Streams):
+        self.outages = model.windows
         self.rate = model.write_error_rate
         self.error = model.error
         self._uniform = UniformBlock(streams.generator("database")) if self.rate > 0 else None

@@ -1,6 +1,6 @@
 """SimPy wiring: the two scheduler loops, creators' immediate sends, the operator and a sampler.
 
-When things happen (spec §3, §4, §6.1):
+When things happen (``docs/certctl.md`` gives the certctl files behind each rule):
 
 * Both loops run once at the start and then every ``process_interval`` /
   ``retry_interval`` seconds on a fixed grid.  A tick that arrives while the
@@ -15,7 +15,7 @@ When things happen (spec §3, §4, §6.1):
   deadline (it is delivered late) but its row write still fails.
 * Creators insert a ``pending`` row and send it at once in their own process
   with their own deadline, so a process tick that lists the row while that
-  send is in flight sends it a second time (spec §3.2): the double-send race.
+  send is in flight sends it a second time: the double-send race.
 * A send returning at the same instant as a tick boundary is written before
   the tick lists rows only if its event was scheduled first (SimPy's FIFO
   order for simultaneous events); the order is deterministic.
@@ -24,27 +24,32 @@ When things happen (spec §3, §4, §6.1):
   from the keyed ``jitter`` stream, addressed by the same key as the Send's
   outcome (notification + attempt number): two policies on one seed draw
   the same jitter for the same attempt.
-* Operators see what a person could: the rows a list call returns now
-  (:meth:`Simulation.list_notifications`), the outcomes of each channel's
-  most recent Sends (:meth:`Simulation.recent_sends`) and whether the
-  channel's provider is in an outage now (:meth:`Simulation.channel_in_outage`).
+* Workloads and operators touch the run only through
+  :class:`~notifsim.hooks.WorkloadHooks` and :class:`~notifsim.hooks.OperatorHooks`:
+  operators see what a person could (the rows a list call returns now, the
+  outcomes of each channel's most recent Sends, whether the channel's
+  provider is in an outage now).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from array import array
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Generator
+from typing import Any
 
 import simpy
 
-from .channels import CLIENT_TIMEOUT_S, DEADLINE_ERROR, EMAIL_QUIT_ERROR, HTTP_CHANNELS, timeout_error
+from .certctl import CLIENT_TIMEOUT_S, DEADLINE_ERROR, EMAIL_QUIT_ERROR, HTTP_CHANNELS, timeout_error
+from .hooks import Run
 from .machine import NotFound, NotificationService, NotificationTable, RequeueRefused
-from .operator import HEALTH_WINDOW
+from .operators import HEALTH_WINDOW
 from .policy import Policy
 from .record import Recorder
 from .scenario import Scenario
-from .streams import Streams, mix64, stable_key
+from .streams import KeyedUniform, Streams, mix64, stable_key
 from .timeutil import datetime_to_us
 
 
@@ -72,13 +77,14 @@ class Simulation:
         self._jitter = self.streams.keyed("jitter")  # one uniform per failed Send, keyed like its outcome
         self._draw_jitter = policy.needs_jitter_draw
         self._recent = {name: deque(maxlen=HEALTH_WINDOW) for name in self.channels}  # True: the Send returned no error
+        self._runs: list[Run] = []  # the bound workload and operator
         for row in initial_rows:
             self.table.insert(**row)
             self.recorder.notification("initial")
             self._keys.append(stable_key("initial", row["id"]))
             self._sends_started.append(0)
 
-    # -- public hooks for workloads and operators ---------------------------------
+    # -- what creators do (through _WorkloadHooks) ---------------------------------
 
     def create(self, *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None, deadline: float):
         """certctl ``Create`` then an immediate send in the creator's own process (T1, then T2/T3/T4)."""
@@ -119,21 +125,14 @@ class Simulation:
         no row, returns ``None``.  The send and its status write follow the
         deadline rules of :meth:`create_batch`.
         """
-        env = self.env
-        now = env.now
+        now = self.env.now
         if now >= deadline:
             return None
         if not self.db.available(now):
             self.recorder.lost_creations += 1
             return None
         seq, nid = self._insert(now, dict(type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id))
-        if not self.service.has_notifier(channel):
-            if self.db.write_ok(now):
-                self.service.finish_no_notifier(nid, now)
-            return self.table.row(seq)
-        error, retry_after, key = yield from self._send(seq, channel, recipient, "create", 0, deadline)
-        if self._write_ok(deadline):
-            self.service.finish_send(nid, error, env.now, retry_after=retry_after, jitter_u=self._u(error, key))
+        yield from self._send_and_write(seq, nid, channel, recipient, "create", 0, deadline)
         return self.table.row(seq)
 
     def _insert(self, now: float, spec: dict) -> tuple[int, str]:
@@ -146,16 +145,11 @@ class Simulation:
         self._sends_started.append(0)
         return seq, nid
 
-    def _write_ok(self, deadline: float) -> bool:
-        """Whether a row write at the current time succeeds: the context is live and the database takes it."""
-        now = self.env.now
-        return now < deadline and self.db.write_ok(now)
-
     def _u(self, error: str | None, key: int) -> float | None:
         """The jitter uniform of the Send with this key, drawn only when a failure needs one."""
         return self._jitter(key) if error is not None and self._draw_jitter else None
 
-    # -- what an operator can see and do ------------------------------------------
+    # -- what an operator can see and do (through _OperatorHooks) --------------------
 
     @property
     def now(self) -> float:
@@ -225,9 +219,13 @@ class Simulation:
         env.process(self._loop("process", policy.process_interval))
         env.process(self._loop("retry", policy.retry_interval))
         if self.scenario.workload is not None:
-            env.process(self.scenario.workload.process(self))
+            workload = self.scenario.workload.bind(_WorkloadHooks(self))
+            self._runs.append(workload)
+            env.process(workload.process())
         if self.scenario.operator is not None:
-            env.process(self.scenario.operator.process(self))
+            operator = self.scenario.operator.bind(_OperatorHooks(self))
+            self._runs.append(operator)
+            env.process(operator.process())
         env.process(self._sampler())
         env.run(until=self.horizon_s)
         # ticks still running at the horizon keep duration NULL and their counts so far
@@ -256,7 +254,7 @@ class Simulation:
         start, oldest first, up to ``sweep_limit``).  The retry count used for
         backoff and exhaustion is the one listed at the start.
         """
-        env, service, policy, table = self.env, self.service, self.policy, self.table
+        env, policy, table = self.env, self.policy, self.table
         start = env.now
         index = self.recorder.open_tick(loop, start)
         if not self.db.available(start):  # List fails: the service returns its error with zero sends
@@ -273,38 +271,49 @@ class Simulation:
         sends, hit = 0, False
         self._open_ticks[loop] = (index, len(listed), 0, False)
         for seq, nid, channel, recipient, rc in listed:
-            if not service.has_notifier(channel):
-                if env.now >= deadline:
-                    hit = True
-                elif self.db.write_ok(env.now):
-                    service.finish_no_notifier(nid, env.now)
-                continue
-            error, retry_after, key = yield from self._send(seq, channel, recipient, loop, rc, deadline)
-            sends += 1
-            if env.now >= deadline:
-                hit = True  # the row write fails on the expired context: the row stays as it was
-            elif not self.db.write_ok(env.now):
-                pass  # the database refused the write: the row stays as it was
-            elif loop == "process":
-                service.finish_send(nid, error, env.now, retry_after=retry_after, jitter_u=self._u(error, key))
-            else:
-                service.finish_retry(nid, rc, error, env.now, retry_after=retry_after, jitter_u=self._u(error, key))
+            sent, refused = yield from self._send_and_write(seq, nid, channel, recipient, loop, rc, deadline)
+            sends += sent
+            hit = hit or refused
             self._open_ticks[loop] = (index, len(listed), sends, hit)
         del self._open_ticks[loop]
         self.recorder.close_tick(index, len(listed), sends, env.now, hit)
         self._running[loop] = False
 
-    def _creator_sends(self, rows: list[tuple], deadline: float):
+    def _creator_sends(self, rows: list[tuple], deadline: float) -> Generator[Any, Any, None]:
         """The creator's synchronous ``sendNotification`` for each row it just created, in order."""
-        env, service = self.env, self.service
         for seq, nid, channel, recipient in rows:
-            if not service.has_notifier(channel):
-                if self._write_ok(deadline):
-                    service.finish_no_notifier(nid, env.now)
-                continue
-            error, retry_after, key = yield from self._send(seq, channel, recipient, "create", 0, deadline)
-            if self._write_ok(deadline):
-                service.finish_send(nid, error, env.now, retry_after=retry_after, jitter_u=self._u(error, key))
+            yield from self._send_and_write(seq, nid, channel, recipient, "create", 0, deadline)
+
+    def _send_and_write(
+        self, seq: int, nid: str, channel: str, recipient: str, loop: str, rc_before: int, deadline: float
+    ) -> Generator[Any, Any, tuple[bool, bool]]:
+        """One row through ``sendNotification`` (creators, the process loop) or the retry sweep's body.
+
+        Without a notifier for the channel the row is marked ``sent`` (T3/T6);
+        otherwise the notifier's Send runs (:meth:`_send`) and the service
+        writes the outcome.  The write happens on the caller's context: at or
+        after ``deadline`` it fails, as does a write the database refuses, and
+        the row stays as it was.  Returns ``(sent, refused)``: whether a Send
+        was made, and whether the expired context refused the write.
+        """
+        env, service = self.env, self.service
+        if not service.has_notifier(channel):
+            if env.now >= deadline:
+                return False, True
+            if self.db.write_ok(env.now):
+                service.finish_no_notifier(nid, env.now)
+            return False, False
+        error, retry_after, key = yield from self._send(seq, channel, recipient, loop, rc_before, deadline)
+        if env.now >= deadline:
+            return True, True  # the row write fails on the expired context: the row stays as it was
+        if not self.db.write_ok(env.now):
+            return True, False  # the database refused the write: the row stays as it was
+        jitter_u = self._u(error, key)
+        if loop == "retry":
+            service.finish_retry(nid, rc_before, error, env.now, retry_after=retry_after, jitter_u=jitter_u)
+        else:
+            service.finish_send(nid, error, env.now, retry_after=retry_after, jitter_u=jitter_u)
+        return True, False
 
     def _send(self, seq: int, channel: str, recipient: str, loop: str, rc_before: int, deadline: float):
         """One notifier ``Send``; returns ``(error, retry_after, key)``: its error text (``None`` when it
@@ -344,3 +353,101 @@ class Simulation:
         while True:
             self.recorder.sample(env.now, self.table.counts())
             yield env.timeout(self.sample_interval)
+
+    def counters(self) -> dict[str, int]:
+        """What the bound workload and operator counted during the run (see :attr:`notifsim.result.Result.counters`)."""
+        total: Counter[str] = Counter()
+        for run in self._runs:
+            total.update(run.counters())
+        return dict(sorted(total.items()))
+
+
+class _Clock:
+    """Time and process control of one run, for workloads and operators."""
+
+    __slots__ = ("_sim",)
+
+    def __init__(self, sim: Simulation):
+        self._sim = sim
+
+    @property
+    def now(self) -> float:
+        return self._sim.env.now
+
+    @property
+    def start(self) -> dt.datetime:
+        return self._sim.scenario.start
+
+    @property
+    def horizon_s(self) -> float:
+        return self._sim.horizon_s
+
+    def timeout(self, delay: float) -> Any:
+        return self._sim.env.timeout(delay)
+
+    def event(self) -> Any:
+        return self._sim.env.event()
+
+    def process(self, generator: Generator[Any, Any, Any]) -> Any:
+        return self._sim.env.process(generator)
+
+
+class _WorkloadHooks(_Clock):
+    """:class:`~notifsim.hooks.WorkloadHooks` of one run: streams, certctl's creators, availability, dedup."""
+
+    __slots__ = ()
+
+    def generator(self, *purpose: str | int) -> Any:
+        return self._sim.streams.generator(*purpose)
+
+    def keyed(self, *purpose: str | int) -> KeyedUniform:
+        return self._sim.streams.keyed(*purpose)
+
+    def create(self, *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None, deadline: float) -> Any:
+        return self._sim.create(type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id, deadline=deadline)
+
+    def create_batch(self, specs: list[dict], deadline: float) -> list:
+        return self._sim.create_batch(specs, deadline)
+
+    def create_and_send(
+        self, deadline: float, *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None
+    ) -> Generator[Any, Any, Any]:
+        return self._sim.create_and_send(deadline, type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id)
+
+    def database_available(self) -> bool:
+        return self._sim.db.available(self._sim.env.now)
+
+    def has_alert(self, certificate_id: str, threshold: int, channel: str) -> bool:
+        sim = self._sim
+        return sim.table.has_threshold_notification_on_channel(certificate_id, threshold, channel, sim.policy.dedup_any_status)
+
+    @property
+    def failed_alerts_suppress(self) -> bool:
+        return self._sim.policy.dedup_any_status
+
+    def failed_alerts_since(self, cursor: int) -> tuple[list[str], int]:
+        table = self._sim.table
+        log = table.failed_alert_log
+        certificate_ids = table.column("certificate_id")
+        return [certificate_ids[seq] for seq in log[cursor:]], len(log)
+
+
+class _OperatorHooks(_Clock):
+    """:class:`~notifsim.hooks.OperatorHooks` of one run: what a person with the GUI or the API sees and does."""
+
+    __slots__ = ()
+
+    def list_notifications(self, status: str, limit: int | None = None, offset: int = 0) -> list | None:
+        return self._sim.list_notifications(status, limit, offset)
+
+    def recent_sends(self, channel: str, k: int) -> list[bool]:
+        return self._sim.recent_sends(channel, k)
+
+    def channel_in_outage(self, channel: str) -> bool:
+        return self._sim.channel_in_outage(channel)
+
+    def requeue(self, notification_id: str) -> str:
+        return self._sim.requeue(notification_id)
+
+    def mark_as_read(self, notification_id: str) -> str:
+        return self._sim.mark_as_read(notification_id)

@@ -21,7 +21,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
-from .machine import COLUMNS, GENERATED_ID_PREFIX, STATUSES, NotificationTable
+from .certctl import COLUMNS, GENERATED_ID_PREFIX, STATUSES
+from .machine import NotificationTable
 from .timeutil import ZERO_TIME_US, datetime_to_us
 
 LOOPS = ("create", "process", "retry")

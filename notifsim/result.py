@@ -37,6 +37,7 @@ class Result:
     requeues: pd.DataFrame
     samples: pd.DataFrame
     lost_creations: int = 0
+    counters: dict[str, int] = field(default_factory=dict)
     experiment: str = ""
     replication: int = 0
     wall_s: float = 0.0

@@ -14,7 +14,7 @@ from .result import Result
 from .scenario import Scenario
 from .store import check_writable, write_runs
 from .timeutil import parse_duration
-from .workload import load_initial_rows
+from .workloads import load_initial_rows
 
 
 def simulate(
@@ -71,6 +71,7 @@ def simulate(
         start=scenario.start,
         config={"scenario": scenario.describe(), "policy": policy.to_dict(), "sample_interval_s": sample_s},
         lost_creations=lost_creations,
+        counters=sim.counters(),
         experiment=experiment,
         replication=replication,
         wall_s=time.perf_counter() - wall,

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from . import channels as channels_mod
-from . import operator as operator_mod
-from . import workload as workload_mod
+from . import operators as operator_mod
+from . import workloads as workload_mod
 from .database import HEALTHY, Database
 from .errors import ConfigError, build_from_spec, unknown_name
-from .machine import CHANNELS
+from .certctl import CHANNELS
 from .timeutil import parse_start
 
 _PRESET_DIR = "scenarios"

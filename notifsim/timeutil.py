@@ -1,8 +1,9 @@
 """Durations and instants: the simulation clock is float seconds since ``scenario.start``.
 
-Users may give durations as seconds or as strings such as ``"90s"``, ``"15m"``,
-``"2h"``, ``"7d"``; instants as timezone-aware datetimes, ISO strings, or
-seconds relative to the start (negative allowed).
+Users give durations as seconds or as strings such as ``"90s"``, ``"15m"``,
+``"2h"``, ``"7d"``; instants as timezone-aware datetimes, ISO 8601 strings,
+or seconds relative to the start (negative allowed).  Standard library only:
+the state machine imports this module and must stay free of pandas.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-
-import pandas as pd
 
 from .errors import ConfigError
 
@@ -28,12 +27,14 @@ ZERO_TIME_US = (ZERO_TIME_DATETIME - _EPOCH) // dt.timedelta(microseconds=1)
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ms|s|min|m|h|d|w)?\s*$")
+_DURATION_HINT = "expected a duration such as 90, '90s', '15m', '2h', '7d'"
+_INSTANT_HINT = "expected an ISO 8601 UTC instant such as '2026-01-01T00:00:00Z'"
 
 
 def parse_duration(value: object, field: str, *, allow_zero: bool = False) -> float:
     """Seconds from a number or a string like ``"90s"``, ``"15m"``, ``"2h"``, ``"7d"``."""
     if isinstance(value, bool):
-        raise ConfigError(field, f"expected a duration such as 90, '90s', '15m', '2h', '7d'; got {value!r}")
+        raise ConfigError(field, f"{_DURATION_HINT}; got {value!r}")
     if isinstance(value, (int, float)):
         seconds = float(value)
     elif isinstance(value, dt.timedelta):
@@ -41,57 +42,79 @@ def parse_duration(value: object, field: str, *, allow_zero: bool = False) -> fl
     elif isinstance(value, str):
         match = _DURATION.match(value)
         if not match:
-            raise ConfigError(field, f"expected a duration such as 90, '90s', '15m', '2h', '7d'; got {value!r}")
+            raise ConfigError(field, f"{_DURATION_HINT}; got {value!r}")
         seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
     else:
-        raise ConfigError(field, f"expected a duration such as 90, '90s', '15m', '2h', '7d'; got {value!r}")
+        raise ConfigError(field, f"{_DURATION_HINT}; got {value!r}")
     if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ConfigError(field, f"must be a finite duration {bound} seconds; got {value!r}")
     return seconds
 
 
+def _as_datetime(value: object) -> dt.datetime | None:
+    """A datetime from a datetime, a date, an ISO string or a numpy/pandas instant; None for NULL-like values."""
+    if isinstance(value, dt.datetime):
+        return value
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value.strip())
+    to_pydatetime = getattr(value, "to_pydatetime", None)
+    if callable(to_pydatetime):
+        return to_pydatetime()
+    if type(value).__name__ == "datetime64":  # numpy.datetime64, without importing numpy here
+        item = value.astype("datetime64[us]").item()  # type: ignore[attr-defined]
+        return item if isinstance(item, dt.datetime) else None
+    raise TypeError(type(value).__name__)
+
+
+def _is_nat(value: object) -> bool:
+    return type(value).__name__ in ("NaTType",) or (type(value).__name__ == "datetime64" and str(value) == "NaT")
+
+
 def parse_start(value: object, field: str = "start") -> dt.datetime:
     """A timezone-aware UTC datetime from a datetime or ISO string (naive means UTC)."""
     if value is None:
         return DEFAULT_START
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(field, f"expected an ISO 8601 UTC instant such as '2026-01-01T00:00:00Z'; got {value!r}") from exc
-    if ts is pd.NaT:
+    if _is_nat(value) or (isinstance(value, str) and not value.strip()):
         raise ConfigError(field, "must be an instant, not empty")
-    ts = ts.tz_localize(UTC) if ts.tzinfo is None else ts.tz_convert(UTC)
-    return ts.to_pydatetime()
+    try:
+        when = _as_datetime(value)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ConfigError(field, f"{_INSTANT_HINT}; got {value!r}") from exc
+    if when is None:
+        raise ConfigError(field, "must be an instant, not empty")
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def parse_instant(value: object, start: dt.datetime, field: str) -> float | None:
     """Simulation-clock seconds from seconds-relative-to-start, a datetime or an ISO string.
 
     ``None``/NaN/NaT mean NULL; Go's zero time (year 1) maps to :data:`ZERO_TIME`.
+    A datetime or string without a zone is read as UTC.
     """
-    if value is None:
+    if value is None or _is_nat(value):
         return None
     if isinstance(value, bool):
         raise ConfigError(field, f"expected seconds relative to start or a UTC timestamp; got {value!r}")
-    if isinstance(value, (int, float)):
-        return None if math.isnan(value) else float(value)
+    if isinstance(value, (int, float)) or type(value).__name__ in ("float64", "float32", "int64", "int32"):
+        number = float(value)  # type: ignore[arg-type]
+        return None if math.isnan(number) else number
     if isinstance(value, str) and value.strip() == "":
         return None
-    if isinstance(value, str) and value.startswith("0001-01-01"):
-        return ZERO_TIME
-    if isinstance(value, dt.datetime) and value.year == 1:
+    if isinstance(value, str) and value.strip().startswith("0001-01-01"):
         return ZERO_TIME
     try:
-        ts = pd.Timestamp(value)
+        when = _as_datetime(value)
     except (ValueError, TypeError, OverflowError) as exc:
         raise ConfigError(field, f"expected seconds relative to start or a UTC timestamp; got {value!r}") from exc
-    if ts is pd.NaT:
+    if when is None:
         return None
-    if ts.year == 1:
+    if when.year == 1:
         return ZERO_TIME
-    ts = ts.tz_localize(UTC) if ts.tzinfo is None else ts.tz_convert(UTC)
-    return (ts.to_pydatetime() - start).total_seconds()
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return (when - start).total_seconds()
 
 
 def to_utc_us(seconds: float | None, start_us: int) -> int | None:

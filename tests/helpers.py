@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 import notifsim
-from notifsim import operator as op
-from notifsim.workload import Workload
+from notifsim import operators as op
+from notifsim.workloads import Workload
 
 START = pd.Timestamp("2026-01-01T00:00:00Z")
 GO_ZERO = pd.Timestamp("0001-01-01T00:00:00Z")
@@ -27,11 +27,11 @@ class At(Workload):
     def __init__(self, items):
         self.items = list(items)
 
-    def process(self, sim):
+    def process(self, hooks):
         for i, (t, channel) in enumerate(self.items):
-            if t > sim.env.now:
-                yield sim.env.timeout(t - sim.env.now)
-            sim.create(type="ExpirationWarning", channel=channel, recipient="owner-1@example.com", message=f"alert {i}", certificate_id=f"mc-{i}", deadline=300.0)
+            if t > hooks.now:
+                yield hooks.timeout(t - hooks.now)
+            hooks.create(type="ExpirationWarning", channel=channel, recipient="owner-1@example.com", message=f"alert {i}", certificate_id=f"mc-{i}", deadline=300.0)
 
 
 def run(rows=(), channels=None, policy=MOCK, horizon="90s", actions=None, workload=None, seed=0, database=None, name="conformance"):

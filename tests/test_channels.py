@@ -34,7 +34,7 @@ from notifsim.channels import (
 )
 from notifsim.errors import ConfigError
 from notifsim.streams import Streams
-from notifsim.workload import Poisson
+from notifsim.workloads import Poisson
 
 
 def seconds(result, column="at"):

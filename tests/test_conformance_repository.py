@@ -236,12 +236,12 @@ def test_created_at_defaults_to_now():
         42.25, "pending", 0, None, None, None, None
     )
 
-    from notifsim.workload import Workload
+    from notifsim.workloads import Workload
 
     class One(Workload):
-        def process(self, sim):
-            yield sim.env.timeout(42.25)
-            sim.create(type="RenewalSuccess", channel="Webhook", recipient="r@example.com", message="m", certificate_id="mc-1", deadline=120.0)
+        def process(self, hooks):
+            yield hooks.timeout(42.25)
+            hooks.create(type="RenewalSuccess", channel="Webhook", recipient="r@example.com", message="m", certificate_id="mc-1", deadline=120.0)
 
     result = notifsim.simulate(notifsim.Scenario(name="t", channels={}, workload=One()), AS_BUILT, horizon="60s")
     created = result.notifications.iloc[0]
@@ -278,7 +278,7 @@ def test_generated_ids_follow_certctl_and_resolve():
 
 def test_result_ids_are_certctl_style_and_unique():
     scenario = notifsim.Scenario(channels={"Email": notifsim.channels.Bernoulli(0.5)},
-                                 workload=notifsim.workload.Poisson(600, channels={"Email": 1}))
+                                 workload=notifsim.workloads.Poisson(600, channels={"Email": 1}))
     n = notifsim.simulate(scenario, "certctl-i005", seed=4, horizon="1h").notifications
     assert n["id"].is_unique and len(n) > 400
     assert n["id"].str.fullmatch(r"notif-\d{19}-\d+").all()
@@ -291,13 +291,13 @@ def test_result_ids_are_certctl_style_and_unique():
 def test_ids_in_results_are_the_ids_the_service_answers_to():
     """An id read from a run's results addresses the same row in a rerun: a requeue by that id lands."""
     channels = {"Slack": notifsim.channels.Bernoulli(0.5)}
-    workload = notifsim.workload.Poisson(300, channels={"Slack": 1})
+    workload = notifsim.workloads.Poisson(300, channels={"Slack": 1})
     first = notifsim.simulate(notifsim.Scenario(channels=channels, workload=workload), "certctl-asbuilt", seed=9, horizon="1h")
     stranded = first.notifications[first.notifications["status"] == "failed"]["id"].tolist()[:3]
     assert len(stranded) == 3
     actions = [(3000, "requeue", nid) for nid in stranded] + [(3000, "requeue", stranded[0] + "9")]
     again = notifsim.simulate(
-        notifsim.Scenario(channels=channels, workload=workload, operator=notifsim.operator.Scripted(actions)),
+        notifsim.Scenario(channels=channels, workload=workload, operator=notifsim.operators.Scripted(actions)),
         "certctl-asbuilt", seed=9, horizon="1h",
     )
     assert again.requeues["outcome"].tolist() == ["requeued", "requeued", "requeued", "not_found"]

@@ -21,7 +21,7 @@ from notifsim import channels as ch
 from notifsim.database import Database
 from notifsim.machine import NotificationService, NotificationTable
 from notifsim.timeutil import ZERO_TIME
-from notifsim.workload import Workload
+from notifsim.workloads import Workload
 
 from helpers import AS_BUILT, DEADLINE_ERROR, GO_ZERO, I005, MOCK, START, At, assert_row, at, run, sends
 
@@ -358,7 +358,7 @@ def test_double_send_race_poisson_workload():
     horizon = 4 * 3600
     result = run(
         channels={"Slack": ch.Scripted([], then=None, latency=latency)},
-        workload=notifsim.workload.Poisson(rate_per_hour=60, channels="Slack"),
+        workload=notifsim.workloads.Poisson(rate_per_hour=60, channels="Slack"),
         horizon=horizon,
         seed=3,
     )
@@ -564,9 +564,9 @@ def test_creator_context_expired_write_fails_row_stays_pending():
     tick sends it again (duplicate)."""
 
     class ShortContext(Workload):
-        def process(self, sim):
-            yield sim.env.timeout(30.0)
-            sim.create(type="RenewalSuccess", channel="Email", recipient="owner-1@example.com", message="m", certificate_id="mc-1", deadline=5.0)
+        def process(self, hooks):
+            yield hooks.timeout(30.0)
+            hooks.create(type="RenewalSuccess", channel="Email", recipient="owner-1@example.com", message="m", certificate_id="mc-1", deadline=5.0)
 
     chan = {"Email": ch.Scripted([None, None], latency=10.0)}
     mid = run(channels=chan, workload=ShortContext(), horizon="50s")
@@ -590,9 +590,9 @@ def test_create_fails_while_database_down():
     """Spec §2: a creator whose ``Create`` fails returns the error: no row, no send."""
 
     class OneAlert(Workload):
-        def process(self, sim):
-            yield sim.env.timeout(30)
-            sim.create(type="RenewalSuccess", channel="Email", recipient="a@example.com", message="m", certificate_id="mc-1", deadline=120)
+        def process(self, hooks):
+            yield hooks.timeout(30)
+            hooks.create(type="RenewalSuccess", channel="Email", recipient="a@example.com", message="m", certificate_id="mc-1", deadline=120)
 
     down = run(channels={"Email": ch.Scripted([], then=None)}, workload=OneAlert(), database=Database(outages=[(0, 60)]))
     assert len(down.notifications) == 0 and len(down.attempts) == 0 and down.lost_creations == 1

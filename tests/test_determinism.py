@@ -21,8 +21,8 @@ import pytest
 
 import notifsim
 from notifsim.channels import Bernoulli, Scripted
-from notifsim.operator import Scripted as ScriptedOperator
-from notifsim.workload import Poisson
+from notifsim.operators import Scripted as ScriptedOperator
+from notifsim.workloads import Poisson
 
 TABLES = ("notifications", "attempts", "ticks", "requeues", "samples")
 

@@ -22,7 +22,8 @@ import notifsim
 from notifsim import ConfigError
 from notifsim.channels import Bernoulli, Scripted
 from notifsim.machine import CHANNELS
-from notifsim.workload import DAY_S, Fleet, alert_message
+from notifsim.certctl import DAY_S, alert_message
+from notifsim.workloads import Fleet
 
 POLICY = notifsim.Policy.preset("certctl-asbuilt").replace(email_quit_defect=False, webhook_notifier=True)
 PER_TIER = {"informational": ["Slack"], "warning": ["Slack", "Email"], "critical": ["PagerDuty", "OpsGenie", "Email"]}
@@ -95,7 +96,7 @@ def test_per_channel_dedup_across_ticks_and_runs():
     snapshot = first.notifications[list(notifsim.machine.COLUMNS)]
     second = run(fleet, horizon="3h", initial_rows=snapshot)
     assert second.summary()["created"] == 0
-    assert fleet.stats["alerts_created"] == 0 and fleet.stats["alerts_deduped"] == 5
+    assert second.counters.get("alerts_created", 0) == 0 and second.counters["alerts_deduped"] == 5
 
 
 def test_one_channel_fails_others_still_fire():
@@ -112,7 +113,7 @@ def test_off_enum_channel_dropped():
     result = run(fleet)
     assert per_channel(result) == expected(Slack=1)
     assert set(result.notifications["channel"]) == {"Slack"}
-    assert fleet.stats["alerts_skipped_invalid_channel"] == 1
+    assert result.counters["alerts_skipped_invalid_channel"] == 1
 
 
 def test_threshold_to_tier_mapping():
@@ -125,8 +126,9 @@ def test_threshold_to_tier_mapping():
 def test_operator_opt_out_of_tier():
     matrix = {"informational": [], "warning": ["Email"], "critical": ["PagerDuty"]}
     fleet = Fleet(expires_in_days=[0.0], auto_renew=0, channels=matrix)
-    assert per_channel(run(fleet)) == expected(Email=2, PagerDuty=1)
-    assert fleet.stats["alerts_skipped_no_channels"] == 1
+    result = run(fleet)
+    assert per_channel(result) == expected(Email=2, PagerDuty=1)
+    assert result.counters["alerts_skipped_no_channels"] == 1
 
 
 def test_dedups_on_a_preexisting_row():
@@ -174,7 +176,7 @@ def test_expired_certificate_is_skipped_by_later_ticks():
     policy = POLICY.replace(dedup_any_status=False)
     fleet = Fleet(expires_in_days=[0.0], auto_renew=0, thresholds=[0])
     result = run(fleet, channels=all_ok(Email=Scripted([], then=FAIL)), policy=policy, horizon="5h")
-    assert len(alerts(result)) == 1 and fleet.stats["alerts_created"] == 1
+    assert len(alerts(result)) == 1 and result.counters["alerts_created"] == 1
 
 
 # -- dedup_any_status: certctl as built vs the documented intent -----------------------------
@@ -218,13 +220,13 @@ def test_i005_dead_alert_still_suppresses_redispatch():
 
 
 def test_renewed_certificate_is_never_alerted_again():
-    """The dedup key has no time window and a renewed certificate keeps its id (spec §2.3)."""
+    """The dedup key has no time window and a renewed certificate keeps its id (renewal.go, sendThresholdAlerts)."""
     fleet = Fleet(expires_in_days=[20.0], lifetime_days=40, auto_renew=1.0, deployment_targets=1)
     result = run(fleet, horizon="60d")
     types = result.notifications["type"].value_counts()
     assert types["ExpirationWarning"] == 1  # [threshold:30] in the first lifetime only
     assert types["RenewalSuccess"] == 7 and types["DeploymentSuccess"] == 7  # renewed every 40 - 31 = 9 days
-    assert fleet.stats["alerts_deduped"] == 6  # each later cycle enters the window and finds the old row
+    assert result.counters["alerts_deduped"] == 6  # each later cycle enters the window and finds the old row
     renewal_times = result.notifications.query("type == 'RenewalSuccess'")["created_at"] - result.start
     assert renewal_times.iloc[0] == pd.Timedelta(seconds=31)  # job tick at 30 s + 1 s issuer call
 
@@ -237,7 +239,7 @@ def test_renewal_job_processor_timing_and_exhausted_renewals():
     failures = rows.query("type == 'RenewalFailure'")["created_at"] - result.start
     assert list(failures.dt.total_seconds()) == [31.0, 331.0, 631.0]
     assert list(rows.query("type == 'ExpirationWarning'")["message"].str[-14:]) == ["[threshold:30]"]
-    assert fleet.stats["renewals_abandoned"] == 1  # no 14/7/0 alerts although it expires at day 20
+    assert result.counters["renewals_abandoned"] == 1  # no 14/7/0 alerts although it expires at day 20
     manual = run(Fleet(expires_in_days=[20.0], auto_renew=0.0), horizon="25d")
     assert sorted(alerts(manual)["threshold"]) == [0, 7, 14, 30]
 
@@ -255,7 +257,7 @@ def test_revocation_fans_out_webhook_then_email_and_silences_the_certificate():
     fleet = Fleet(certificates=50, remaining_days=[0, 5], auto_renew=0, revocations_per_day=40, thresholds=[0])
     result = run(fleet, horizon="1d")
     rev = result.notifications.query("type == 'Revocation'")
-    assert len(rev) == 2 * fleet.stats["revocations"] > 0
+    assert len(rev) == 2 * result.counters["revocations"] > 0
     for _, pair in rev.groupby("certificate_id"):
         assert list(pair["channel"]) == ["Webhook", "Email"]
     revoked_at = rev.groupby("certificate_id")["created_at"].min()
@@ -312,13 +314,13 @@ def test_event_driven_counts_equal_brute_force(seed):
     assert got == brute_force(expires, thresholds, matrix, hours, failing=failing, any_status=any_status)
     # event-driven: far fewer certificate visits than ticks x certificates (unless failed rows are re-dispatched)
     if any_status or not failing:
-        assert fleet.stats["visits"] < hours * n / 20
+        assert result.counters["visits"] < hours * n / 20
 
 
 def test_ticks_touch_no_certificate_far_from_expiry():
     fleet = Fleet(certificates=5000, remaining_days=[60, 90], auto_renew=0.5)
-    run(fleet, horizon="2d")
-    assert fleet.stats["visits"] == 0 and fleet.stats.get("renewal_ticks", 0) == 0
+    result = run(fleet, horizon="2d")
+    assert result.counters.get("visits", 0) == 0 and result.counters.get("renewal_ticks", 0) == 0
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -415,7 +417,7 @@ def test_database_outage_defers_the_renewal_check_and_the_job_processor():
         result = notifsim.simulate(scenario, POLICY, horizon="3h")
         created = (result.notifications["created_at"] - result.start).dt.total_seconds()
         assert created.min() == 2 * 3600.0  # ticks at 0 and 1 h fail; the 2 h tick alerts
-        assert f.stats["renewal_ticks_db_error"] == 2
+        assert result.counters["renewal_ticks_db_error"] == 2
     assert len(alerts(result)) == 1
     renewal = result.notifications.query("type == 'RenewalSuccess'")
     assert (renewal["created_at"] - result.start).dt.total_seconds().tolist() == [2 * 3600.0 + 31]

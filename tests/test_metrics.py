@@ -22,7 +22,7 @@ import pytest
 import notifsim
 from notifsim import analysis
 from notifsim.channels import Bernoulli, Scripted
-from notifsim.workload import Poisson
+from notifsim.workloads import Poisson
 
 Z = 3.3  # two-sided 99.9 %
 P = 0.5

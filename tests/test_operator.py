@@ -21,10 +21,10 @@ from notifsim import ConfigError, Policy
 from notifsim.analysis import REQUEUE_OUTCOMES, requeue_outcomes, summarize_requeues
 from notifsim.channels import Bernoulli, Outages, Scripted
 from notifsim.database import Database
-from notifsim.operator import Cadence
-from notifsim.operator import Scripted as ScriptedOperator
+from notifsim.operators import Cadence
+from notifsim.operators import Scripted as ScriptedOperator
 from notifsim.timeutil import datetime_to_us
-from notifsim.workload import Poisson, Workload
+from notifsim.workloads import Poisson, Workload
 
 ASBUILT = Policy.preset("certctl-asbuilt")
 I005 = Policy.preset("certctl-i005")
@@ -42,9 +42,9 @@ def dead_row(id: str, channel: str, rc: int = 4, sent_at: object = "0001-01-01T0
 class EmailAtStart(Workload):
     """One RenewalSuccess Email created (and sent at once) at t = 0; its id is ``notif-<start ns>-1``."""
 
-    def process(self, sim):
-        sim.create(type="RenewalSuccess", channel="Email", recipient="owner-1@example.com", message="renewed", certificate_id="mc-1", deadline=120.0)
-        yield sim.env.timeout(0)
+    def process(self, hooks):
+        hooks.create(type="RenewalSuccess", channel="Email", recipient="owner-1@example.com", message="renewed", certificate_id="mc-1", deadline=120.0)
+        yield hooks.timeout(0)
 
 
 EMAIL_ID = f"notif-{datetime_to_us(START.to_pydatetime()) * 1000}-1"
@@ -278,12 +278,12 @@ def test_list_notifications_hook_orders_like_certctl():
             dead_row("older", "Slack", sent_at=-500.0), dead_row("zero-b", "Slack")]
     seen = {}
 
-    class Peek(notifsim.operator.Operator):
-        def process(self, sim):
-            seen["dead"] = [r.id for r in sim.list_notifications("dead")]
-            seen["page"] = [r.id for r in sim.list_notifications("dead", 2, 1)]
-            seen["now"] = sim.now
-            yield sim.env.timeout(0)
+    class Peek(notifsim.operators.Operator):
+        def process(self, hooks):
+            seen["dead"] = [r.id for r in hooks.list_notifications("dead")]
+            seen["page"] = [r.id for r in hooks.list_notifications("dead", 2, 1)]
+            seen["now"] = hooks.now
+            yield hooks.timeout(0)
 
     notifsim.simulate(notifsim.Scenario(channels={"Slack": Scripted([])}, initial_rows=rows, operator=Peek()), I005, horizon="1m")
     assert seen["dead"] == ["recent", "older", "zero-a", "zero-b", "null"]

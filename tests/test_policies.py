@@ -23,10 +23,10 @@ import notifsim
 from notifsim import ConfigError, Policy
 from notifsim.channels import Bernoulli, Scripted, TokenBucket, http_error
 from notifsim.machine import NotificationService, NotificationTable
-from notifsim.operator import Scripted as ScriptedOperator
+from notifsim.operators import Scripted as ScriptedOperator
 from notifsim.policy import INDUSTRY_PRESETS, JITTERS, PERMANENT_ERRORS, SWITCHES
 from notifsim.streams import KeyedUniform, mix64, stable_key
-from notifsim.workload import Fleet, Poisson
+from notifsim.workloads import Fleet, Poisson
 
 ASBUILT = Policy.preset("certctl-asbuilt")
 I005 = Policy.preset("certctl-i005")

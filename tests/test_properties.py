@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 import notifsim
 from notifsim.channels import Bernoulli, Scripted
 from notifsim.machine import CHANNELS, STATUSES, TYPES
-from notifsim.operator import Scripted as ScriptedOperator
+from notifsim.operators import Scripted as ScriptedOperator
 from notifsim.policy import SWITCHES
-from notifsim.workload import Poisson
+from notifsim.workloads import Poisson
 
 ERRORS = st.sampled_from(["boom: HTTP 503", "connection refused"])
 LATENCY = st.sampled_from([0.0, 0.0, 0.3, 2.0, 12.0, 45.0, 75.0])

@@ -16,9 +16,9 @@ import pytest
 import notifsim
 from notifsim import ConfigError
 from notifsim.channels import Bernoulli
-from notifsim.operator import Scripted as ScriptedOperator
+from notifsim.operators import Scripted as ScriptedOperator
 from notifsim.store import write_runs
-from notifsim.workload import Poisson
+from notifsim.workloads import Poisson
 
 TABLES = ("notifications", "attempts", "ticks", "requeues", "samples")
 DB_TABLES = ("runs", "notification_events", "attempts", "ticks", "requeues", "status_samples")

@@ -12,19 +12,22 @@ attempt).  Every action is recorded in the ``requeues`` table with its
 outcome; :func:`notifsim.analysis.requeue_outcomes` follows each requeued
 notification to the horizon.
 
-Operators act through small hooks of the engine
-(:class:`~notifsim.engine.Simulation`): ``now``,
+An operator is a recipe; :meth:`Operator.bind` makes its state for one run
+from :class:`~notifsim.hooks.OperatorHooks` (``now``,
 ``list_notifications(status)``, ``recent_sends(channel, k)``,
-``channel_in_outage(channel)``, ``requeue(id)`` and ``mark_as_read(id)``;
-they see nothing a person could not see at that moment.
+``channel_in_outage(channel)``, ``requeue(id)`` and ``mark_as_read(id)``),
+so it sees nothing a person could not see at that moment.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
+from typing import Any
 
+from .certctl import GUI_PAGE_SIZE
 from .errors import ConfigError, unknown_name
+from .hooks import GeneratorRun, OperatorHooks, Run
 from .timeutil import parse_duration
 
 ACTIONS = ("requeue", "read")
@@ -43,18 +46,20 @@ TABS = {
     "stranded": "an API script: GET ?status=failed, every page, rows with next_retry_at NULL (the GUI offers no Requeue on them)",
 }
 
-#: certctl's GUI page size on the notifications page (spec §10.3: ``per_page: '100'``, page 1).
-GUI_PAGE_SIZE = 100
-
 #: How many of each channel's most recent Send outcomes the engine keeps for operators (the largest ``healthy_sends``).
 HEALTH_WINDOW = 100
 
 
 class Operator:
-    """Base of operators: a SimPy process acting on the service."""
+    """Base of operators: validate on construction, ``bind`` per run."""
 
-    def process(self, sim):  # pragma: no cover - interface
-        raise NotImplementedError
+    def bind(self, hooks: OperatorHooks) -> Run:
+        """The state of one run: by default, :meth:`process` as its SimPy process and no counters."""
+        return GeneratorRun(self.process(hooks))
+
+    def process(self, hooks: OperatorHooks) -> Generator[Any, Any, Any]:  # pragma: no cover - interface
+        """The SimPy process body: look and act through ``hooks``."""
+        raise NotImplementedError(f"{type(self).__name__} must implement process(hooks) or bind(hooks)")
 
     def describe(self) -> dict:
         return {"model": type(self).__name__, **{k: v for k, v in vars(self).items() if not k.startswith("_")}}
@@ -83,15 +88,14 @@ class Scripted(Operator):
             parsed.append((at, action, str(nid)))
         self.actions = sorted(parsed, key=lambda a: a[0])
 
-    def process(self, sim):
-        env = sim.env
+    def process(self, hooks: OperatorHooks) -> Generator[Any, Any, None]:
         for at, action, nid in self.actions:
-            if at > env.now:
-                yield env.timeout(at - env.now)
+            if at > hooks.now:
+                yield hooks.timeout(at - hooks.now)
             if action == "requeue":
-                sim.requeue(nid)
+                hooks.requeue(nid)
             else:
-                sim.mark_as_read(nid)
+                hooks.mark_as_read(nid)
 
 
 def _check_int(value: object, field: str, lo: int, hi: int | None = None) -> int:
@@ -189,23 +193,21 @@ class Cadence(Operator):
         when = start.astimezone(dt.timezone.utc) + dt.timedelta(seconds=t)
         return when.weekday() in self.weekdays and self.hours[0] <= when.hour < self.hours[1]
 
-    def process(self, sim):
-        env = sim.env
-        start = sim.scenario.start
+    def process(self, hooks: OperatorHooks) -> Generator[Any, Any, None]:
         t = self.first_at
         while True:
-            if t > env.now:
-                yield env.timeout(t - env.now)
-            if self.on_duty(start, t):
-                self.visit(sim)
+            if t > hooks.now:
+                yield hooks.timeout(t - hooks.now)
+            if self.on_duty(hooks.start, t):
+                self.visit(hooks)
             t += self.every
 
-    def visit(self, sim) -> int:
+    def visit(self, hooks: OperatorHooks) -> int:
         """One look at the tab at the current time; returns the number of requeues attempted."""
         if self.rule == "none":
             return 0
         status = "dead" if self.tab == "dead" else "stranded"
-        rows = sim.list_notifications(status)
+        rows = hooks.list_notifications(status)
         if rows is None:  # the list call failed (database down)
             return 0
         page = self.page_size if self.tab == "dead" else None
@@ -215,7 +217,7 @@ class Cadence(Operator):
         clicks = 0
         while remaining:
             visible = remaining if page is None else remaining[:page]
-            todo = [(nid, ch) for nid, ch in visible if nid not in tried and self._eligible(sim, ch, healthy)]
+            todo = [(nid, ch) for nid, ch in visible if nid not in tried and self._eligible(hooks, ch, healthy)]
             if not todo:
                 break
             gone = set()
@@ -223,7 +225,7 @@ class Cadence(Operator):
                 if self.max_requeues is not None and clicks >= self.max_requeues:
                     return clicks
                 tried.add(nid)
-                if sim.requeue(nid) == "requeued":
+                if hooks.requeue(nid) == "requeued":
                     gone.add(nid)
                 clicks += 1
             # the refetched tab: nothing else changes at this instant, so it is the list without the requeued rows
@@ -231,16 +233,16 @@ class Cadence(Operator):
             remaining = [(nid, ch) for nid, ch in remaining if nid not in gone]
         return clicks
 
-    def _eligible(self, sim, channel: str, cache: dict[str, bool]) -> bool:
+    def _eligible(self, hooks: OperatorHooks, channel: str, cache: dict[str, bool]) -> bool:
         if self.rule == "all":
             return True
         ok = cache.get(channel)
         if ok is None:
             if self.rule == "healthy":
-                recent = sim.recent_sends(channel, self.healthy_sends)
+                recent = hooks.recent_sends(channel, self.healthy_sends)
                 ok = len(recent) == self.healthy_sends and all(recent)
             else:  # after_outage
-                ok = not sim.channel_in_outage(channel)
+                ok = not hooks.channel_in_outage(channel)
             cache[channel] = ok
         return ok
 

@@ -1,0 +1,323 @@
+"""Failure processes: scripted outcomes, independent failures, up/down outages, scheduled windows, bad recipients.
+
+Each model's randomness comes from its channel's own streams — ``state``
+(the up/down path of :class:`GilbertElliott`, a function of time only),
+``outcome`` (one keyed uniform per Send), ``latency`` and ``recipients``
+(the salt of :class:`PermanentRecipients`) — so a policy that sends more or
+less never shifts another channel's world, and never shifts a state path.
+``{recipient}`` in an error text is replaced by the Send's recipient.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ..certctl import DEFAULT_ERROR, PERMANENT_ERROR
+from ..errors import ConfigError
+from ..streams import KeyedUniform
+from ..timeutil import parse_duration
+from .base import ChannelModel, SendResult, with_recipient, _check_error, _check_latency, _check_pair, _check_probability
+from .latency import Latency, _sampler, as_latency
+
+
+class Scripted(ChannelModel):
+    """Each Send consumes the next outcome: ``None`` is success, a string is that error text.
+
+    When the script runs out, every further Send gets ``then`` (``None``:
+    success).  ``latency`` is seconds per send, one number or one per outcome
+    (the last one repeats).
+    """
+
+    def __init__(self, outcomes: Sequence[str | None], then: str | None = None, latency: float | Sequence[float] = 0.0):
+        outcomes = list(outcomes)
+        for i, outcome in enumerate(outcomes):
+            if outcome is not None and not isinstance(outcome, str):
+                raise ConfigError(f"Scripted.outcomes[{i}]", f"must be None (success) or an error string; got {outcome!r}")
+        if then is not None and not isinstance(then, str):
+            raise ConfigError("Scripted.then", f"must be None (success) or an error string; got {then!r}")
+        if isinstance(latency, (list, tuple)):
+            if not latency:
+                raise ConfigError("Scripted.latency", "must be a number or a non-empty list of numbers")
+            latency = [_check_latency(v, f"Scripted.latency[{i}]") for i, v in enumerate(latency)]
+        else:
+            latency = _check_latency(latency, "Scripted.latency")
+        self.outcomes = outcomes
+        self.then = then
+        self.latency = latency
+
+    def bind(self, channel: str, streams) -> "_ScriptedState":
+        return _ScriptedState(self)
+
+
+class _ScriptedState:
+    def __init__(self, model: Scripted):
+        self.model = model
+        self.calls = 0
+
+    def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
+        model, i = self.model, self.calls
+        self.calls += 1
+        error = model.outcomes[i] if i < len(model.outcomes) else model.then
+        latency = model.latency if isinstance(model.latency, float) else model.latency[min(i, len(model.latency) - 1)]
+        if error is None:
+            return SendResult(True, None, latency)
+        return SendResult(False, with_recipient(error, recipient), latency)
+
+
+class Bernoulli(ChannelModel):
+    """Each Send fails independently with probability ``p_fail``.
+
+    One uniform per Send from the channel's ``outcome`` stream.  ``latency``
+    is seconds (a number, a duration string or a distribution).  ``error``
+    is the text recorded on failure; by default the channel's typical
+    transient error (:data:`DEFAULT_ERROR`).
+    """
+
+    def __init__(self, p_fail: float, latency: float | str | Latency = 0.0, error: str | None = None):
+        self.p_fail = _check_probability(p_fail, "Bernoulli.p_fail")
+        self.latency = as_latency(latency, "Bernoulli.latency")
+        if error is not None and not isinstance(error, str):
+            raise ConfigError("Bernoulli.error", f"must be a string; got {error!r}")
+        self.error = error
+
+    def bind(self, channel: str, streams) -> "_BernoulliState":
+        return _BernoulliState(self, self.error or DEFAULT_ERROR[channel], streams.keyed("outcome", channel), _sampler(self.latency, streams, channel))
+
+
+class _BernoulliState:
+    def __init__(self, model: Bernoulli, error: str, uniform: KeyedUniform, latency):
+        self.p_fail = model.p_fail
+        self.latency = latency
+        self.error = error
+        self.uniform = uniform
+
+    def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
+        latency = self.latency.sample(key)
+        if self.uniform(key) < self.p_fail:
+            return SendResult(False, with_recipient(self.error, recipient), latency)
+        return SendResult(True, None, latency)
+
+
+class GilbertElliott(ChannelModel):
+    """A continuous-time Gilbert–Elliott channel: alternating up and down periods.
+
+    Up periods last ``Exp(mean_up)`` seconds and down periods ``Exp(mean_down)``
+    (numbers of seconds or strings such as ``"6h"``, ``"30m"``), so outages
+    of mean ``mean_down`` arrive on average every ``mean_up + mean_down``.
+    A Send at time *t* fails with probability ``p_fail_up`` or
+    ``p_fail_down`` according to the state at *t*; the long-run failure
+    fraction is ``(mean_up·p_fail_up + mean_down·p_fail_down) / (mean_up + mean_down)``.
+
+    The state is shared by every Send on the channel and is a function of
+    time only: the path comes from the channel's ``state`` stream (the run
+    starts in the down state with probability ``mean_down / (mean_up + mean_down)``,
+    i.e. the channel is observed at a random moment), so it is the same
+    whatever the policy sends.  Per-send outcomes use one uniform per Send
+    from the ``outcome`` stream.  ``error`` (default :data:`DEFAULT_ERROR`)
+    is recorded for every failure; ``latency`` is seconds per Send.
+    """
+
+    def __init__(
+        self,
+        mean_up: float | str,
+        mean_down: float | str,
+        p_fail_up: float = 0.0,
+        p_fail_down: float = 1.0,
+        latency: float | str | Latency = 0.0,
+        error: str | None = None,
+    ):
+        self.mean_up = parse_duration(mean_up, "GilbertElliott.mean_up")
+        self.mean_down = parse_duration(mean_down, "GilbertElliott.mean_down")
+        self.p_fail_up = _check_probability(p_fail_up, "GilbertElliott.p_fail_up")
+        self.p_fail_down = _check_probability(p_fail_down, "GilbertElliott.p_fail_down")
+        self.latency = as_latency(latency, "GilbertElliott.latency")
+        self.error = _check_error(error, "GilbertElliott.error")
+
+    @property
+    def p_down(self) -> float:
+        """Stationary probability of the down state: ``mean_down / (mean_up + mean_down)``."""
+        return self.mean_down / (self.mean_up + self.mean_down)
+
+    @property
+    def failure_fraction(self) -> float:
+        """Long-run fraction of failed Sends for sends that do not depend on the state."""
+        return (1 - self.p_down) * self.p_fail_up + self.p_down * self.p_fail_down
+
+    def bind(self, channel: str, streams) -> "_GilbertElliottState":
+        return _GilbertElliottState(self, channel, streams)
+
+
+class _AlternatingPath:
+    """Up/down sojourns drawn lazily from one generator; the same draws whatever the query times."""
+
+    _BLOCK = 256
+
+    def __init__(self, rng: np.random.Generator, mean_up: float, mean_down: float):
+        self._rng = rng
+        self._means = (mean_up, mean_down)
+        self.down = bool(rng.random() < mean_down / (mean_up + mean_down))
+        self.start = 0.0  # the current sojourn covers [start, end); the first may have begun before the run
+        self._buf: list[float] = []
+        self._i = 0
+        self.end = self._sojourn()
+
+    def _sojourn(self) -> float:
+        if self._i >= len(self._buf):
+            self._buf = self._rng.standard_exponential(self._BLOCK).tolist()
+            self._i = 0
+        value = self._buf[self._i] * self._means[self.down]
+        self._i += 1
+        return self.start + value
+
+    def advance(self, now: float) -> bool:
+        """The state at ``now`` (True: down); ``now`` must not go back before the current sojourn."""
+        while now >= self.end:
+            self.start = self.end
+            self.down = not self.down
+            self.end = self._sojourn()
+        if now < self.start:
+            raise ValueError(f"Gilbert–Elliott state queried at {now} after {self.start}: sends must come in time order")
+        return self.down
+
+
+class _GilbertElliottState:
+    def __init__(self, model: GilbertElliott, channel: str, streams):
+        self._model = model
+        self._state_rng = lambda: streams.generator("state", channel)
+        self.path = _AlternatingPath(self._state_rng(), model.mean_up, model.mean_down)
+        self.uniform = streams.keyed("outcome", channel)
+        self.latency = _sampler(model.latency, streams, channel)
+        self.error = model.error or DEFAULT_ERROR[channel]
+        self.p_fail = (model.p_fail_up, model.p_fail_down)
+
+    def is_down(self, now: float) -> bool:
+        return self.path.advance(now)
+
+    def in_outage(self, now: float) -> bool:
+        """Whether the channel is in its down state at ``now`` (what the provider's status page shows)."""
+        return self.path.advance(now)
+
+    def down_intervals(self, until: float) -> list[tuple[float, float]]:
+        """The down periods ``[start, end)`` clipped to ``[0, until)`` (a fresh walk of the same path)."""
+        path = _AlternatingPath(self._state_rng(), self._model.mean_up, self._model.mean_down)
+        out = []
+        while path.start < until:
+            if path.down:
+                out.append((path.start, min(path.end, until)))
+            path.advance(path.end)
+        return out
+
+    def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
+        down = self.path.advance(now)
+        latency = self.latency.sample(key)
+        if self.uniform(key) < self.p_fail[down]:
+            return SendResult(False, with_recipient(self.error, recipient), latency)
+        return SendResult(True, None, latency)
+
+
+class Outages(ChannelModel):
+    """Scheduled windows during which every Send fails: ``[(start, duration), ...]``.
+
+    ``start`` is seconds after the run start (or a duration string such as
+    ``"36h"``), ``duration`` seconds or a string (``"5h"``).  A Send at time
+    *t* fails iff ``start <= t < start + duration`` for some window
+    (overlapping windows merge).  Outside the windows every Send succeeds
+    and takes no time of its own (compose with a base model for that).
+    ``error`` defaults to :data:`DEFAULT_ERROR`; ``latency`` is the seconds
+    a Send takes inside a window (above the client timeout it models a
+    hanging endpoint: the engine turns it into a timeout error).
+    """
+
+    def __init__(self, windows: Sequence, error: str | None = None, latency: float | str | Latency = 0.0):
+        if isinstance(windows, (str, bytes, Mapping)) or not isinstance(windows, Sequence):
+            raise ConfigError("Outages.windows", f"must be a list of (start, duration) pairs; got {windows!r}")
+        parsed = []
+        for i, window in enumerate(windows):
+            start, duration = _check_pair(window, f"Outages.windows[{i}]", ("start", "duration"))
+            parsed.append(
+                (
+                    parse_duration(start, f"Outages.windows[{i}].start", allow_zero=True),
+                    parse_duration(duration, f"Outages.windows[{i}].duration"),
+                )
+            )
+        self.windows = sorted(parsed)
+        self.error = _check_error(error, "Outages.error")
+        self.latency = as_latency(latency, "Outages.latency")
+        merged: list[list[float]] = []
+        for start, duration in self.windows:
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], start + duration)
+            else:
+                merged.append([start, start + duration])
+        self._starts = [s for s, _ in merged]
+        self._ends = [e for _, e in merged]
+
+    def down(self, now: float) -> bool:
+        """Whether ``now`` falls inside a window."""
+        i = bisect.bisect_right(self._starts, now) - 1
+        return i >= 0 and now < self._ends[i]
+
+    def bind(self, channel: str, streams) -> "_OutagesState":
+        return _OutagesState(self, self.error or DEFAULT_ERROR[channel], _sampler(self.latency, streams, channel))
+
+
+class _OutagesState:
+    def __init__(self, model: Outages, error: str, latency):
+        self.down = model.down
+        self.in_outage = model.down
+        self.error = error
+        self.latency = latency
+
+    def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
+        latency = self.latency.sample(key)  # drawn for every Send, so the stream does not depend on the windows
+        if self.down(now):
+            return SendResult(False, with_recipient(self.error, recipient), latency)
+        return SendResult(True, None, 0.0)
+
+
+class PermanentRecipients(ChannelModel):
+    """A fixed ``fraction`` of recipients always fails, every Send, whatever the time.
+
+    Which recipients fail is decided by hashing the recipient with a salt
+    drawn from the channel's ``recipients`` stream: stable for a seed and
+    channel across policies and runs, independent across channels, and
+    exactly Bernoulli(``fraction``) over distinct recipients.  The default
+    error is the permanent refusal of :data:`PERMANENT_ERROR` (for Email an
+    SMTP 550 at RCPT, as for a raw owner id sent as an address); ``{recipient}``
+    in ``error`` is replaced by the recipient.  Others succeed.
+    """
+
+    def __init__(self, fraction: float, error: str | None = None, latency: float | str | Latency = 0.0):
+        self.fraction = _check_probability(fraction, "PermanentRecipients.fraction")
+        self.error = _check_error(error, "PermanentRecipients.error")
+        self.latency = as_latency(latency, "PermanentRecipients.latency")
+
+    def bind(self, channel: str, streams) -> "_PermanentState":
+        salt = int(streams.generator("recipients", channel).integers(0, 2**63))
+        return _PermanentState(self, self.error or PERMANENT_ERROR[channel], salt, _sampler(self.latency, streams, channel))
+
+
+class _PermanentState:
+    def __init__(self, model: PermanentRecipients, error: str, salt: int, latency):
+        self.threshold = model.fraction * 2.0**64
+        self.error = error
+        self.salt = salt.to_bytes(8, "big")
+        self.latency = latency
+        self.verdict: dict[str, bool] = {}
+
+    def is_bad(self, recipient: str) -> bool:
+        bad = self.verdict.get(recipient)
+        if bad is None:
+            digest = hashlib.blake2b(recipient.encode(), digest_size=8, key=self.salt).digest()
+            bad = self.verdict[recipient] = int.from_bytes(digest, "big") < self.threshold
+        return bad
+
+    def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
+        latency = self.latency.sample(key)
+        if self.is_bad(recipient):
+            return SendResult(False, with_recipient(self.error, recipient), latency)
+        return SendResult(True, None, latency)

@@ -1,0 +1,129 @@
+"""What workloads and operators may touch during a run: two small typed protocols.
+
+A workload or an operator is a recipe (its settings, validated on
+construction).  At the start of a run the engine calls its ``bind(hooks)``,
+which returns the per-run state: an object with a ``process()`` generator
+(the SimPy process body, yielding the events ``hooks`` makes) and a
+``counters()`` mapping of whole numbers that end up in
+:attr:`notifsim.result.Result.counters`.  Through the hooks a workload
+creates notifications the way certctl's creators do, and an operator sees
+and does what a person with the GUI or the API could; neither reaches into
+the engine's table, policy or database.
+
+Times are simulation seconds since the scenario's start.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Generator, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .streams import KeyedUniform
+
+
+class Clock(Protocol):
+    """Time and process control shared by both hook kinds."""
+
+    @property
+    def now(self) -> float:
+        """Seconds since the scenario's start."""
+
+    @property
+    def start(self) -> dt.datetime:
+        """The scenario's start instant (UTC)."""
+
+    @property
+    def horizon_s(self) -> float:
+        """The run's length in seconds."""
+
+    def timeout(self, delay: float) -> Any:
+        """An event that fires ``delay`` seconds from now (yield it to wait)."""
+
+    def event(self) -> Any:
+        """A fresh event to trigger later with ``succeed()``."""
+
+    def process(self, generator: Generator[Any, Any, Any]) -> Any:
+        """Start another process of the same run."""
+
+
+class WorkloadHooks(Clock, Protocol):
+    """What a workload may touch: random streams, certctl's creators, the database's availability, alert dedup."""
+
+    def generator(self, *purpose: str | int) -> "np.random.Generator":
+        """A sequential random stream for ``purpose`` (the same for every policy on one seed)."""
+
+    def keyed(self, *purpose: str | int) -> "KeyedUniform":
+        """Keyed uniform draws for ``purpose`` (the same for every policy on one seed)."""
+
+    def create(self, *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None, deadline: float) -> Any:
+        """certctl ``Create`` then an immediate send in a creator process of its own; the row, or None if Create failed."""
+
+    def create_batch(self, specs: list[dict], deadline: float) -> list:
+        """Several ``Create`` calls, then their sends one after another in one creator process (a revocation)."""
+
+    def create_and_send(
+        self, deadline: float, *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None
+    ) -> Generator[Any, Any, Any]:
+        """``Create`` then ``sendNotification`` inside the calling process: ``row = yield from hooks.create_and_send(...)``."""
+
+    def database_available(self) -> bool:
+        """Whether a database call made now succeeds (outage windows)."""
+
+    def has_alert(self, certificate_id: str, threshold: int, channel: str) -> bool:
+        """certctl's ``HasThresholdNotificationOnChannel`` under the run's policy: does an alert row suppress a new one?"""
+
+    @property
+    def failed_alerts_suppress(self) -> bool:
+        """Whether an alert row with status ``failed`` suppresses a new alert (certctl as built: yes)."""
+
+    def failed_alerts_since(self, cursor: int) -> tuple[list[str], int]:
+        """Certificate ids of expiry-alert rows written ``failed`` since ``cursor``, and the new cursor (start at 0)."""
+
+
+class OperatorHooks(Clock, Protocol):
+    """What an operator may see and do: list calls, each channel's recent Send outcomes, status pages, requeue, read."""
+
+    def list_notifications(self, status: str, limit: int | None = None, offset: int = 0) -> list | None:
+        """certctl's ``GET /notifications?status=...`` now (``None`` when the database is down)."""
+
+    def recent_sends(self, channel: str, k: int) -> list[bool]:
+        """The outcomes of the last ``k`` Sends on ``channel``, oldest first; True = no error."""
+
+    def channel_in_outage(self, channel: str) -> bool:
+        """Whether ``channel``'s provider is in an outage now, as its status page would say."""
+
+    def requeue(self, notification_id: str) -> str:
+        """``POST /notifications/{id}/requeue`` now; returns the recorded outcome."""
+
+    def mark_as_read(self, notification_id: str) -> str:
+        """``POST /notifications/{id}/read`` now; returns the recorded outcome."""
+
+
+class Run(Protocol):
+    """The per-run state a workload's or operator's ``bind`` returns."""
+
+    def process(self) -> Generator[Any, Any, Any]:
+        """The SimPy process body."""
+
+    def counters(self) -> Mapping[str, int]:
+        """Whole-number counters kept during the run (they go into the result)."""
+
+
+class GeneratorRun:
+    """A :class:`Run` made from a generator function and its arguments, with no counters of its own."""
+
+    def __init__(self, body: Generator[Any, Any, Any] | Iterable[Any]):
+        self._body = body
+
+    def process(self) -> Generator[Any, Any, Any]:
+        body = self._body
+        if isinstance(body, Generator):
+            return body
+        return (event for event in body)
+
+    def counters(self) -> Mapping[str, int]:
+        return {}

@@ -1,0 +1,375 @@
+"""The state of one :class:`~notifsim.workloads.fleet.Fleet` in one run: certificates, wake-ups, jobs.
+
+:class:`FleetRun` reproduces certctl's renewal check
+(``CheckExpiringCertificates`` and ``sendThresholdAlerts`` in
+``internal/service/renewal.go``), its job processor (renewal and
+deployment notifications) and revocations, through
+:class:`~notifsim.hooks.WorkloadHooks` only.  It is event-driven: the
+instant each certificate next needs the renewal check is kept in a heap, so
+a tick touches only the certificates due.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import math
+from collections import Counter
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+
+from ..certctl import (
+    CHANNELS,
+    DAY_S,
+    JOB_NOTIFICATION_CHANNEL,
+    LISTING_WINDOW_S,
+    REVOCATION_CHANNELS,
+    alert_message,
+    deployment_message,
+    renewal_message,
+    revocation_message,
+)
+from ..hooks import WorkloadHooks
+
+from .fleet import Fleet
+
+#: Certificate statuses the model distinguishes (certctl ``CertificateStatus``).
+CERT_STATUSES = ("Active", "Expiring", "Expired", "RenewalInProgress", "Revoked")
+_ACTIVE, _EXPIRING, _EXPIRED, _RENEWING, _REVOKED = range(5)
+_SKIPPED = frozenset({_EXPIRED, _RENEWING, _REVOKED})  # CheckExpiringCertificates skips these
+_RENEWAL, _DEPLOYMENT = 0, 1
+_EPOCH_DATE = dt.date(1970, 1, 1)
+
+
+class _Job:
+    __slots__ = ("kind", "cert", "cycle", "target", "attempts")
+
+    def __init__(self, kind: int, cert: int, cycle: int, target: int = 0):
+        self.kind = kind
+        self.cert = cert
+        self.cycle = cycle
+        self.target = target
+        self.attempts = 0
+
+
+class FleetRun:
+    """The runtime state of one :class:`Fleet` in one run (the Fleet itself stays a recipe).
+
+    Per certificate: ``expires`` (s), ``status``, renewal ``cycle`` and a
+    wake-up time in a heap with a version stamp (an entry is live only while
+    its version is the certificate's current one; every visit bumps it).  A
+    renewal tick moves the live entries due by its deadline into a backlog
+    ordered by ``expires_at`` and visits from there until its deadline.
+    """
+
+    def __init__(self, fleet: Fleet, hooks: WorkloadHooks):
+        self.f = fleet
+        self.hooks = hooks
+        self.any_status = hooks.failed_alerts_suppress
+        setup = hooks.generator("fleet", "setup")
+        n = fleet.size
+        expires = fleet.initial_expiries(setup)
+        self.n = n
+        self.expires: list[float] = expires.tolist()
+        self.status: list[int] = [_ACTIVE] * n
+        self.cycle: list[int] = [0] * n
+        self.version: list[int] = [0] * n
+        self.owner: list[int] = setup.integers(1, fleet.owners + 1, size=n).tolist()
+        self.renewable: list[bool] = (setup.random(n) < fleet.auto_renew).tolist()
+        width = max(6, len(str(n - 1)))
+        self.ids = [f"mc-{c:0{width}d}" for c in range(n)]
+        self.names = [f"svc-{c:0{width}d}.example.com" for c in range(n)]
+        self.recipients = [f"owner-{k}@example.com" for k in range(fleet.owners + 1)]  # shared strings, one per owner
+        self.index = {cid: c for c, cid in enumerate(self.ids)}
+        self._deployed: dict[tuple[int, int], str] = {}  # DeploymentSuccess bodies, one per (certificate, target)
+        self.start_epoch = hooks.start.timestamp()
+        self._dates: dict[int, str] = {}
+        # every certificate's first wake-up: when it enters the renewal check's listing window
+        wake = expires - LISTING_WINDOW_S
+        self.heap = list(zip(wake.tolist(), range(n), [0] * n))
+        heapq.heapify(self.heap)
+        self.backlog: list[tuple[float, int, int]] = []  # due, not yet visited: (expires, certificate, version)
+        self.dispatch = [(t, [ch for ch in fleet.channels_for(t)]) for t in fleet.thresholds]
+        self.log_pos = 0  # cursor into the failed-alert log (hooks.failed_alerts_since)
+        self.renewal_running = False
+        self.pending_jobs: list[_Job] = []
+        self.job_wakeup = None
+        self._renewal_u = hooks.keyed("fleet", "renewal")
+        self._deployment_u = hooks.keyed("fleet", "deployment")
+        self.stats: Counter[str] = Counter()
+
+    # -- helpers -----------------------------------------------------------
+
+    def common_name(self, c: int) -> str:
+        return self.names[c]
+
+    def recipient(self, c: int) -> str:
+        return self.recipients[self.owner[c]]
+
+    def expiry_date(self, c: int) -> str:
+        day = math.floor((self.start_epoch + self.expires[c]) / DAY_S)
+        text = self._dates.get(day)
+        if text is None:
+            text = self._dates[day] = (_EPOCH_DATE + dt.timedelta(days=day)).isoformat()
+        return text
+
+    def push(self, c: int, wake: float) -> None:
+        """Schedule certificate ``c``'s next visit, replacing any earlier one."""
+        self.version[c] += 1
+        heapq.heappush(self.heap, (wake, c, self.version[c]))
+
+    @staticmethod
+    def _key(c: int, cycle: int, target: int, attempt: int) -> int:
+        """The draw key of one job attempt: (certificate, renewal cycle, target, attempt)."""
+        return ((c * 65536 + cycle) * 256 + target) * 256 + min(attempt, 255)
+
+    # -- processes -----------------------------------------------------------
+
+    def counters(self) -> dict[str, int]:
+        """Renewal ticks, certificate visits, alerts created / deduped / skipped, jobs, failures, revocations."""
+        return dict(self.stats)
+
+    def process(self) -> Generator[Any, Any, None]:
+        """Start the job processor and the revocations, then run the renewal loop."""
+        env = self.hooks
+        env.process(self.job_loop())
+        rate = self.f.revocations_per_cert_year * self.n / (365.0 * DAY_S) + self.f.revocations_per_day / DAY_S
+        if rate > 0:
+            env.process(self.revocations(rate))
+        return self.renewal_loop()
+
+    def renewal_loop(self):
+        """``renewalCheckLoop``: at start, then on a fixed grid; skipped while the previous check runs."""
+        env, f = self.hooks, self.f
+        k = 0
+        while True:
+            if self.renewal_running:
+                self.stats["renewal_ticks_skipped"] += 1
+            elif self.backlog or self.has_work(env.now + f.renewal_check_deadline):
+                self.renewal_running = True
+                env.process(self.renewal_tick())
+            k += 1
+            yield env.timeout(k * f.renewal_check_interval - env.now)
+
+    def has_work(self, limit: float) -> bool:
+        if self.heap and self.heap[0][0] <= limit:
+            return True
+        return not self.any_status and bool(self.hooks.failed_alerts_since(self.log_pos)[0])
+
+    def renewal_tick(self):
+        """One ``CheckExpiringCertificates`` run: visit the certificates due, in ``expires_at`` order.
+
+        Certificates due by the deadline move from the wake-up heap to the
+        backlog (ordered like certctl's listing, ``expires_at`` then id); the
+        tick visits the backlog in order until its deadline; what is left
+        waits for the next tick.
+        """
+        env, heap, backlog, version, expires = self.hooks, self.heap, self.backlog, self.version, self.expires
+        tick = env.now
+        deadline = tick + self.f.renewal_check_deadline
+        while heap and heap[0][0] <= deadline:
+            _, c, v = heapq.heappop(heap)
+            if v == version[c]:
+                heapq.heappush(backlog, (expires[c], c, v))
+        if not self.any_status:  # re-dispatch: certificates with an alert row that failed since the last tick
+            failed, self.log_pos = self.hooks.failed_alerts_since(self.log_pos)
+            for cid in failed:
+                c = self.index.get(cid)
+                if c is not None:
+                    heapq.heappush(backlog, (expires[c], c, version[c]))
+        self.stats["renewal_ticks"] += 1
+        if not env.database_available():  # GetExpiringCertificates fails: the check returns its error
+            self.stats["renewal_ticks_db_error"] += 1
+            self.renewal_running = False
+            return
+        if backlog:
+            # the certificate query runs before the first alert is created, so a notification process tick
+            # due at this same instant lists its pending rows first (as in certctl, where that List takes
+            # microseconds and the query milliseconds): yield once, without advancing the clock
+            yield env.timeout(0)
+        while backlog:
+            if env.now >= deadline:  # every later database call fails: the rest waits for the next tick
+                self.stats["renewal_ticks_cut"] += 1
+                break
+            _, c, v = heapq.heappop(backlog)
+            if v != version[c]:
+                continue
+            self.stats["visits"] += 1
+            yield from self.visit(c, tick, deadline)
+        self.renewal_running = False
+
+    def visit(self, c: int, tick: float, deadline: float):
+        """One certificate in ``CheckExpiringCertificates``: status, ``sendThresholdAlerts``, renewal job."""
+        status, version = self.status, self.version
+        version[c] += 1  # this visit replaces every pending wake-up of the certificate
+        if status[c] in _SKIPPED:
+            return
+        exp = self.expires[c]
+        if not exp < tick + LISTING_WINDOW_S:  # not listed by this tick
+            self.push(c, exp - LISTING_WINDOW_S)
+            return
+        env, stats = self.hooks, self.stats
+        days = (exp - env.now) / 3600.0 / 24.0
+        status[c] = _EXPIRED if days <= 0 else _EXPIRING  # updateCertExpiryStatus runs before the alerts
+        d = int(days)  # Go's int(): truncation toward zero
+        cid = self.ids[c]
+        cut = False
+        for threshold, channels in self.dispatch:
+            if d > threshold:
+                continue
+            if not channels:
+                stats["alerts_skipped_no_channels"] += 1
+                continue
+            for channel in channels:
+                if channel not in CHANNELS:
+                    stats["alerts_skipped_invalid_channel"] += 1
+                    continue
+                if env.now >= deadline or not env.database_available():  # the dedup List fails: channel skipped
+                    cut = True
+                    continue
+                if env.has_alert(cid, threshold, channel):
+                    stats["alerts_deduped"] += 1
+                    continue
+                message = alert_message(self.common_name(c), d, threshold, self.expiry_date(c))
+                row = yield from env.create_and_send(
+                    deadline, type="ExpirationWarning", channel=channel, recipient=self.recipient(c), message=message, certificate_id=cid
+                )
+                if row is None:
+                    cut = True
+                else:
+                    stats["alerts_created"] += 1
+        if self.renewable[c]:
+            if env.now < deadline and env.database_available():
+                status[c] = _RENEWING  # no visits while renewing: the job's outcome schedules the next one
+                self.add_job(_Job(_RENEWAL, c, self.cycle[c]))
+                stats["renewal_jobs"] += 1
+                return
+            cut = True
+        if cut:  # something failed on the expired context: the next tick tries again
+            self.push(c, env.now)
+            return
+        if status[c] == _EXPIRED:
+            return
+        wake = exp  # the tick that marks it Expired
+        for threshold, _ in self.dispatch:
+            if d > threshold:
+                wake = min(wake, exp - (threshold + 1) * DAY_S)
+        self.push(c, wake)
+
+    # -- jobs ------------------------------------------------------------------
+
+    def add_job(self, job: _Job) -> None:
+        self.pending_jobs.append(job)
+        if self.job_wakeup is not None and not self.job_wakeup.triggered:
+            self.job_wakeup.succeed()
+
+    def job_loop(self):
+        """``jobProcessorLoop``: runs at the first grid point after a job became pending, one run at a time."""
+        env, iv = self.hooks, self.f.job_processor_interval
+        while True:
+            if not self.pending_jobs:
+                self.job_wakeup = env.event()
+                yield self.job_wakeup
+                self.job_wakeup = None
+            nxt = (math.floor(env.now / iv) + 1) * iv
+            yield env.timeout(nxt - env.now)
+            yield from self.job_tick()
+
+    def job_tick(self):
+        """``ProcessPendingJobs``: claim the pending jobs, run them one after the other on a 2-min context."""
+        env = self.hooks
+        deadline = env.now + self.f.job_processor_deadline
+        self.stats["job_ticks"] += 1
+        if not env.database_available():  # ClaimPendingJobs fails: the jobs stay pending
+            return
+        claimed, self.pending_jobs = self.pending_jobs, []
+        for i, job in enumerate(claimed):
+            if env.now >= deadline:  # simplification: unstarted jobs go back to pending
+                self.pending_jobs[:0] = claimed[i:]
+                break
+            if self.status[job.cert] == _REVOKED:
+                continue
+            if job.kind == _RENEWAL:
+                yield from self.renew(job, deadline)
+            else:
+                yield from self.deploy(job, deadline)
+
+    def retry_later(self, job: _Job) -> None:
+        """``RetryFailedJobs`` makes a failed job pending at the next job-retry tick."""
+        env, iv = self.hooks, self.f.job_retry_interval
+        delay = (math.floor(env.now / iv) + 1) * iv - env.now
+        env.timeout(delay).callbacks.append(lambda _event: self.add_job(job))
+
+    def renew(self, job: _Job, deadline: float):
+        env, f, c = self.hooks, self.f, job.cert
+        attempt = job.attempts
+        job.attempts += 1
+        if f.renewal_latency > 0:
+            yield env.timeout(f.renewal_latency)
+        cn = self.common_name(c)
+        if self._renewal_u(self._key(c, job.cycle, 0, attempt)) < f.renewal_failure_rate:
+            self.stats["renewal_failures"] += 1
+            message = renewal_message(cn, success=False)
+            yield from env.create_and_send(deadline, type="RenewalFailure", channel=JOB_NOTIFICATION_CHANNEL, recipient=self.recipient(c), message=message, certificate_id=self.ids[c])
+            if job.attempts < f.renewal_attempts:
+                self.retry_later(job)
+            else:
+                self.stats["renewals_abandoned"] += 1  # stays RenewalInProgress: never checked again
+            return
+        self.stats["renewals"] += 1
+        exp = env.now + f.lifetime_days * DAY_S
+        self.expires[c] = exp
+        self.status[c] = _ACTIVE
+        self.cycle[c] += 1
+        for target in range(f.deployment_targets):
+            self.add_job(_Job(_DEPLOYMENT, c, self.cycle[c], target))
+        message = renewal_message(cn, success=True, new_expiry=self.expiry_date(c))
+        self.push(c, exp - LISTING_WINDOW_S)
+        yield from env.create_and_send(deadline, type="RenewalSuccess", channel=JOB_NOTIFICATION_CHANNEL, recipient=self.recipient(c), message=message, certificate_id=self.ids[c])
+
+    def deploy(self, job: _Job, deadline: float):
+        env, f, c = self.hooks, self.f, job.cert
+        attempt = job.attempts
+        job.attempts += 1
+        if f.deployment_latency > 0:
+            yield env.timeout(f.deployment_latency)
+        cn, target = self.common_name(c), f"target-{job.target + 1}"
+        if self._deployment_u(self._key(c, job.cycle, job.target, attempt)) < f.deployment_failure_rate:
+            self.stats["deployment_failures"] += 1
+            message = deployment_message(cn, target, success=False)
+            yield from env.create_and_send(deadline, type="DeploymentFailure", channel=JOB_NOTIFICATION_CHANNEL, recipient=self.recipient(c), message=message, certificate_id=self.ids[c])
+            if job.attempts < f.renewal_attempts:
+                self.retry_later(job)
+            return
+        self.stats["deployments"] += 1
+        message = self._deployed.get((c, job.target))
+        if message is None:  # the same body every cycle: keep one copy per (certificate, target)
+            message = self._deployed[(c, job.target)] = deployment_message(cn, target, success=True)
+        yield from env.create_and_send(deadline, type="DeploymentSuccess", channel=JOB_NOTIFICATION_CHANNEL, recipient=self.recipient(c), message=message, certificate_id=self.ids[c])
+
+    # -- revocations -------------------------------------------------------------
+
+    def revocations(self, rate_s: float):
+        """Revocations as a Poisson process; each fans out to a Webhook row then an Email row (spec §2.2)."""
+        env = self.hooks
+        horizon = env.horizon_s
+        rng = env.generator("fleet", "revocation")
+        expected = rate_s * horizon
+        size = int(expected + 10 * math.sqrt(expected) + 20)
+        times = np.cumsum(rng.exponential(1.0 / rate_s, size=size))
+        times = times[times < horizon].tolist()
+        picks = rng.integers(0, self.n, size=len(times)).tolist()
+        for at, c in zip(times, picks):
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            if self.status[c] == _REVOKED or not env.database_available():  # refused or failed: no notification
+                continue
+            self.status[c] = _REVOKED
+            self.version[c] += 1
+            self.stats["revocations"] += 1
+            cid, cn, recipient = self.ids[c], self.common_name(c), self.recipient(c)
+            message = revocation_message(cn)
+            specs = [dict(type="Revocation", channel=ch, recipient=recipient, message=message, certificate_id=cid) for ch in REVOCATION_CHANNELS]
+            env.create_batch(specs, self.f.revocation_deadline)
