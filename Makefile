@@ -22,6 +22,9 @@ demo: $(VENV)/.runtime
 	$(BIN)/notifsim demo
 
 test: $(VENV)/.dev
+	$(BIN)/ruff check notifsim tests bench
+	$(BIN)/ruff format --check notifsim tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.runtime

@@ -56,10 +56,21 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from . import analysis, certctl, channels, database, machine, operators, policy, streams, timeutil, workloads
-    from .errors import ConfigError
-    from .policy import Policy
-    from .result import Result
-    from .run import simulate
-    from .scenario import Scenario
-    from .store import open_results
+    from . import (  # noqa: F401
+        analysis,
+        certctl,
+        channels,
+        database,
+        machine,
+        operators,
+        policy,
+        streams,
+        timeutil,
+        workloads,
+    )
+    from .errors import ConfigError  # noqa: F401
+    from .policy import Policy  # noqa: F401
+    from .result import Result  # noqa: F401
+    from .run import simulate  # noqa: F401
+    from .scenario import Scenario  # noqa: F401
+    from .store import open_results  # noqa: F401

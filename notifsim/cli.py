@@ -10,7 +10,7 @@ import argparse
 import math
 import sys
 from pathlib import Path
-
+from typing import NoReturn
 
 from .errors import ConfigError
 from .policy import Policy
@@ -24,7 +24,7 @@ DEFAULT_DB = "data/notifsim.duckdb"
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2
+    def error(self, message: str) -> NoReturn:  # one line, exit 2
         raise ConfigError("arguments", message)
 
 
@@ -74,8 +74,7 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))]
     lines.append("  ".join("-" * w for w in widths))
-    for row in rows:
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+    lines.extend("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in rows)
     return "\n".join(lines)
 
 

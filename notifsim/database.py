@@ -52,7 +52,7 @@ class Database:
         """Settings as plain values, in the constructor's terms (outages as ``[start, duration]``)."""
         return {"outages": [list(pair) for pair in self.outages], "write_error_rate": self.write_error_rate, "error": self.error}
 
-    def bind(self, streams: Streams) -> "DatabaseState":
+    def bind(self, streams: Streams) -> DatabaseState:
         """The database of one run, drawing write errors from the run's ``database`` stream."""
         return DatabaseState(self, streams)
 
@@ -67,10 +67,7 @@ class DatabaseState:
         self._uniform = UniformBlock(streams.generator("database")) if self.rate > 0 else None
 
     def available(self, now: float) -> bool:
-        for start, end in self.outages:
-            if start <= now < end:
-                return False
-        return True
+        return all(not start <= now < end for start, end in self.outages)
 
     def write_ok(self, now: float) -> bool:
         if self.outages and not self.available(now):

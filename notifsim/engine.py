@@ -76,7 +76,7 @@ class Simulation:
         self._sends_started = array("q")  # per notification seq: Send calls begun, numbering attempts
         self._jitter = self.streams.keyed("jitter")  # one uniform per failed Send, keyed like its outcome
         self._draw_jitter = policy.needs_jitter_draw
-        self._recent = {name: deque(maxlen=HEALTH_WINDOW) for name in self.channels}  # True: the Send returned no error
+        self._recent: dict[str, deque[bool]] = {name: deque(maxlen=HEALTH_WINDOW) for name in self.channels}  # True: the Send returned no error
         self._runs: list[Run] = []  # the bound workload and operator
         for row in initial_rows:
             self.table.insert(**row)
@@ -103,7 +103,7 @@ class Simulation:
             self.recorder.lost_creations += len(specs)
             return []
         created = [(self._insert(now, spec), spec) for spec in specs]
-        pending = []
+        pending: list[tuple[int, str, str, str]] = []
         for (seq, nid), spec in created:
             if pending or self.service.has_notifier(spec["channel"]):
                 pending.append((seq, nid, spec["channel"], spec["recipient"]))

@@ -39,7 +39,7 @@ def build_from_spec(spec: Any, registry: Mapping[str, type], field: str):
     if name not in registry:
         raise unknown_name(f"{field}.model", name, registry)
     cls = registry[name]
-    params = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    params = list(inspect.signature(cls).parameters)
     for key in spec:
         if key not in params:
             raise unknown_name(f"{field} key", key, params)

@@ -53,10 +53,10 @@ class Clock(Protocol):
 class WorkloadHooks(Clock, Protocol):
     """What a workload may touch: random streams, certctl's creators, the database's availability, alert dedup."""
 
-    def generator(self, *purpose: str | int) -> "np.random.Generator":
+    def generator(self, *purpose: str | int) -> np.random.Generator:
         """A sequential random stream for ``purpose`` (the same for every policy on one seed)."""
 
-    def keyed(self, *purpose: str | int) -> "KeyedUniform":
+    def keyed(self, *purpose: str | int) -> KeyedUniform:
         """Keyed uniform draws for ``purpose`` (the same for every policy on one seed)."""
 
     def create(self, *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None, deadline: float) -> Any:

@@ -190,7 +190,7 @@ class Cadence(Operator):
         """Whether a visit at ``t`` seconds after ``start`` happens (always, unless ``business_hours``)."""
         if not self.business_hours:
             return True
-        when = start.astimezone(dt.timezone.utc) + dt.timedelta(seconds=t)
+        when = start.astimezone(dt.UTC) + dt.timedelta(seconds=t)
         return when.weekday() in self.weekdays and self.hours[0] <= when.hour < self.hours[1]
 
     def process(self, hooks: OperatorHooks) -> Generator[Any, Any, None]:

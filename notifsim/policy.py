@@ -308,7 +308,8 @@ class Policy:
 
     def is_permanent(self, error: str) -> bool:
         """True when ``error`` matches one of ``permanent_errors`` (never, with certctl's empty list)."""
-        return self._permanent is not None and self._permanent.search(error) is not None
+        pattern: re.Pattern[str] | None = self.__dict__["_permanent"]
+        return pattern is not None and pattern.search(error) is not None
 
     def retry_cost(self, error: str) -> int:
         """Tokens a retry of this failure takes from the retry quota (timeouts cost more)."""
@@ -321,7 +322,7 @@ class Policy:
 
     # -- construction -----------------------------------------------------
 
-    def replace(self, **changes: Any) -> "Policy":
+    def replace(self, **changes: Any) -> Policy:
         """A copy with some fields changed; unknown fields are rejected with the closest name."""
         names = {f.name for f in dataclasses.fields(self)}
         for key in changes:
@@ -341,14 +342,14 @@ class Policy:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Policy":
+    def from_dict(cls, data: dict[str, Any]) -> Policy:
         """A policy from a mapping; a ``preset`` key starts from that preset."""
         data = dict(data)
         base = cls.preset(data.pop("preset")) if "preset" in data else cls()
         return base.replace(**data)
 
     @classmethod
-    def preset(cls, name: str) -> "Policy":
+    def preset(cls, name: str) -> Policy:
         """A named preset; see :meth:`presets`."""
         if isinstance(name, Policy):
             return name
@@ -442,7 +443,15 @@ INDUSTRY_PRESETS: tuple[dict[str, Any], ...] = (
     ),
     dict(
         name="grpc",
-        fields=dict(backoff_base=1.0, backoff_multiplier=1.6, backoff_cap=120.0, jitter="proportional", jitter_fraction=0.2, max_attempts=FOREVER_ATTEMPTS, retry_interval=1.0),
+        fields=dict(
+            backoff_base=1.0,
+            backoff_multiplier=1.6,
+            backoff_cap=120.0,
+            jitter="proportional",
+            jitter_fraction=0.2,
+            max_attempts=FOREVER_ATTEMPTS,
+            retry_interval=1.0,
+        ),
         schedule="1 s × 1.6ⁿ capped at 120 s (1, 1.6, 2.56, 4.1, …, 110, 120 s)",
         budget=f"unlimited; bounded at {FOREVER_ATTEMPTS:,} attempts (≈ 13.9 days at the cap)",
         jitter="proportional ±20 %",
@@ -453,25 +462,48 @@ INDUSTRY_PRESETS: tuple[dict[str, Any], ...] = (
     dict(
         name="aws-sdk-standard",
         fields=dict(
-            backoff_base=1.0, backoff_multiplier=2.0, backoff_cap=20.0, jitter="full", max_attempts=3, retry_interval=1.0,
-            retry_quota=500, retry_quota_cost=5, retry_quota_timeout_cost=10, retry_quota_refund=1, permanent_errors=PERMANENT_ERRORS,
+            backoff_base=1.0,
+            backoff_multiplier=2.0,
+            backoff_cap=20.0,
+            jitter="full",
+            max_attempts=3,
+            retry_interval=1.0,
+            retry_quota=500,
+            retry_quota_cost=5,
+            retry_quota_timeout_cost=10,
+            retry_quota_refund=1,
+            permanent_errors=PERMANENT_ERRORS,
         ),
         schedule="U(0, 1) × min(2ⁿ, 20) s",
-        budget="3 attempts; retry quota 500 tokens per channel, −5 per retry (−10 after a timeout), +1 per first-try success, the cost back on a success after retries",
+        budget=(
+            "3 attempts; retry quota 500 tokens per channel, −5 per retry (−10 after a timeout), "
+            "+1 per first-try success, the cost back on a success after retries"
+        ),
         jitter="full",
         dlq="none (the error returns to the caller): exhaustion, a non-retryable error or an empty quota = dead here",
         source="boto/botocore botocore/retries/standard.py, quota.py (retry mode standard v2.0)",
-        approximation="one quota per channel (one SDK client per notifier); non-retryable = PERMANENT_ERRORS (4xx but 408/429, SMTP 5yz); 2026 v2.1 scales not modelled; retries polled every 1 s",
+        approximation=(
+            "one quota per channel (one SDK client per notifier); non-retryable = PERMANENT_ERRORS "
+            "(4xx but 408/429, SMTP 5yz); 2026 v2.1 scales not modelled; retries polled every 1 s"
+        ),
     ),
     dict(
         name="svix",
-        fields=dict(backoff_schedule="table", backoff_table=(5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0), max_attempts=8, retry_interval=5.0, requeue_mode="one_more"),
+        fields=dict(
+            backoff_schedule="table",
+            backoff_table=(5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0),
+            max_attempts=8,
+            retry_interval=5.0,
+            requeue_mode="one_more",
+        ),
         schedule="immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (≈ 27.6 h)",
         budget="8 attempts",
         jitter="none (unspecified)",
         dlq="endpoint message marked failed; manual replay = one more attempt (assumed, as GitHub's redelivery)",
         source="Resend / Anduin / 360learning webhook retry docs (Svix schedule)",
-        approximation="the immediate first attempt is the creator's send; retries polled every 5 s; a replay restarting the schedule would be requeue_mode='reset'",
+        approximation=(
+            "the immediate first attempt is the creator's send; retries polled every 5 s; a replay restarting the schedule would be requeue_mode='reset'"
+        ),
     ),
     dict(
         name="k8s-crashloop",

@@ -1,4 +1,4 @@
-"""Columnar buffers filled during a run, turned into DataFrames (DESIGN §4) at the end.
+"""Columnar buffers filled during a run, turned into the result DataFrames (:mod:`notifsim.schema`) at the end.
 
 The engine appends scalars to per-column typed arrays (``array.array``: 8
 bytes a value, no per-row objects); at the end :meth:`Recorder.tables`
@@ -19,10 +19,11 @@ from array import array
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute)
+import pyarrow.compute
 
 from .certctl import COLUMNS, GENERATED_ID_PREFIX, STATUSES
 from .machine import NotificationTable
+from .schema import TABLES, pandas_dtypes
 from .timeutil import ZERO_TIME_US, datetime_to_us
 
 LOOPS = ("create", "process", "retry")
@@ -58,62 +59,9 @@ def _numbers(values, dtype: str) -> np.ndarray:
 
 TIMESTAMP = "datetime64[us, UTC]"
 STRING = pd.StringDtype("pyarrow")
-_COUNT = "int64"
 
-#: Column → dtype of every result table, in column order (the DuckDB schema mirrors it).
-SCHEMAS: dict[str, dict[str, object]] = {
-    "notifications": {
-        "id": STRING,
-        "type": STRING,
-        "certificate_id": STRING,
-        "channel": STRING,
-        "recipient": STRING,
-        "message": STRING,
-        "status": STRING,
-        "retry_count": _COUNT,
-        "next_retry_at": TIMESTAMP,
-        "last_error": STRING,
-        "error": STRING,
-        "created_at": TIMESTAMP,
-        "sent_at": TIMESTAMP,
-        "attempts": _COUNT,
-        "deliveries": _COUNT,
-        "first_delivered_at": TIMESTAMP,
-        "requeues": _COUNT,
-        "origin": STRING,
-    },
-    "attempts": {
-        "notification_id": STRING,
-        "at": TIMESTAMP,
-        "loop": STRING,
-        "retry_count_before": _COUNT,
-        "outcome": STRING,
-        "error": STRING,
-        "latency_s": "float64",
-        "delivered": "bool",
-        "channel": STRING,
-        "retry_after_s": "float64",
-    },
-    "ticks": {
-        "loop": STRING,
-        "at": TIMESTAMP,
-        "rows": _COUNT,
-        "sends": _COUNT,
-        "duration_s": "float64",
-        "skipped": "bool",
-        "deadline_hit": "bool",
-        "error": STRING,
-    },
-    "requeues": {
-        "notification_id": STRING,
-        "at": TIMESTAMP,
-        "action": STRING,
-        "from_status": STRING,
-        "retry_count_before": "Int64",
-        "outcome": STRING,
-    },
-    "samples": {"at": TIMESTAMP, **{key: _COUNT for key in (*STATUSES, "stranded")}},
-}
+#: Column → pandas dtype of every result table, in column order (derived from :data:`notifsim.schema.TABLES`).
+SCHEMAS: dict[str, dict[str, object]] = {name: pandas_dtypes(table) for name, table in TABLES.items()}
 
 
 class Recorder:
@@ -222,14 +170,15 @@ class Recorder:
     # -- at the end ---------------------------------------------------------
 
     def tables(self, table: NotificationTable, start: dt.datetime) -> dict[str, pd.DataFrame]:
-        """The result tables of DESIGN §4 as DataFrames typed by :data:`SCHEMAS` (UTC timestamps).
+        """The result tables as DataFrames typed by :data:`SCHEMAS` (UTC timestamps).
 
         Consumes the recorder's buffers and empties ``table``, column by column,
         so each stored column is freed once converted: call it once, at the end
         of the run.
         """
         columns = _table_columns(table)
-        ids, channels = columns["id"], columns["channel"]
+        ids: pa.Array = columns["id"]
+        channels: pa.Array = columns["channel"]
         a_seq = pa.array(_numbers(self.a_seq, "int64"))
         errors = pa.array(self.a_error, type=pa.large_string())
         self.a_error = []
@@ -281,7 +230,7 @@ class Recorder:
                 _give_back_free_memory()
             out[name] = pd.DataFrame(frame, copy=False)
             _give_back_free_memory()
-        self.__init__()  # release the buffers
+        Recorder.__init__(self)  # release the buffers
         _give_back_free_memory()
         return out
 

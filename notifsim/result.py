@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import html
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import pandas as pd
 
-from . import analysis
+from . import analysis, schema
+
+#: Fields that describe the machine that ran the simulation, not the simulation: left out of ``==``.
+_MEASUREMENTS = ("wall_s", "created_at")
 
 
-@dataclass
+@dataclass(eq=False)
 class Result:
-    """One run's tables (DESIGN §4) and metadata.
+    """One run's tables and metadata (columns: :mod:`notifsim.schema`, ``docs/results.md``).
 
     ``notifications`` holds each notification's final state with certctl's
     columns plus ``attempts``, ``deliveries``, ``first_delivered_at``,
@@ -21,7 +25,12 @@ class Result:
     one row per Send call; ``ticks`` one row per scheduler tick;
     ``requeues`` one row per operator action; ``samples`` the status counts
     over time.  All timestamps are UTC.  ``lost_creations`` counts ``Create``
-    calls that failed while the database was down (no row, no send).
+    calls that failed while the database was down (no row, no send);
+    ``counters`` holds what the workload and the operator counted.
+
+    Two results are equal (``==``) when their metadata and every table are
+    equal, value for value and dtype for dtype; the wall time and the
+    creation instant are measurements of the machine and are left out.
     """
 
     run_id: str
@@ -41,10 +50,30 @@ class Result:
     experiment: str = ""
     replication: int = 0
     wall_s: float = 0.0
-    created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Result):
+            return NotImplemented
+        for f in fields(self):
+            if f.name in _MEASUREMENTS:
+                continue
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, pd.DataFrame):
+                if not isinstance(theirs, pd.DataFrame) or not mine.equals(theirs) or not mine.dtypes.equals(theirs.dtypes):
+                    return False
+            elif mine != theirs:
+                return False
+        return True
+
+    __hash__ = None  # type: ignore[assignment]  # mutable tables: not hashable
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The per-run tables by attribute name (``notifications``, ``attempts``, ``ticks``, ``requeues``, ``samples``)."""
+        return {name: getattr(self, name) for name in schema.TABLES}
 
     def summary(self, *, include_initial: bool = False) -> pd.Series:
-        """Metrics of DESIGN §5 as a Series indexed by metric name (see :data:`notifsim.analysis.METRICS`)."""
+        """The run's metrics as a Series indexed by metric name (see :data:`notifsim.analysis.METRICS`)."""
         return analysis.summarize(self.notifications, self.attempts, include_initial=include_initial)
 
     def summary_by_channel(self, *, include_initial: bool = False) -> pd.DataFrame:
@@ -70,5 +99,6 @@ class Result:
         return f"Result(run_id={self.run_id!r}, scenario={self.scenario!r}, policy={self.policy!r}, seed={self.seed}, notifications={len(self.notifications)})"
 
     def _repr_html_(self) -> str:
-        head = f"<p><b>{self.scenario}</b> under <b>{self.policy}</b>, seed {self.seed}, {self.horizon_s / 86400:g} days (run {self.run_id})</p>"
-        return head + self.summary().to_frame().to_html()
+        esc = html.escape
+        head = f"<p><b>{esc(self.scenario)}</b> under <b>{esc(self.policy)}</b>, seed {self.seed}, {self.horizon_s / 86400:g} days (run {esc(self.run_id)})</p>"
+        return head + self.summary().to_frame().to_html(escape=True)

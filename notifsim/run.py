@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
@@ -15,6 +16,12 @@ from .scenario import Scenario
 from .store import check_writable, write_runs
 from .timeutil import parse_duration
 from .workloads import load_initial_rows
+
+
+def plain_config(scenario: Scenario, policy: Policy, sample_interval_s: float) -> dict[str, Any]:
+    """The run's configuration as JSON values (what the ``runs`` table stores, and reads back identically)."""
+    config = {"scenario": scenario.describe(), "policy": policy.to_dict(), "sample_interval_s": sample_interval_s}
+    return json.loads(json.dumps(config, sort_keys=True, default=str))
 
 
 def simulate(
@@ -69,7 +76,7 @@ def simulate(
         seed=seed,
         horizon_s=horizon_s,
         start=scenario.start,
-        config={"scenario": scenario.describe(), "policy": policy.to_dict(), "sample_interval_s": sample_s},
+        config=plain_config(scenario, policy, sample_s),
         lost_creations=lost_creations,
         counters=sim.counters(),
         experiment=experiment,

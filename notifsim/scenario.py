@@ -19,9 +19,9 @@ from typing import Any
 from . import channels as channels_mod
 from . import operators as operator_mod
 from . import workloads as workload_mod
+from .certctl import CHANNELS
 from .database import HEALTHY, Database
 from .errors import ConfigError, build_from_spec, unknown_name
-from .certctl import CHANNELS
 from .timeutil import parse_start
 
 _PRESET_DIR = "scenarios"
@@ -91,7 +91,7 @@ class Scenario:
         return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
 
     @classmethod
-    def preset(cls, name: str) -> "Scenario":
+    def preset(cls, name: str) -> Scenario:
         """A shipped scenario by name (see :meth:`presets`)."""
         if isinstance(name, Scenario):
             return name
@@ -102,7 +102,7 @@ class Scenario:
         return cls.from_dict(tomllib.loads(path.read_text()), source=f"scenario preset {name!r}")
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> "Scenario":
+    def from_toml(cls, path: str | Path) -> Scenario:
         """A scenario from a TOML file (see ``notifsim/scenarios/default.toml`` for the layout)."""
         path = Path(path)
         try:
@@ -117,7 +117,7 @@ class Scenario:
         return cls.from_dict(data, source=str(path))
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = "scenario") -> "Scenario":
+    def from_dict(cls, data: Mapping[str, Any], source: str = "scenario") -> Scenario:
         """A scenario from plain values, as read from TOML."""
         allowed = ("name", "description", "start", "channels", "workload", "initial_rows", "operator", "database")
         for key in data:

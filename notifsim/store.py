@@ -1,12 +1,14 @@
-"""Runs in DuckDB: the schema of DESIGN §4, atomic run writes, and reading back.
+"""Runs in DuckDB: atomic run writes and reading back.
 
 Each run is written in one transaction from Arrow tables (never row by
 row): all of its rows land, or none do.  A file holds many runs; every
-table carries ``run_id``.
+table carries ``run_id``.  The tables and their columns are declared in
+:mod:`notifsim.schema`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -16,48 +18,14 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from .errors import ConfigError
+from . import schema
+from ._version import __version__
+from .errors import ConfigError, unknown_name
 from .record import typed
 from .result import Result
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id VARCHAR PRIMARY KEY, experiment VARCHAR, scenario VARCHAR, policy VARCHAR,
-    replication INTEGER, seed BIGINT, horizon_s DOUBLE, start TIMESTAMPTZ, config JSON,
-    notifsim_version VARCHAR, wall_s DOUBLE, created_at TIMESTAMPTZ, lost_creations BIGINT
-);
-CREATE TABLE IF NOT EXISTS notification_events (
-    run_id VARCHAR, id VARCHAR, type VARCHAR, certificate_id VARCHAR, channel VARCHAR, recipient VARCHAR,
-    message VARCHAR, status VARCHAR, retry_count INTEGER, next_retry_at TIMESTAMPTZ, last_error VARCHAR,
-    error VARCHAR, created_at TIMESTAMPTZ, sent_at TIMESTAMPTZ, attempts INTEGER, deliveries INTEGER,
-    first_delivered_at TIMESTAMPTZ, requeues INTEGER, origin VARCHAR
-);
-CREATE TABLE IF NOT EXISTS attempts (
-    run_id VARCHAR, notification_id VARCHAR, "at" TIMESTAMPTZ, loop VARCHAR, retry_count_before INTEGER,
-    outcome VARCHAR, error VARCHAR, latency_s DOUBLE, delivered BOOLEAN, channel VARCHAR, retry_after_s DOUBLE
-);
-CREATE TABLE IF NOT EXISTS ticks (
-    run_id VARCHAR, loop VARCHAR, "at" TIMESTAMPTZ, rows INTEGER, sends INTEGER, duration_s DOUBLE,
-    skipped BOOLEAN, deadline_hit BOOLEAN, error VARCHAR
-);
-CREATE TABLE IF NOT EXISTS requeues (
-    run_id VARCHAR, notification_id VARCHAR, "at" TIMESTAMPTZ, action VARCHAR, from_status VARCHAR,
-    retry_count_before INTEGER, outcome VARCHAR
-);
-CREATE TABLE IF NOT EXISTS status_samples (
-    run_id VARCHAR, "at" TIMESTAMPTZ, pending BIGINT, sent BIGINT, failed BIGINT, dead BIGINT, "read" BIGINT,
-    stranded BIGINT
-);
-"""
-
 #: Result attribute → DuckDB table.
-TABLES = {
-    "notifications": "notification_events",
-    "attempts": "attempts",
-    "ticks": "ticks",
-    "requeues": "requeues",
-    "samples": "status_samples",
-}
+TABLES = {name: table.sql_name for name, table in schema.TABLES.items()}
 
 
 def check_writable(path: str | os.PathLike) -> Path:
@@ -102,7 +70,7 @@ def _check_results_file(path: Path) -> None:
         con.close()
     if not found:
         return
-    expected = {name: cols for name, cols in _expected_columns().items()}
+    expected = _expected_columns()
     foreign = sorted(set(found) - set(expected))
     mismatched = sorted(name for name in set(found) & set(expected) if found[name] != expected[name])
     if foreign or mismatched or "runs" not in found:
@@ -111,30 +79,31 @@ def _check_results_file(path: Path) -> None:
 
 
 def _expected_columns() -> dict[str, list[str]]:
-    con = duckdb.connect()
-    try:
-        con.execute(SCHEMA)
-        return {name: [c[0] for c in con.execute(f'DESCRIBE "{name}"').fetchall()] for (name,) in con.execute("SHOW TABLES").fetchall()}
-    finally:
-        con.close()
+    """Table → column names of a notifsim results file."""
+    out = {}
+    for table in schema.ALL_TABLES:
+        out[table.sql_name] = ([] if table is schema.RUNS else ["run_id"]) + table.names
+    return out
 
 
-def _arrow(frame: pd.DataFrame, run_id: str) -> pa.Table:
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    return table.add_column(0, "run_id", pa.array([run_id] * len(frame), pa.string()))
+def _arrow(frame: pd.DataFrame, run_id: str, table: schema.Table) -> pa.Table:
+    """One run's table as Arrow, typed by :mod:`notifsim.schema`, with ``run_id`` first."""
+    if list(frame.columns) != table.names:
+        raise ValueError(f"{table.attribute}: columns {list(frame.columns)} are not the schema's {table.names}")
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    arrow = arrow.add_column(0, "run_id", pa.array([run_id] * len(frame), pa.large_string()))
+    return arrow.cast(schema.arrow_schema(table))
 
 
 def write_runs(path: str | os.PathLike, results: list[Result]) -> None:
     """Append runs to the DuckDB file at ``path`` in one transaction (all rows or none)."""
-    from . import __version__
-
     path = check_writable(path)
     created = not path.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     con = _connect(path)
     try:
         con.execute("BEGIN TRANSACTION")
-        con.execute(SCHEMA)
+        con.execute(schema.all_ddl())
         ids = [r.run_id for r in results]
         taken = con.execute("SELECT run_id FROM runs WHERE run_id IN (SELECT unnest(?))", [ids]).fetchall()
         if taken or len(set(ids)) != len(ids):
@@ -156,22 +125,21 @@ def write_runs(path: str | os.PathLike, results: list[Result]) -> None:
                     "wall_s": [result.wall_s],
                     "created_at": [pd.Timestamp(result.created_at)],
                     "lost_creations": [result.lost_creations],
+                    "counters": [json.dumps(result.counters, sort_keys=True)],
                 }
             )
             con.register("_run", runs)
             con.execute("INSERT INTO runs BY NAME SELECT * FROM _run")
             con.unregister("_run")
-            for attr, table in TABLES.items():
-                arrow = _arrow(getattr(result, attr), result.run_id)
+            for attr, table in schema.TABLES.items():
+                arrow = _arrow(getattr(result, attr), result.run_id, table)
                 con.register("_batch", arrow)
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
+                con.execute(f"INSERT INTO {table.sql_name} BY NAME SELECT * FROM _batch")
                 con.unregister("_batch")
         con.execute("COMMIT")
     except BaseException:
-        try:
+        with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
         con.close()
         if created:
             for leftover in (path, Path(str(path) + ".wal")):
@@ -192,7 +160,7 @@ class ResultsFile:
     def close(self) -> None:
         self._con.close()
 
-    def __enter__(self) -> "ResultsFile":
+    def __enter__(self) -> ResultsFile:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -210,8 +178,6 @@ class ResultsFile:
     def table(self, name: str, run_id: str | None = None) -> pd.DataFrame:
         """One of ``notifications``, ``attempts``, ``ticks``, ``requeues``, ``samples`` (all runs, or one)."""
         if name not in TABLES:
-            from .errors import unknown_name
-
             raise unknown_name("table", name, TABLES)
         sql = f"SELECT * FROM {TABLES[name]}"
         if run_id is None:
@@ -223,8 +189,6 @@ class ResultsFile:
         """The stored run as a :class:`Result` (same tables and summary as when it ran)."""
         meta = self.sql("SELECT * FROM runs WHERE run_id = ?", [run_id])
         if meta.empty:
-            from .errors import unknown_name
-
             raise unknown_name("run_id", run_id, self.runs["run_id"].tolist())
         m = meta.iloc[0]
         tables = {attr: typed(self.table(attr, run_id), attr) for attr in TABLES}
@@ -240,6 +204,7 @@ class ResultsFile:
             replication=int(m["replication"]),
             wall_s=float(m["wall_s"]),
             lost_creations=int(m["lost_creations"]),
+            counters=json.loads(m["counters"]) if isinstance(m["counters"], str) else {},
             created_at=m["created_at"].to_pydatetime(),
             **tables,
         )

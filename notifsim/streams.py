@@ -44,7 +44,7 @@ class KeyedUniform:
     Called without a key it walks keys 1, 2, 3, ... (for direct use of a model).
     """
 
-    __slots__ = ("_salt", "_calls")
+    __slots__ = ("_calls", "_salt")
 
     def __init__(self, seed: int, *purpose: str | int):
         self._salt = stable_key(seed, *purpose)
@@ -80,7 +80,7 @@ class Streams:
 class UniformBlock:
     """Uniform [0, 1) draws served from blocks, so per-send draws avoid per-call numpy overhead."""
 
-    __slots__ = ("_rng", "_buf", "_i", "_size")
+    __slots__ = ("_buf", "_i", "_rng", "_size")
 
     def __init__(self, rng: np.random.Generator, size: int = 4096):
         self._rng = rng

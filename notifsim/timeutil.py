@@ -14,7 +14,7 @@ import re
 
 from .errors import ConfigError
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DEFAULT_START = dt.datetime(2026, 1, 1, tzinfo=UTC)
 
 #: Go's zero ``time.Time`` (0001-01-01 00:00:00 UTC), which certctl writes as

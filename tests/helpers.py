@@ -31,7 +31,9 @@ class At(Workload):
         for i, (t, channel) in enumerate(self.items):
             if t > hooks.now:
                 yield hooks.timeout(t - hooks.now)
-            hooks.create(type="ExpirationWarning", channel=channel, recipient="owner-1@example.com", message=f"alert {i}", certificate_id=f"mc-{i}", deadline=300.0)
+            hooks.create(
+                type="ExpirationWarning", channel=channel, recipient="owner-1@example.com", message=f"alert {i}", certificate_id=f"mc-{i}", deadline=300.0
+            )
 
 
 def run(rows=(), channels=None, policy=MOCK, horizon="90s", actions=None, workload=None, seed=0, database=None, name="conformance"):

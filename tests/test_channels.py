@@ -179,7 +179,7 @@ def test_gilbert_elliott_state_path_does_not_depend_on_how_many_sends_are_made()
     model = GilbertElliott("10m", "2m", p_fail_up=0.0, p_fail_down=1.0)
     busy = model.bind("Slack", Streams(21))
     idle = model.bind("Slack", Streams(21))
-    for t in range(0, 20_000):
+    for t in range(20_000):
         busy.send(float(t), "a")
         if t % 97 == 0:
             assert idle.is_down(float(t)) == busy.is_down(float(t))
@@ -440,3 +440,19 @@ def test_attempts_record_retry_after_of_throttled_sends():
     assert throttled.sum() == 4 and (~throttled).sum() == 2
     assert (a.loc[throttled, "retry_after_s"] > 0).all()
     assert a.loc[~throttled, "retry_after_s"].isna().all()
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        notifsim.channels.Bernoulli(1.0, error="550 5.1.1 <{recipient}>: user unknown"),
+        notifsim.channels.GilbertElliott("1h", "1h", p_fail_up=1.0, p_fail_down=1.0, error="550 5.1.1 <{recipient}>: user unknown"),
+        notifsim.channels.Outages([(0, "1d")], error="550 5.1.1 <{recipient}>: user unknown"),
+        notifsim.channels.Scripted([], then="550 5.1.1 <{recipient}>: user unknown"),
+    ],
+    ids=lambda m: type(m).__name__,
+)
+def test_recipient_placeholder_in_error_texts_names_the_recipient(model):
+    state = model.bind("Email", Streams(1))
+    result = state.send(10.0, "owner-7@example.com", key=3)
+    assert result.error == "550 5.1.1 <owner-7@example.com>: user unknown"

@@ -32,6 +32,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 # -- happy paths ------------------------------------------------------------------------
 
+
 def test_demo_writes_two_runs_and_prints_side_by_side(in_tmp, capsys):
     code, out, err = _cli(capsys, "demo", "--db", "tmp/x.duckdb", "--horizon", "1d")
     assert code == 0, err
@@ -67,8 +68,7 @@ def test_demo_appends_to_an_existing_file(in_tmp, capsys):
 
 
 def test_run_writes_one_run(in_tmp, capsys):
-    code, out, err = _cli(capsys, "run", "--scenario", "default", "--policy", "certctl-i005", "--seed", "3",
-                          "--horizon", "2h", "--db", "runs/r.duckdb")
+    code, out, err = _cli(capsys, "run", "--scenario", "default", "--policy", "certctl-i005", "--seed", "3", "--horizon", "2h", "--db", "runs/r.duckdb")
     assert code == 0, err
     assert err == ""
     assert "certctl-i005" in out and "seed 3" in out
@@ -85,8 +85,7 @@ def test_run_writes_one_run(in_tmp, capsys):
 
 def test_run_with_toml_scenario_and_run_name(in_tmp, capsys):
     (in_tmp / "s.toml").write_text(
-        '[channels.Slack]\nmodel = "Bernoulli"\np_fail = 0.5\n\n'
-        '[workload]\nmodel = "Poisson"\nrate_per_hour = 60\nchannels = "Slack"\n'
+        '[channels.Slack]\nmodel = "Bernoulli"\np_fail = 0.5\n\n[workload]\nmodel = "Poisson"\nrate_per_hour = 60\nchannels = "Slack"\n'
     )
     code, out, err = _cli(capsys, "run", "--scenario", "s.toml", "--horizon", "1h", "--db", "x.duckdb", "--run-name", "mine")
     assert code == 0, err
@@ -103,8 +102,9 @@ def test_run_without_db_writes_nothing(in_tmp, capsys):
 
 def test_demo_as_a_real_process(tmp_path):
     db = tmp_path / "sub" / "x.duckdb"
-    proc = subprocess.run([sys.executable, "-m", "notifsim", "demo", "--db", str(db), "--horizon", "1d"],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "notifsim", "demo", "--db", str(db), "--horizon", "1d"], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
     assert "certctl-asbuilt" in proc.stdout and "certctl-i005" in proc.stdout
@@ -114,8 +114,9 @@ def test_demo_as_a_real_process(tmp_path):
 
 def test_bad_input_as_a_real_process(tmp_path):
     db = tmp_path / "x.duckdb"
-    proc = subprocess.run([sys.executable, "-m", "notifsim", "run", "--policy", "nope", "--db", str(db)],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "notifsim", "run", "--policy", "nope", "--db", str(db)], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.splitlines()
@@ -125,21 +126,18 @@ def test_bad_input_as_a_real_process(tmp_path):
 
 # -- bad inputs: exit 2, one line on stderr, nothing written -------------------------------------
 
+
 def _setup_files(root: Path) -> None:
     (root / "plain.txt").write_text("I am not a database\n")
     (root / "notduck.duckdb").write_text("I am not a database either\n")
-    (root / "typo_top.toml").write_text(
-        'name = "t"\n[chanels.Slack]\nmodel = "Bernoulli"\np_fail = 0.1\n'
-    )
-    (root / "typo_nested.toml").write_text(
-        'name = "t"\n[channels.Slack]\nmodel = "Bernoulli"\np_fial = 0.1\n'
-    )
+    (root / "typo_top.toml").write_text('name = "t"\n[chanels.Slack]\nmodel = "Bernoulli"\np_fail = 0.1\n')
+    (root / "typo_nested.toml").write_text('name = "t"\n[channels.Slack]\nmodel = "Bernoulli"\np_fial = 0.1\n')
     (root / "typo_policy.toml").write_text('preset = "certctl-i005"\nmax_atempts = 3\n')
     con = duckdb.connect(str(root / "foreign.duckdb"))  # someone else's DuckDB database
     con.execute("CREATE TABLE runs (a INTEGER); INSERT INTO runs VALUES (1)")
     con.close()
     (root / "bad_value.toml").write_text('[channels.Slack]\nmodel = "Bernoulli"\np_fail = 1.5\n')
-    (root / "bad_syntax.toml").write_text('[channels.Slack\nmodel = \n')
+    (root / "bad_syntax.toml").write_text("[channels.Slack\nmodel = \n")
 
 
 BAD = {

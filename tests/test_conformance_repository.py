@@ -121,7 +121,17 @@ def test_list_retry_eligible_in_retry_sweep():
         ("dead", "dead", 5, None),
         ("unsched", "failed", 1, None),
     ]:
-        rows.append(dict(id=id, channel="Webhook", status=status, retry_count=rc, next_retry_at=nra, last_error="boom" if status != "sent" else None, sent_at=-600.0 if status == "sent" else None))
+        rows.append(
+            dict(
+                id=id,
+                channel="Webhook",
+                status=status,
+                retry_count=rc,
+                next_retry_at=nra,
+                last_error="boom" if status != "sent" else None,
+                sent_at=-600.0 if status == "sent" else None,
+            )
+        )
     policy = AS_BUILT.replace(webhook_notifier=True)
     scenario = notifsim.Scenario(name="t", channels={"Webhook": ch.Scripted([], then="webhook: HTTP 503: service unavailable")})
     result = notifsim.simulate(scenario, policy, horizon="60s", initial_rows=rows)
@@ -218,12 +228,28 @@ def test_requeue_sent_row_accepted_as_built():
 def test_created_at_is_persisted():
     """Spec §9.4 CreatedAt_IsPersisted (354-391): an explicit CreatedAt round-trips through Create + List."""
     table = NotificationTable()
-    table.insert(id="n1", type="ExpirationWarning", certificate_id=None, channel="Webhook", recipient="r", message="m", status="pending", retry_count=0, next_retry_at=None, last_error=None, error=None, created_at=-12345.678901, sent_at=None)
+    table.insert(
+        id="n1",
+        type="ExpirationWarning",
+        certificate_id=None,
+        channel="Webhook",
+        recipient="r",
+        message="m",
+        status="pending",
+        retry_count=0,
+        next_retry_at=None,
+        last_error=None,
+        error=None,
+        created_at=-12345.678901,
+        sent_at=None,
+    )
     assert [r.created_at for r in table.list_pending(50)] == [-12345.678901]
 
     explicit = "2025-12-31T12:34:56.789012Z"
     scenario = notifsim.Scenario(name="t", channels={})
-    result = notifsim.simulate(scenario, AS_BUILT, horizon="10s", initial_rows=[dict(id="n1", channel="Webhook", status="sent", created_at=explicit, sent_at=explicit)])
+    result = notifsim.simulate(
+        scenario, AS_BUILT, horizon="10s", initial_rows=[dict(id="n1", channel="Webhook", status="sent", created_at=explicit, sent_at=explicit)]
+    )
     assert result.row("n1")["created_at"] == pd.Timestamp(explicit)
 
 
@@ -233,7 +259,13 @@ def test_created_at_defaults_to_now():
     table = NotificationTable()
     row = table.create(42.25, id="n1", type="ExpirationWarning", channel="Email", recipient="r@example.com", message="m")
     assert (row.created_at, row.status, row.retry_count, row.next_retry_at, row.last_error, row.sent_at, row.error) == (
-        42.25, "pending", 0, None, None, None, None
+        42.25,
+        "pending",
+        0,
+        None,
+        None,
+        None,
+        None,
     )
 
     from notifsim.workloads import Workload
@@ -277,8 +309,7 @@ def test_generated_ids_follow_certctl_and_resolve():
 
 
 def test_result_ids_are_certctl_style_and_unique():
-    scenario = notifsim.Scenario(channels={"Email": notifsim.channels.Bernoulli(0.5)},
-                                 workload=notifsim.workloads.Poisson(600, channels={"Email": 1}))
+    scenario = notifsim.Scenario(channels={"Email": notifsim.channels.Bernoulli(0.5)}, workload=notifsim.workloads.Poisson(600, channels={"Email": 1}))
     n = notifsim.simulate(scenario, "certctl-i005", seed=4, horizon="1h").notifications
     assert n["id"].is_unique and len(n) > 400
     assert n["id"].str.fullmatch(r"notif-\d{19}-\d+").all()
@@ -298,7 +329,19 @@ def test_ids_in_results_are_the_ids_the_service_answers_to():
     actions = [(3000, "requeue", nid) for nid in stranded] + [(3000, "requeue", stranded[0] + "9")]
     again = notifsim.simulate(
         notifsim.Scenario(channels=channels, workload=workload, operator=notifsim.operators.Scripted(actions)),
-        "certctl-asbuilt", seed=9, horizon="1h",
+        "certctl-asbuilt",
+        seed=9,
+        horizon="1h",
     )
     assert again.requeues["outcome"].tolist() == ["requeued", "requeued", "requeued", "not_found"]
     assert (again.notifications.set_index("id").loc[stranded, "requeues"] == 1).all()
+
+
+def test_clearing_the_table_keeps_the_id_epoch():
+    """Generated ids carry the run's start (UnixNano): a cleared table keeps generating them from the same epoch."""
+    table = NotificationTable(id_epoch_ns=1_767_225_600_000_000_000)
+    first = table.create(0.0, type="ExpirationWarning", channel="Email", recipient="a@example.com")
+    assert table.id_of(first.seq) == "notif-1767225600000000000-1"
+    table.clear()
+    again = table.create(2.5, type="ExpirationWarning", channel="Email", recipient="a@example.com")
+    assert table.id_of(again.seq) == "notif-1767225602500000000-1"

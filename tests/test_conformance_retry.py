@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from helpers import AS_BUILT, DEADLINE_ERROR, GO_ZERO, I005, MOCK, START, At, assert_row, at, run, sends
 
 import notifsim
 from notifsim import channels as ch
@@ -22,8 +23,6 @@ from notifsim.database import Database
 from notifsim.machine import NotificationService, NotificationTable
 from notifsim.timeutil import ZERO_TIME
 from notifsim.workloads import Workload
-
-from helpers import AS_BUILT, DEADLINE_ERROR, GO_ZERO, I005, MOCK, START, At, assert_row, at, run, sends
 
 
 def ok_sends(result, nid=None) -> int:
@@ -100,8 +99,12 @@ def test_retry_failed_notifications_list_error():
     # the loops keep running after the failed sweep
     assert list(result.ticks[result.ticks["loop"] == "process"]["at"]) == [at(0), at(60), at(120)]
     # once the database is back the next sweep sends the row
-    later = run(rows=[failed_row("n1", 2, -60.0)], channels={"Email": ch.Scripted([], then=None)}, horizon="5m",
-                database=Database(outages=[(0, "3m")], error="simulated DB outage"))
+    later = run(
+        rows=[failed_row("n1", 2, -60.0)],
+        channels={"Email": ch.Scripted([], then=None)},
+        horizon="5m",
+        database=Database(outages=[(0, "3m")], error="simulated DB outage"),
+    )
     assert_row(later.row("n1"), status="sent", retry_count=2, sent_at=at(240))
 
 
@@ -294,7 +297,7 @@ def test_requeued_rows_sort_first_in_next_pending_batch():
     sent = pending_row("was-sent", channel="Slack", status="sent", sent_at=-100.0)
     failed = pending_row("was-failed", channel="Slack", status="failed", sent_at="0001-01-01T00:00:00Z")
     result = run(
-        rows=filler + [failed, sent],
+        rows=[*filler, failed, sent],
         channels={"Slack": ch.Scripted([], then=None, latency=0.1)},
         actions=[(10, "requeue", "was-failed"), (10, "requeue", "was-sent")],
     )

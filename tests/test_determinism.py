@@ -30,15 +30,39 @@ TABLES = ("notifications", "attempts", "ticks", "requeues", "samples")
 def _initial_rows():
     """A snapshot exercising the retry sweep, the dead-letter queue and requeues."""
     return [
-        {"id": "armed-1", "channel": "Slack", "recipient": "a@example.com", "status": "failed", "retry_count": 1,
-         "next_retry_at": 30.0, "last_error": "slack: webhook returned HTTP 503", "sent_at": "0001-01-01T00:00:00Z",
-         "created_at": -600.0},
-        {"id": "armed-2", "channel": "Email", "recipient": "b@example.com", "status": "failed", "retry_count": 3,
-         "next_retry_at": 200.0, "last_error": "boom", "sent_at": "0001-01-01T00:00:00Z", "created_at": -3600.0},
-        {"id": "dead-1", "channel": "Slack", "recipient": "c@example.com", "status": "dead", "retry_count": 4,
-         "last_error": "gone", "sent_at": "0001-01-01T00:00:00Z", "created_at": -7200.0},
-        {"id": "stranded-1", "channel": "Webhook", "recipient": "d@example.com", "status": "failed",
-         "sent_at": "0001-01-01T00:00:00Z", "created_at": -100.0},
+        {
+            "id": "armed-1",
+            "channel": "Slack",
+            "recipient": "a@example.com",
+            "status": "failed",
+            "retry_count": 1,
+            "next_retry_at": 30.0,
+            "last_error": "slack: webhook returned HTTP 503",
+            "sent_at": "0001-01-01T00:00:00Z",
+            "created_at": -600.0,
+        },
+        {
+            "id": "armed-2",
+            "channel": "Email",
+            "recipient": "b@example.com",
+            "status": "failed",
+            "retry_count": 3,
+            "next_retry_at": 200.0,
+            "last_error": "boom",
+            "sent_at": "0001-01-01T00:00:00Z",
+            "created_at": -3600.0,
+        },
+        {
+            "id": "dead-1",
+            "channel": "Slack",
+            "recipient": "c@example.com",
+            "status": "dead",
+            "retry_count": 4,
+            "last_error": "gone",
+            "sent_at": "0001-01-01T00:00:00Z",
+            "created_at": -7200.0,
+        },
+        {"id": "stranded-1", "channel": "Webhook", "recipient": "d@example.com", "status": "failed", "sent_at": "0001-01-01T00:00:00Z", "created_at": -100.0},
     ]
 
 
@@ -50,8 +74,9 @@ def _scenario() -> notifsim.Scenario:
         workload=base.workload,
         start=base.start,
         initial_rows=_initial_rows(),
-        operator=ScriptedOperator([("10m", "requeue", "dead-1"), ("20m", "requeue", "stranded-1"),
-                                   ("30m", "read", "armed-2"), ("40m", "requeue", "no-such-id")]),
+        operator=ScriptedOperator(
+            [("10m", "requeue", "dead-1"), ("20m", "requeue", "stranded-1"), ("30m", "read", "armed-2"), ("40m", "requeue", "no-such-id")]
+        ),
     )
 
 
@@ -151,6 +176,7 @@ def test_arrival_stream_independent_of_channel_models():
 
 # -- per-channel streams --------------------------------------------------------------
 
+
 def _two_channel(slack_model, email_model=None, *, policy="certctl-i005", horizon="4h", seed=21):
     scenario = notifsim.Scenario(
         "crn",
@@ -217,3 +243,15 @@ def test_policies_on_one_seed_share_each_attempts_outcome():
     failed_first = {k[0] for k in first if out_a[k] == "error"}
     stranded = set(a.notifications.loc[(a.notifications["status"] == "failed") & (a.notifications["channel"] == "Slack"), "id"])
     assert failed_first == stranded
+
+
+def test_results_compare_with_equals():
+    """Two runs of one configuration are equal; another seed or policy is not; a stored run equals the original."""
+    a = notifsim.simulate("default", "certctl-i005", seed=4, horizon="2h", run_name="x")
+    b = notifsim.simulate("default", "certctl-i005", seed=4, horizon="2h", run_name="x")
+    assert a == b
+    assert not a.__ne__(b)
+    assert a != notifsim.simulate("default", "certctl-i005", seed=5, horizon="2h", run_name="x")
+    assert a != notifsim.simulate("default", "certctl-asbuilt", seed=4, horizon="2h", run_name="x")
+    assert a != notifsim.simulate("default", "certctl-i005", seed=4, horizon="2h", run_name="y")
+    assert a != "not a result"

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 import notifsim
 from notifsim import ConfigError
+from notifsim.certctl import DAY_S, alert_message
 from notifsim.channels import Bernoulli, Scripted
 from notifsim.machine import CHANNELS
-from notifsim.certctl import DAY_S, alert_message
 from notifsim.workloads import Fleet
 
 POLICY = notifsim.Policy.preset("certctl-asbuilt").replace(email_quit_defect=False, webhook_notifier=True)
@@ -133,9 +133,19 @@ def test_operator_opt_out_of_tier():
 
 def test_dedups_on_a_preexisting_row():
     """renewal_test DeduplicatesAlerts: an existing sent [threshold:7] Email row suppresses that alert."""
-    existing = [{"id": "seed-1", "type": "ExpirationWarning", "certificate_id": "mc-000000", "channel": "Email",
-                 "recipient": "owner-1@example.com", "status": "sent", "sent_at": -3600.0, "created_at": -3600.0,
-                 "message": alert_message("svc-000000.example.com", 7, 7, "2026-01-06")}]
+    existing = [
+        {
+            "id": "seed-1",
+            "type": "ExpirationWarning",
+            "certificate_id": "mc-000000",
+            "channel": "Email",
+            "recipient": "owner-1@example.com",
+            "status": "sent",
+            "sent_at": -3600.0,
+            "created_at": -3600.0,
+            "message": alert_message("svc-000000.example.com", 7, 7, "2026-01-06"),
+        }
+    ]
     result = run(Fleet(expires_in_days=[5.0], auto_renew=0), initial_rows=existing, horizon="2h")
     assert sorted(alerts(result).query("origin == 'created'")["threshold"]) == [14, 30]
 
@@ -399,8 +409,10 @@ def test_fleet_from_toml_rejects_unknown_keys_with_a_suggestion():
     with pytest.raises(ConfigError, match="did you mean 'lifetime_days'"):
         notifsim.Scenario.from_dict({"workload": {"model": "Fleet", "lifetime_day": 90}})
     scenario = notifsim.Scenario.from_dict(
-        {"channels": {"Email": {"model": "Bernoulli", "p_fail": 0}},
-         "workload": {"model": "Fleet", "certificates": 10, "severity": {"30": "critical"}, "channels": {"critical": ["Email"]}}}
+        {
+            "channels": {"Email": {"model": "Bernoulli", "p_fail": 0}},
+            "workload": {"model": "Fleet", "certificates": 10, "severity": {"30": "critical"}, "channels": {"critical": ["Email"]}},
+        }
     )
     assert scenario.workload.tier(30) == "critical" and scenario.workload.channels_for(14) == []
 

@@ -44,8 +44,17 @@ def test_json_from_certctl_list_api(tmp_path):
                 "last_error": "SMTP connection refused",
                 "created_at": "2025-12-31T23:00:00Z",
             },
-            {"id": "notif-2", "type": "Revocation", "channel": "Webhook", "recipient": "x", "message": "m",
-             "status": "sent", "sent_at": "2025-12-31T23:30:00+00:00", "created_at": "2025-12-31T23:29:59Z", "retry_count": 0},
+            {
+                "id": "notif-2",
+                "type": "Revocation",
+                "channel": "Webhook",
+                "recipient": "x",
+                "message": "m",
+                "status": "sent",
+                "sent_at": "2025-12-31T23:30:00+00:00",
+                "created_at": "2025-12-31T23:29:59Z",
+                "retry_count": 0,
+            },
         ],
         "total": 2,
         "page": 1,
@@ -62,8 +71,9 @@ def test_json_from_certctl_list_api(tmp_path):
 
 
 def test_dataframe_input():
-    frame = pd.DataFrame({"id": ["x", "y"], "status": ["failed", "dead"], "retry_count": [5, 4],
-                          "next_retry_at": [-60.0, None], "last_error": ["e", "gave up"]})
+    frame = pd.DataFrame(
+        {"id": ["x", "y"], "status": ["failed", "dead"], "retry_count": [5, 4], "next_retry_at": [-60.0, None], "last_error": ["e", "gave up"]}
+    )
     result = _run(frame)
     assert result.row("x")["next_retry_at"] == START - pd.Timedelta(seconds=60)
     assert pd.isna(result.row("y")["next_retry_at"])

@@ -55,10 +55,7 @@ def _scenario(channel="Slack", p=P, latency=0.0, rate=RATE, extra_channels=None)
 @pytest.fixture(scope="module")
 def slack_runs():
     scenario = _scenario()
-    return {
-        policy: notifsim.simulate(scenario, policy, seed=SEED, horizon=f"{HORIZON_H}h")
-        for policy in ("certctl-asbuilt", "certctl-i005")
-    }
+    return {policy: notifsim.simulate(scenario, policy, seed=SEED, horizon=f"{HORIZON_H}h") for policy in ("certctl-asbuilt", "certctl-i005")}
 
 
 def _settled(result: notifsim.Result) -> pd.DataFrame:
@@ -76,6 +73,7 @@ def _summarize_settled(result: notifsim.Result) -> pd.Series:
 
 
 # -- (a) Bernoulli(p) on Slack ------------------------------------------------------------
+
 
 def test_asbuilt_strands_first_failures(slack_runs):
     s = slack_runs["certctl-asbuilt"].summary()
@@ -133,6 +131,7 @@ def test_i005_retry_schedule_is_the_designed_backoff(slack_runs):
 
 # -- (b) Webhook as built ----------------------------------------------------------------
 
+
 def test_webhook_as_built_is_all_ghosts():
     result = notifsim.simulate(_scenario("Webhook", p=0.0, rate=600), "certctl-asbuilt", seed=SEED, horizon="3h")
     s = result.summary()
@@ -150,6 +149,7 @@ def test_webhook_as_designed_is_delivered():
 
 
 # -- (c) Email as built: the SMTP QUIT defect ----------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def email_runs():
@@ -183,20 +183,31 @@ def test_email_as_designed_is_sent(email_runs):
 
 # -- (d) the metric names --------------------------------------------------------------------
 
+
 def test_summary_index_is_the_metric_list(slack_runs):
     for result in slack_runs.values():
         assert tuple(result.summary().index) == analysis.METRICS
         assert tuple(result.summary(include_initial=True).index) == analysis.METRICS
         assert tuple(result.summary_by_channel().columns) == analysis.METRICS
-    for name in ("delivery_rate", "dead_letter_rate", "stranded_rate", "ghost_rate", "duplicate_rate",
-                 "time_to_delivery_p50_s", "time_to_delivery_p95_s", "time_to_delivery_p99_s",
-                 "attempts_per_notification", "peak_send_rate_per_min"):
+    for name in (
+        "delivery_rate",
+        "dead_letter_rate",
+        "stranded_rate",
+        "ghost_rate",
+        "duplicate_rate",
+        "time_to_delivery_p50_s",
+        "time_to_delivery_p95_s",
+        "time_to_delivery_p99_s",
+        "attempts_per_notification",
+        "peak_send_rate_per_min",
+    ):
         assert name in analysis.METRICS
 
 
 def test_summary_by_channel_splits_counts():
     scenario = notifsim.Scenario(
-        "two", channels={"Slack": Bernoulli(0.3), "Email": Bernoulli(0.1)},
+        "two",
+        channels={"Slack": Bernoulli(0.3), "Email": Bernoulli(0.1)},
         workload=Poisson(600, channels={"Slack": 1, "Email": 1}, types="ExpirationWarning"),
     )
     result = notifsim.simulate(scenario, "certctl-i005", seed=SEED, horizon="2h")
@@ -208,6 +219,7 @@ def test_summary_by_channel_splits_counts():
 
 
 # -- (e) time to delivery -------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("policy", ["certctl-asbuilt", "certctl-i005"])
 def test_time_to_delivery_is_the_constant_latency_when_nothing_fails(policy):
@@ -222,7 +234,8 @@ def test_time_to_delivery_is_the_constant_latency_when_nothing_fails(policy):
 def test_time_to_delivery_counts_the_retry_wait():
     """One failure then success: first delivery at the first retry tick >= creation + 1 min."""
     scenario = notifsim.Scenario(
-        "one", channels={"Slack": Scripted(["slack: 503"], then=None)},
+        "one",
+        channels={"Slack": Scripted(["slack: 503"], then=None)},
         initial_rows=None,
         workload=None,
     )

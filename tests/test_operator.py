@@ -10,7 +10,6 @@ order they were scheduled, and the operator's wait began before the loop's last 
 
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -33,8 +32,17 @@ PD_FAIL = "pagerduty: API returned HTTP 503: service unavailable"
 
 
 def dead_row(id: str, channel: str, rc: int = 4, sent_at: object = "0001-01-01T00:00:00Z", **extra) -> dict:
-    row = dict(id=id, channel=channel, type="ExpirationWarning", recipient="ops@example.com", status="dead", retry_count=rc,
-               last_error="gave up", sent_at=sent_at, created_at=-7200.0)
+    row = dict(
+        id=id,
+        channel=channel,
+        type="ExpirationWarning",
+        recipient="ops@example.com",
+        status="dead",
+        retry_count=rc,
+        last_error="gave up",
+        sent_at=sent_at,
+        created_at=-7200.0,
+    )
     row.update(extra)
     return row
 
@@ -66,7 +74,13 @@ def scripted_world() -> notifsim.Scenario:
             dict(id="slack-sent", channel="Slack", type="RenewalSuccess", recipient="ops@example.com", status="sent", sent_at=-60.0, created_at=-120.0),
         ],
         operator=ScriptedOperator(
-            [(600, "requeue", "slack-dead"), (600, "requeue", "pd-dead"), (600, "requeue", "slack-sent"), (600, "requeue", EMAIL_ID), (3590, "requeue", "pd-late")]
+            [
+                (600, "requeue", "slack-dead"),
+                (600, "requeue", "pd-dead"),
+                (600, "requeue", "slack-sent"),
+                (600, "requeue", EMAIL_ID),
+                (3590, "requeue", "pd-late"),
+            ]
         ),
     )
 
@@ -91,7 +105,11 @@ def test_requeue_outcomes_asbuilt_hand_computed():
     result = notifsim.simulate(scripted_world(), ASBUILT, horizon="1h")
     got = outcomes_of(result)
     assert {nid: o["outcome"] for nid, o in got.items()} == {
-        "slack-dead": "delivered", "pd-dead": "stranded", "slack-sent": "delivered", EMAIL_ID: "duplicated", "pd-late": "pending",
+        "slack-dead": "delivered",
+        "pd-dead": "stranded",
+        "slack-sent": "delivered",
+        EMAIL_ID: "duplicated",
+        "pd-late": "pending",
     }
     assert got["slack-dead"]["time_to_delivery_s"] == 0.0 and got["slack-dead"]["attempts_after"] == 1
     assert got["pd-dead"]["attempts_after"] == 1 and got["pd-dead"]["status"] == "failed"
@@ -177,7 +195,10 @@ def health_world(operator: Cadence, *, pd_dead: int = 150, slack_dead: int = 10)
     rows += [dead_row(f"slack-{i:02d}", "Slack") for i in range(slack_dead)]
     rows += [dict(id=f"warm-{ch}-{i}", channel=ch, status="pending") for ch in ("Slack", "PagerDuty") for i in range(5)]
     return notifsim.Scenario(
-        "health", channels={"Slack": Scripted([]), "PagerDuty": Scripted([], then=PD_FAIL)}, initial_rows=rows, operator=operator,
+        "health",
+        channels={"Slack": Scripted([]), "PagerDuty": Scripted([], then=PD_FAIL)},
+        initial_rows=rows,
+        operator=operator,
     )
 
 
@@ -220,7 +241,9 @@ def test_cadence_after_outage_waits_for_the_outage_to_end():
     """
     channels = {"Slack": Outages([(0, "50m")])}
     rows = [dead_row(f"s{i}", "Slack") for i in range(3)]
-    patient = notifsim.simulate(notifsim.Scenario(channels=channels, initial_rows=rows, operator=Cadence(every="20m", rule="after_outage")), I005, horizon="90m")
+    patient = notifsim.simulate(
+        notifsim.Scenario(channels=channels, initial_rows=rows, operator=Cadence(every="20m", rule="after_outage")), I005, horizon="90m"
+    )
     assert set(patient.requeues["at"]) == {START + pd.Timedelta(minutes=60)}
     outcomes = patient.requeue_outcomes()
     assert len(outcomes) == 3 and (outcomes["outcome"] == "delivered").all() and (outcomes["attempts_after"] == 1).all()
@@ -258,8 +281,10 @@ def test_cadence_business_hours_utc():
 def test_cadence_stranded_tab_requeues_asbuilt_orphans():
     """As built the Dead letter tab stays empty; an API script over failed rows with next_retry_at NULL finds the
     stranded ones (not rows armed for a retry)."""
-    rows = [dict(id="orphan", channel="Slack", status="failed", sent_at="0001-01-01T00:00:00Z"),
-            dict(id="armed", channel="Slack", status="failed", retry_count=1, next_retry_at=3000.0, last_error="x")]
+    rows = [
+        dict(id="orphan", channel="Slack", status="failed", sent_at="0001-01-01T00:00:00Z"),
+        dict(id="armed", channel="Slack", status="failed", retry_count=1, next_retry_at=3000.0, last_error="x"),
+    ]
     scenario = notifsim.Scenario(channels={"Slack": Scripted([])}, initial_rows=rows, operator=Cadence(every="10m", tab="stranded"))
     result = notifsim.simulate(scenario, ASBUILT, horizon="15m")
     assert requeued_ids(result) == ["orphan"]
@@ -274,8 +299,13 @@ def test_cadence_max_requeues_per_visit():
 
 def test_list_notifications_hook_orders_like_certctl():
     """sent_at DESC NULLS LAST; Go's zero time after every real instant; ties by insertion."""
-    rows = [dead_row("zero-a", "Slack"), dead_row("recent", "Slack", sent_at=-10.0), dead_row("null", "Slack", sent_at=None),
-            dead_row("older", "Slack", sent_at=-500.0), dead_row("zero-b", "Slack")]
+    rows = [
+        dead_row("zero-a", "Slack"),
+        dead_row("recent", "Slack", sent_at=-10.0),
+        dead_row("null", "Slack", sent_at=None),
+        dead_row("older", "Slack", sent_at=-500.0),
+        dead_row("zero-b", "Slack"),
+    ]
     seen = {}
 
     class Peek(notifsim.operators.Operator):
@@ -314,8 +344,10 @@ def test_cadence_validation_names_the_field(kwargs, field):
 
 def test_cadence_from_toml_table():
     scenario = notifsim.Scenario.from_dict(
-        {"channels": {"Slack": {"model": "Bernoulli", "p_fail": 0.1}},
-         "operator": {"model": "Cadence", "every": "2h", "rule": "healthy", "business_hours": True, "hours": [8, 18]}}
+        {
+            "channels": {"Slack": {"model": "Bernoulli", "p_fail": 0.1}},
+            "operator": {"model": "Cadence", "every": "2h", "rule": "healthy", "business_hours": True, "hours": [8, 18]},
+        }
     )
     assert isinstance(scenario.operator, Cadence) and scenario.operator.every == 7200 and scenario.operator.hours == (8, 18)
     assert scenario.describe()["operator"]["model"] == "Cadence"

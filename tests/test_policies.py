@@ -51,8 +51,16 @@ FORMULAS = {
     "k8s-crashloop": (lambda c: min(10 * 2**c, 300), lambda v, c, u: v),
 }
 BUDGETS = {
-    "certctl-asbuilt": 5, "certctl-i005": 5, "sidekiq": 26, "sqs": 5, "pubsub": 5, "celery": 4,
-    "grpc": 10_000, "aws-sdk-standard": 3, "svix": 8, "k8s-crashloop": 10_000,
+    "certctl-asbuilt": 5,
+    "certctl-i005": 5,
+    "sidekiq": 26,
+    "sqs": 5,
+    "pubsub": 5,
+    "celery": 4,
+    "grpc": 10_000,
+    "aws-sdk-standard": 3,
+    "svix": 8,
+    "k8s-crashloop": 10_000,
 }
 
 
@@ -147,8 +155,19 @@ def test_industry_presets_arm_first_failures_and_document_themselves(name):
         assert "bounded at 10,000 attempts" in policy.description
     # only the retry policy differs from certctl-i005
     assert {k for k, v in policy.to_dict().items() if I005.to_dict()[k] != v} <= {
-        "name", "backoff_schedule", "backoff_table", "backoff_base", "backoff_multiplier", "backoff_cap", "jitter", "jitter_fraction",
-        "max_attempts", "retry_interval", "retry_quota", "permanent_errors", "requeue_mode",
+        "name",
+        "backoff_schedule",
+        "backoff_table",
+        "backoff_base",
+        "backoff_multiplier",
+        "backoff_cap",
+        "jitter",
+        "jitter_fraction",
+        "max_attempts",
+        "retry_interval",
+        "retry_quota",
+        "permanent_errors",
+        "requeue_mode",
     }
 
 
@@ -430,17 +449,37 @@ def test_invalid_policy_space_values_name_field_and_allowed(changes, field, ment
 
 
 def test_policy_from_toml_table_with_the_new_fields():
-    policy = Policy.from_dict({"preset": "certctl-i005", "backoff_schedule": "table", "backoff_table": ["5s", "5m", "30m"], "jitter": "equal", "permanent_errors": list(PERMANENT_ERRORS)})
+    policy = Policy.from_dict(
+        {
+            "preset": "certctl-i005",
+            "backoff_schedule": "table",
+            "backoff_table": ["5s", "5m", "30m"],
+            "jitter": "equal",
+            "permanent_errors": list(PERMANENT_ERRORS),
+        }
+    )
     assert policy.backoff_table == (5.0, 300.0, 1800.0) and policy.waits() == [5, 300, 1800, 1800]
     assert policy.is_permanent(http_error("Slack", 404, "x"))
 
 
 # -- the what-if table: each switch flipped alone changes exactly what it names -------------------------------
 
-_BACKLOG = [dict(id=f"backlog-{i}", channel="Slack", type="ExpirationWarning", recipient="ops@example.com", status="pending", created_at=-3600.0) for i in range(80)]
+_BACKLOG = [
+    dict(id=f"backlog-{i}", channel="Slack", type="ExpirationWarning", recipient="ops@example.com", status="pending", created_at=-3600.0) for i in range(80)
+]
 _ARMED = [
-    dict(id=f"armed-{i}", channel="Slack", type="RenewalFailure", recipient="ops@example.com", status="failed", retry_count=1,
-         next_retry_at=-60.0, last_error="old", sent_at="0001-01-01T00:00:00Z", created_at=-600.0)
+    dict(
+        id=f"armed-{i}",
+        channel="Slack",
+        type="RenewalFailure",
+        recipient="ops@example.com",
+        status="failed",
+        retry_count=1,
+        next_retry_at=-60.0,
+        last_error="old",
+        sent_at="0001-01-01T00:00:00Z",
+        created_at=-600.0,
+    )
     for i in range(20)
 ]
 _SENT = [dict(id="sent-1", channel="Slack", type="RenewalSuccess", recipient="ops@example.com", status="sent", sent_at=-60.0, created_at=-120.0)]
@@ -456,7 +495,9 @@ WHAT_IF = notifsim.Scenario(
 WHAT_IF_FLEET = notifsim.Scenario(
     "what-if-fleet",
     channels={"Slack": Bernoulli(0.3, latency=0.3)},
-    workload=Fleet(certificates=200, remaining_days=[0, 10], auto_renew=0.0, thresholds=[7, 0], channels={t: ["Slack"] for t in ("informational", "warning", "critical")}),
+    workload=Fleet(
+        certificates=200, remaining_days=[0, 10], auto_renew=0.0, thresholds=[7, 0], channels={t: ["Slack"] for t in ("informational", "warning", "critical")}
+    ),
 )
 
 

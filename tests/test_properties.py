@@ -90,18 +90,19 @@ def worlds(draw):
         targets = draw(st.lists(pool, unique=True, min_size=1, max_size=3))
         workload = Poisson(
             draw(st.sampled_from([10.0, 60.0, 200.0])),
-            channels={ch: 1.0 for ch in targets},
+            channels=dict.fromkeys(targets, 1.0),
             types=draw(st.sampled_from(["ExpirationWarning", {"RenewalFailure": 1.0, "Revocation": 1.0}])),
             deadline=draw(st.sampled_from([30.0, 300.0])),
         )
     rows = draw(initial_rows())
     horizon = draw(st.integers(60, 4 * 3600))
     ids = [r["id"] for r in rows] + ["no-such-id"]
-    actions = draw(
-        st.lists(st.tuples(st.integers(0, horizon - 1), st.sampled_from(["requeue", "read"]), st.sampled_from(ids)), max_size=6)
-    )
+    actions = draw(st.lists(st.tuples(st.integers(0, horizon - 1), st.sampled_from(["requeue", "read"]), st.sampled_from(ids)), max_size=6))
     scenario = notifsim.Scenario(
-        "prop", channels=channels, workload=workload, initial_rows=rows,
+        "prop",
+        channels=channels,
+        workload=workload,
+        initial_rows=rows,
         operator=ScriptedOperator(actions) if actions else None,
     )
     return {
@@ -230,7 +231,10 @@ def check_invariants(world, result: notifsim.Result) -> bool:
 @given(worlds())
 def test_invariants_hold_in_random_worlds(world):
     result = notifsim.simulate(
-        world["scenario"], world["policy"], seed=world["seed"], horizon=world["horizon"],
+        world["scenario"],
+        world["policy"],
+        seed=world["seed"],
+        horizon=world["horizon"],
         sample_interval=world["sample_interval"],
     )
     check_invariants(world, result)

@@ -89,8 +89,16 @@ BAD = [
     ('[channels.Slack]\nmodel = "GilbertEliot"\n', "channels.Slack.model", "did you mean 'GilbertElliott'"),
     ('[channels.Slack]\nmodel = "GilbertElliott"\nmean_up = "6h"\nmean_down = "30m"\np_fail_down = 1.5\n', "channels.Slack.p_fail_down", "[0, 1]"),
     ('[channels.Slack]\nmodel = "TokenBucket"\nrate_per_s = -1\n', "channels.Slack.rate_per_s", "> 0"),
-    ('[channels.Slack]\nmodel = "Bernoulli"\np_fail = 0.1\nlatency = { model = "LogNormal", median = 1, p_99 = 3 }\n', "channels.Slack.latency key", "did you mean 'p99'"),
-    ('[[channels.Email]]\nmodel = "Bernoulli"\np_fail = 0.1\n[[channels.Email]]\nmodel = "Greylisting"\nmin_dely = "5m"\n', "channels.Email[1] key", "did you mean 'min_delay'"),
+    (
+        '[channels.Slack]\nmodel = "Bernoulli"\np_fail = 0.1\nlatency = { model = "LogNormal", median = 1, p_99 = 3 }\n',
+        "channels.Slack.latency key",
+        "did you mean 'p99'",
+    ),
+    (
+        '[[channels.Email]]\nmodel = "Bernoulli"\np_fail = 0.1\n[[channels.Email]]\nmodel = "Greylisting"\nmin_dely = "5m"\n',
+        "channels.Email[1] key",
+        "did you mean 'min_delay'",
+    ),
     ('[[channels.Email]]\nmodel = "PermanentRecipients"\nfraction = -0.2\n', "channels.Email[0].fraction", "[0, 1]"),
     ('[channels.Teams]\nmodel = "MultiWindow"\nlimits = [[4, 1], [60]]\n', "channels.Teams.limits[1]", "pair (count, window)"),
     ('[channels.Slak]\nmodel = "Bernoulli"\np_fail = 0.1\n', "scenario.channels key", "Email, OpsGenie, PagerDuty, Slack, Teams, Webhook"),
@@ -118,3 +126,18 @@ def test_cli_bad_scenario_file_exits_2_with_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "channels.Slack.p_fail_down" in err
     assert not db.exists()
+
+
+def test_stored_database_config_rebuilds_the_same_outages(tmp_path):
+    """A run's stored config names each outage as (start, duration), so it rebuilds the same database."""
+    from notifsim.database import Database
+
+    db = Database(outages=[("2h", "30m"), (600.0, 90.0)], write_error_rate=0.01)
+    scenario = notifsim.Scenario("db", channels={"Email": notifsim.channels.Bernoulli(0.0)}, database=db)
+    path = tmp_path / "r.duckdb"
+    notifsim.simulate(scenario, "certctl-i005", horizon="3h", db=path, run_name="r")
+    with notifsim.open_results(path) as results:
+        stored = results.run("r").config["scenario"]["database"]
+    rebuilt = Database(**stored)
+    assert rebuilt.outages == db.outages == [(600.0, 90.0), (7200.0, 1800.0)]
+    assert rebuilt.windows == [(600.0, 690.0), (7200.0, 9000.0)]

@@ -10,13 +10,12 @@ of §11.1 (Email against a compliant server) uses the defect.
 from __future__ import annotations
 
 import pytest
+from helpers import AS_BUILT, DEADLINE_ERROR, GO_ZERO, MOCK, At, assert_row, at, sends
+from helpers import run as _run
 
 from notifsim import channels as ch
 from notifsim.machine import NotFound, NotificationService, NotificationTable
 from notifsim.timeutil import ZERO_TIME
-
-from helpers import AS_BUILT, DEADLINE_ERROR, GO_ZERO, MOCK, At, assert_row, at, sends
-from helpers import run as _run
 
 ERR = "smtp 451 temporary failure"
 
@@ -26,7 +25,19 @@ def run(rows=(), channels=None, policy=MOCK, horizon="90s", actions=None, worklo
 
 
 def row_dict(id, status, channel="Email", rc=0, nra=None, le=None, sent_at=None, **extra):
-    row = dict(id=id, type="ExpirationWarning", channel=channel, recipient="owner-1@example.com", message=f"msg {id}", status=status, retry_count=rc, next_retry_at=nra, last_error=le, sent_at=sent_at, created_at=-3600.0)
+    row = dict(
+        id=id,
+        type="ExpirationWarning",
+        channel=channel,
+        recipient="owner-1@example.com",
+        message=f"msg {id}",
+        status=status,
+        retry_count=rc,
+        next_retry_at=nra,
+        last_error=le,
+        sent_at=sent_at,
+        created_at=-3600.0,
+    )
     row.update(extra)
     return row
 
@@ -51,7 +62,15 @@ def test_state_table_create_inserts_pending_then_immediate_send():
     created_at=now, status pending; then the creator sends at once (loop ``create``)."""
     table = NotificationTable()
     row = table.create(30.0, id="n1", type="ExpirationWarning", channel="Email", recipient="r@example.com", message="m", certificate_id="mc-1")
-    assert (row.status, row.retry_count, row.next_retry_at, row.last_error, row.sent_at, row.created_at, row.error) == ("pending", 0, None, None, None, 30.0, None)
+    assert (row.status, row.retry_count, row.next_retry_at, row.last_error, row.sent_at, row.created_at, row.error) == (
+        "pending",
+        0,
+        None,
+        None,
+        None,
+        30.0,
+        None,
+    )
 
     chan = {"Email": ch.Scripted([], then=None, latency=20.0)}
     during = run(channels=chan, workload=At([(30.0, "Email")]), horizon="40s")  # immediate Send in flight
@@ -146,7 +165,16 @@ def test_state_table_armed_no_notifier_sent_retry_fields_kept():
     """Spec §11.1 row 7 (failed(nra≤now, rc<5) / retry tick / ¬N(ch) → sent, sent_at=now; rc, nra, le kept), T6."""
     row = row_dict("f1", "failed", channel="Teams", rc=3, nra=-30.0, le="teams: webhook returned HTTP 503: x", sent_at="0001-01-01T00:00:00Z")
     result = run(rows=[row], channels={})
-    assert_row(result.row("f1"), status="sent", sent_at=at(0), retry_count=3, next_retry_at=at(-30), last_error="teams: webhook returned HTTP 503: x", attempts=0, deliveries=0)
+    assert_row(
+        result.row("f1"),
+        status="sent",
+        sent_at=at(0),
+        retry_count=3,
+        next_retry_at=at(-30),
+        last_error="teams: webhook returned HTTP 503: x",
+        attempts=0,
+        deliveries=0,
+    )
 
 
 # --- row 8: armed, Send ok → sent (rc, nra, le kept) ---------------------------------------------------------------
@@ -241,7 +269,16 @@ def test_state_table_requeue_any_status(status):
     row = row_dict("n1", status, rc=s["rc"], nra=s["nra"], le=s["le"], sent_at=s["sent_at"], error="legacy")
     # the Email notifier is slow so that a pending row picked at t=0 is still in flight at the horizon
     result = run(rows=[row], channels={"Email": ch.Scripted([], then=None, latency=100.0)}, actions=[(10, "requeue", "n1")], horizon="30s")
-    assert_row(result.row("n1"), status="pending", retry_count=0, next_retry_at=None, last_error=None, sent_at=_expected_sent_at(s["sent_at"]), error="legacy", requeues=1)
+    assert_row(
+        result.row("n1"),
+        status="pending",
+        retry_count=0,
+        next_retry_at=None,
+        last_error=None,
+        sent_at=_expected_sent_at(s["sent_at"]),
+        error="legacy",
+        requeues=1,
+    )
     assert_row(result.requeues.iloc[0], from_status=status, retry_count_before=s["rc"], outcome="requeued")
 
     table, service = machine(dict(row, next_retry_at=s["nra"], sent_at=ZERO_TIME if isinstance(s["sent_at"], str) else s["sent_at"]))

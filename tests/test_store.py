@@ -32,10 +32,17 @@ def _scenario() -> notifsim.Scenario:
         channels={"Slack": Bernoulli(0.3, latency=0.2), "Email": Bernoulli(0.1, latency=1.0), "Webhook": Bernoulli(0.1)},
         workload=Poisson(240, channels={"Slack": 2, "Email": 1, "Webhook": 1}, types={"ExpirationWarning": 3, "RenewalFailure": 1}),
         initial_rows=[
-            {"id": "dead-1", "channel": "Slack", "status": "dead", "retry_count": 4, "last_error": "x",
-             "sent_at": "0001-01-01T00:00:00Z", "created_at": -3600},
-            {"id": "armed-1", "channel": "Email", "status": "failed", "retry_count": 2, "next_retry_at": 100,
-             "last_error": "y", "sent_at": "0001-01-01T00:00:00Z", "created_at": -300},
+            {"id": "dead-1", "channel": "Slack", "status": "dead", "retry_count": 4, "last_error": "x", "sent_at": "0001-01-01T00:00:00Z", "created_at": -3600},
+            {
+                "id": "armed-1",
+                "channel": "Email",
+                "status": "failed",
+                "retry_count": 2,
+                "next_retry_at": 100,
+                "last_error": "y",
+                "sent_at": "0001-01-01T00:00:00Z",
+                "created_at": -300,
+            },
         ],
         operator=ScriptedOperator([("5m", "requeue", "dead-1"), ("7m", "read", "armed-1"), ("8m", "requeue", "missing")]),
     )
@@ -83,6 +90,7 @@ def _rows_of(path: Path, run_id: str) -> dict[str, int]:
 
 # -- round trip ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
     path = tmp_path_factory.mktemp("store") / "r.duckdb"
@@ -101,8 +109,7 @@ def test_runs_table_has_the_run_and_its_config(stored):
     assert row["seed"] == 2 and row["horizon_s"] == 3 * 3600
     assert row["experiment"] == "exp-1" and row["replication"] == 3
     assert row["notifsim_version"] == notifsim.__version__
-    for column in ("run_id", "experiment", "scenario", "policy", "replication", "seed", "horizon_s", "config",
-                   "notifsim_version", "wall_s", "created_at"):
+    for column in ("run_id", "experiment", "scenario", "policy", "replication", "seed", "horizon_s", "config", "notifsim_version", "wall_s", "created_at"):
         assert column in runs.columns, column
     config = json.loads(row["config"])
     assert config == json.loads(json.dumps(result.config, default=str))
@@ -234,6 +241,7 @@ def test_duplicate_run_name_is_a_config_error_and_file_unchanged(tmp_path):
 
 # -- atomicity ------------------------------------------------------------------------
 
+
 def _broken(result: notifsim.Result, run_id: str) -> notifsim.Result:
     """A copy of ``result`` whose last table cannot be inserted (a column DuckDB does not know)."""
     samples = result.samples.copy()
@@ -247,7 +255,7 @@ def test_failed_write_leaves_existing_file_unchanged(tmp_path):
     before = _counts(path)
     assert before["notification_events"] > 0
     bad = _broken(_simulate(seed=2, horizon="1h"), "broken-run")
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="not the schema"):
         write_runs(path, [bad])
     assert _counts(path) == before
     assert _rows_of(path, "broken-run") == dict.fromkeys(DB_TABLES, 0)
@@ -260,7 +268,7 @@ def test_failed_batch_write_lands_no_run_of_the_batch(tmp_path):
     _simulate(seed=1, horizon="1h", db=path)
     before = _counts(path)
     ok = _simulate(seed=3, horizon="1h", run_name="ok-in-batch")
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="not the schema"):
         write_runs(path, [ok, _broken(ok, "broken-in-batch")])
     assert _counts(path) == before
     assert _rows_of(path, "ok-in-batch") == dict.fromkeys(DB_TABLES, 0)
@@ -269,7 +277,7 @@ def test_failed_batch_write_lands_no_run_of_the_batch(tmp_path):
 def test_failed_write_to_new_file_leaves_nothing_behind(tmp_path):
     path = tmp_path / "sub" / "new.duckdb"
     bad = _broken(_simulate(seed=2, horizon="1h"), "broken-run")
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="not the schema"):
         write_runs(path, [bad])
     assert not path.exists()
     assert not Path(str(path) + ".wal").exists()
@@ -286,11 +294,11 @@ def test_simulate_write_failure_midway_leaves_nothing(tmp_path, monkeypatch):
     real = store._arrow
     calls = {"n": 0}
 
-    def failing_arrow(frame, run_id):
+    def failing_arrow(frame, run_id, table):
         calls["n"] += 1
         if calls["n"] == 3:  # notifications and attempts are already inserted
             raise RuntimeError("injected failure")
-        return real(frame, run_id)
+        return real(frame, run_id, table)
 
     monkeypatch.setattr(store, "_arrow", failing_arrow)
     with pytest.raises(RuntimeError, match="injected"):
@@ -306,6 +314,7 @@ def test_simulate_write_failure_midway_leaves_nothing(tmp_path, monkeypatch):
 
 
 # -- bad paths ------------------------------------------------------------------------
+
 
 def _bad_paths(tmp_path: Path) -> dict[str, Path]:
     a_file = tmp_path / "plain.txt"
@@ -330,13 +339,16 @@ def test_bad_db_paths_raise_config_error_naming_db(tmp_path, case):
     assert (tmp_path / "plain.txt").read_bytes() == content
 
 
-@pytest.mark.parametrize("field, kwargs", [
-    ("seed", {"seed": -1}),
-    ("horizon", {"horizon": "0"}),
-    ("horizon", {"horizon": "soon"}),
-    ("policy", {"policy": "certctl-i05"}),
-    ("run_name", {"run_name": ""}),
-])
+@pytest.mark.parametrize(
+    "field, kwargs",
+    [
+        ("seed", {"seed": -1}),
+        ("horizon", {"horizon": "0"}),
+        ("horizon", {"horizon": "soon"}),
+        ("policy", {"policy": "certctl-i05"}),
+        ("run_name", {"run_name": ""}),
+    ],
+)
 def test_bad_arguments_with_db_write_nothing(tmp_path, field, kwargs):
     path = tmp_path / "sub" / "r.duckdb"
     args = {"policy": "certctl-asbuilt", "seed": 1, "horizon": "10m", **kwargs}
@@ -388,3 +400,10 @@ def test_open_results_on_missing_or_foreign_file(tmp_path):
         notifsim.open_results(foreign)
     assert err.value.field == "db"
     assert foreign.read_text() == "hello"
+
+
+def test_stored_run_equals_the_run(tmp_path):
+    path = tmp_path / "eq.duckdb"
+    result = _simulate(seed=2, horizon="2h", db=path)
+    with notifsim.open_results(path) as stored:
+        assert stored.run(result.run_id) == result

@@ -10,11 +10,11 @@ import pytest
 
 import notifsim
 from notifsim import ConfigError
-from notifsim.channels import Scripted
 from notifsim.certctl import DAY_S
+from notifsim.channels import Scripted
 from notifsim.workloads import BUSINESS_HOURS, WORKING_WEEK, WORKLOADS, Burst, Diurnal, Fleet, Poisson
 
-START = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)  # a Monday, 00:00 UTC
+START = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)  # a Monday, 00:00 UTC
 
 
 def test_workloads_are_registered_for_scenario_files():
@@ -100,8 +100,7 @@ def test_poisson_with_zero_rate_creates_nothing():
 
 
 def test_burst_concentrates_the_expiries_and_the_first_alerts():
-    burst = Burst(certificates=400, at="40d", spread="1h", background_certificates=400, remaining_days=[31, 90],
-                  lifetime_days=398, auto_renew=1.0)
+    burst = Burst(certificates=400, at="40d", spread="1h", background_certificates=400, remaining_days=[31, 90], lifetime_days=398, auto_renew=1.0)
     scenario = notifsim.Scenario("b", channels={"Email": Scripted([])}, workload=burst)
     result = notifsim.simulate(scenario, "certctl-asbuilt", seed=2, horizon="12d")
     rows = result.notifications.query("type == 'ExpirationWarning'")
@@ -125,8 +124,13 @@ def test_burst_is_a_fleet_with_a_batch():
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"certificates": 0}, "Burst.certificates"), ({"at": "-1d"}, "Burst.at"), ({"spread": "soon"}, "Burst.spread"),
-     ({"background_certificates": -5}, "Burst.background_certificates"), ({"lifetime_days": 5000}, "Burst.lifetime_days")],
+    [
+        ({"certificates": 0}, "Burst.certificates"),
+        ({"at": "-1d"}, "Burst.at"),
+        ({"spread": "soon"}, "Burst.spread"),
+        ({"background_certificates": -5}, "Burst.background_certificates"),
+        ({"lifetime_days": 5000}, "Burst.lifetime_days"),
+    ],
 )
 def test_burst_bad_values(kwargs, field):
     with pytest.raises(ConfigError) as info:

@@ -38,9 +38,9 @@ class Compose(ChannelModel):
             if not isinstance(model, ChannelModel):
                 raise ConfigError(f"Compose.models[{i}]", f"must be a channel model such as Bernoulli(0.1); got {model!r}")
             flat.extend(model.models if isinstance(model, Compose) else [model])
-        self.models = flat
+        self.models: list[ChannelModel] = flat
 
-    def bind(self, channel: str, streams) -> "_ComposeState":
+    def bind(self, channel: str, streams) -> _ComposeState:
         return _ComposeState([m.bind(channel, streams if k == 0 else _SubStreams(streams, k)) for k, m in enumerate(self.models)])
 
 

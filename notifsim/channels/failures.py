@@ -20,7 +20,7 @@ from ..certctl import DEFAULT_ERROR, PERMANENT_ERROR
 from ..errors import ConfigError
 from ..streams import KeyedUniform
 from ..timeutil import parse_duration
-from .base import ChannelModel, SendResult, with_recipient, _check_error, _check_latency, _check_pair, _check_probability
+from .base import ChannelModel, SendResult, _check_error, _check_latency, _check_pair, _check_probability, with_recipient
 from .latency import Latency, _sampler, as_latency
 
 
@@ -49,7 +49,7 @@ class Scripted(ChannelModel):
         self.then = then
         self.latency = latency
 
-    def bind(self, channel: str, streams) -> "_ScriptedState":
+    def bind(self, channel: str, streams) -> _ScriptedState:
         return _ScriptedState(self)
 
 
@@ -84,7 +84,7 @@ class Bernoulli(ChannelModel):
             raise ConfigError("Bernoulli.error", f"must be a string; got {error!r}")
         self.error = error
 
-    def bind(self, channel: str, streams) -> "_BernoulliState":
+    def bind(self, channel: str, streams) -> _BernoulliState:
         return _BernoulliState(self, self.error or DEFAULT_ERROR[channel], streams.keyed("outcome", channel), _sampler(self.latency, streams, channel))
 
 
@@ -147,7 +147,7 @@ class GilbertElliott(ChannelModel):
         """Long-run fraction of failed Sends for sends that do not depend on the state."""
         return (1 - self.p_down) * self.p_fail_up + self.p_down * self.p_fail_down
 
-    def bind(self, channel: str, streams) -> "_GilbertElliottState":
+    def bind(self, channel: str, streams) -> _GilbertElliottState:
         return _GilbertElliottState(self, channel, streams)
 
 
@@ -261,7 +261,7 @@ class Outages(ChannelModel):
         i = bisect.bisect_right(self._starts, now) - 1
         return i >= 0 and now < self._ends[i]
 
-    def bind(self, channel: str, streams) -> "_OutagesState":
+    def bind(self, channel: str, streams) -> _OutagesState:
         return _OutagesState(self, self.error or DEFAULT_ERROR[channel], _sampler(self.latency, streams, channel))
 
 
@@ -296,7 +296,7 @@ class PermanentRecipients(ChannelModel):
         self.error = _check_error(error, "PermanentRecipients.error")
         self.latency = as_latency(latency, "PermanentRecipients.latency")
 
-    def bind(self, channel: str, streams) -> "_PermanentState":
+    def bind(self, channel: str, streams) -> _PermanentState:
         salt = int(streams.generator("recipients", channel).integers(0, 2**63))
         return _PermanentState(self, self.error or PERMANENT_ERROR[channel], salt, _sampler(self.latency, streams, channel))
 

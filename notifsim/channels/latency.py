@@ -44,7 +44,7 @@ class Constant(Latency):
             seconds = parse_duration(seconds, "Constant.seconds", allow_zero=True)
         self.seconds = _check_latency(seconds, "Constant.seconds")
 
-    def bind(self, uniform: KeyedUniform | None) -> "_ConstantSampler":
+    def bind(self, uniform: KeyedUniform | None) -> _ConstantSampler:
         return _ConstantSampler(self.seconds)
 
     def plain(self) -> Any:
@@ -91,12 +91,14 @@ class LogNormal(Latency):
     def sigma(self) -> float:
         return math.log(self.p99 / self.median) / _Z99
 
-    def bind(self, uniform: KeyedUniform | None) -> "_LogNormalSampler":
+    def bind(self, uniform: KeyedUniform | None) -> _LogNormalSampler:
+        if uniform is None:
+            raise ValueError("LogNormal needs the channel's keyed latency stream")
         return _LogNormalSampler(uniform, math.log(self.median), self.sigma)
 
 
 class _LogNormalSampler:
-    __slots__ = ("_uniform", "_mu", "_sigma")
+    __slots__ = ("_mu", "_sigma", "_uniform")
 
     def __init__(self, uniform: KeyedUniform, mu: float, sigma: float):
         self._uniform, self._mu, self._sigma = uniform, mu, sigma

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from ..certctl import RATE_LIMIT_ERROR
 from ..errors import ConfigError
 from ..timeutil import parse_duration
-from .base import ChannelModel, SendResult, with_recipient, _check_error, _check_pair
+from .base import ChannelModel, SendResult, _check_error, _check_pair, with_recipient
 from .latency import Latency, _sampler, as_latency
 
 
@@ -37,7 +37,9 @@ class TokenBucket(ChannelModel):
     the equivalent generic cell-rate algorithm, O(1) per Send.
     """
 
-    def __init__(self, burst: int = 25, rate_per_s: float = 1.0, retry_after: float | str | None = None, error: str | None = None, latency: float | str | Latency = 0.0):
+    def __init__(
+        self, burst: int = 25, rate_per_s: float = 1.0, retry_after: float | str | None = None, error: str | None = None, latency: float | str | Latency = 0.0
+    ):
         if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
             raise ConfigError("TokenBucket.burst", f"must be an integer >= 1; got {burst!r}")
         if isinstance(rate_per_s, bool) or not isinstance(rate_per_s, (int, float)) or not math.isfinite(rate_per_s) or rate_per_s <= 0:
@@ -48,7 +50,7 @@ class TokenBucket(ChannelModel):
         self.error = _check_error(error, "TokenBucket.error")
         self.latency = as_latency(latency, "TokenBucket.latency")
 
-    def bind(self, channel: str, streams) -> "_TokenBucketState":
+    def bind(self, channel: str, streams) -> _TokenBucketState:
         return _TokenBucketState(self, self.error or RATE_LIMIT_ERROR[channel], _sampler(self.latency, streams, channel))
 
 
@@ -104,7 +106,7 @@ class MultiWindow(ChannelModel):
         self.error = _check_error(error, "MultiWindow.error")
         self.latency = as_latency(latency, "MultiWindow.latency")
 
-    def bind(self, channel: str, streams) -> "_MultiWindowState":
+    def bind(self, channel: str, streams) -> _MultiWindowState:
         return _MultiWindowState(self, self.error or RATE_LIMIT_ERROR[channel], _sampler(self.latency, streams, channel))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..certctl import DEFAULT_ERROR, GREYLIST_ERROR
 from ..timeutil import parse_duration
-from .base import ChannelModel, SendResult, with_recipient, _check_error
+from .base import ChannelModel, SendResult, _check_error, with_recipient
 from .latency import Latency, _sampler, as_latency
 
 
@@ -23,7 +23,7 @@ class Greylisting(ChannelModel):
         self.error = _check_error(error, "Greylisting.error")
         self.latency = as_latency(latency, "Greylisting.latency")
 
-    def bind(self, channel: str, streams) -> "_GreylistState":
+    def bind(self, channel: str, streams) -> _GreylistState:
         error = self.error or (GREYLIST_ERROR if channel == "Email" else DEFAULT_ERROR[channel])
         return _GreylistState(self, error, _sampler(self.latency, streams, channel))
 

@@ -6,7 +6,7 @@
 
 from ..certctl import CHANNELS, COLUMNS, GENERATED_ID_PREFIX, STATUSES, THRESHOLD_TAG, TYPES
 from .service import NotificationService, RequeueRefused
-from .table import Notification, NotFound, NotificationTable
+from .table import NotFound, Notification, NotificationTable
 
 __all__ = [
     "CHANNELS",
@@ -15,9 +15,9 @@ __all__ = [
     "STATUSES",
     "THRESHOLD_TAG",
     "TYPES",
+    "NotFound",
     "Notification",
     "NotificationService",
     "NotificationTable",
-    "NotFound",
     "RequeueRefused",
 ]

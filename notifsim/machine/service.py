@@ -35,7 +35,6 @@ class RequeueRefused(Exception):
     """The service refused a requeue (only with ``requeue_any_status`` off, for sent/read rows)."""
 
 
-
 class NotificationService:
     """certctl's notification service decisions after a ``Send`` returns (spec §3-§5).
 

@@ -54,7 +54,7 @@ class Notification:
 
     __slots__ = ("_table", "seq")
 
-    def __init__(self, table: "NotificationTable", seq: int):
+    def __init__(self, table: NotificationTable, seq: int):
         self._table = table
         self.seq = seq
 
@@ -119,7 +119,7 @@ class NotificationTable:
         return Notification(self, seq)
 
     @property
-    def rows(self) -> "_Rows":
+    def rows(self) -> _Rows:
         """Every row in insertion order, as views (``rows[seq]``)."""
         return _Rows(self)
 
@@ -217,9 +217,7 @@ class NotificationTable:
         seq = self._append(id, type, certificate_id, channel, recipient, message, "pending", 0, None, None, None, now, None)
         return Notification(self, seq)
 
-    def _append(
-        self, id, type, certificate_id, channel, recipient, message, status, retry_count, next_retry_at, last_error, error, created_at, sent_at
-    ) -> int:
+    def _append(self, id, type, certificate_id, channel, recipient, message, status, retry_count, next_retry_at, last_error, error, created_at, sent_at) -> int:
         """Append one row (arguments in :data:`COLUMNS` order; ``id`` None generates one), index it, return its seq."""
         cols = self._columns
         seq = len(cols["id"])
@@ -265,7 +263,7 @@ class NotificationTable:
 
     def clear(self) -> None:
         """Drop every row and index (used once a run's rows have been copied out); the id epoch stays."""
-        self.__init__(self.id_epoch_ns)  # type: ignore[misc]
+        NotificationTable.__init__(self, self.id_epoch_ns)
 
     def drop_indexes(self) -> None:
         """Forget the id, pending, retry and dedup indexes (rows stay); the table can no longer be queried."""
@@ -324,7 +322,7 @@ class NotificationTable:
             limit = 1000
         out: list[Notification] = []
         retry_count = self._columns["retry_count"]
-        for nra, seq in self._retry.irange(maximum=(now, len(self))):
+        for _nra, seq in self._retry.irange(maximum=(now, len(self))):
             if retry_count[seq] < max_attempts:
                 out.append(Notification(self, seq))
                 if len(out) >= limit:

@@ -20,7 +20,6 @@ from ..certctl import COLUMNS, STATUSES
 from ..errors import ConfigError, unknown_name
 from ..timeutil import parse_instant
 
-
 _ROW_DEFAULTS: dict[str, Any] = {
     "type": "ExpirationWarning",
     "certificate_id": None,

@@ -185,9 +185,7 @@ class Fleet(Workload):
             raise ConfigError(field, f"must map thresholds (days) to a tier ({', '.join(TIERS)}); got {mapping!r}")
         out = {}
         for key, tier in mapping.items():
-            if isinstance(key, str) and key.strip().lstrip("-").isdigit():
-                days = int(key)
-            elif isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+            if (isinstance(key, str) and key.strip().lstrip("-").isdigit()) or (isinstance(key, (int, np.integer)) and not isinstance(key, bool)):
                 days = int(key)
             else:
                 raise ConfigError(f"{field} key", f"must be a whole number of days (a threshold); got {key!r}")
@@ -300,4 +298,4 @@ def _burst_signature() -> inspect.Signature:
     return inspect.Signature(own + passed_on)
 
 
-Burst.__init__.__signature__ = _burst_signature()
+Burst.__init__.__signature__ = _burst_signature()  # type: ignore[attr-defined]

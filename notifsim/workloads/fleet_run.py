@@ -32,7 +32,6 @@ from ..certctl import (
     revocation_message,
 )
 from ..hooks import WorkloadHooks
-
 from .fleet import Fleet
 
 #: Certificate statuses the model distinguishes (certctl ``CertificateStatus``).
@@ -44,7 +43,7 @@ _EPOCH_DATE = dt.date(1970, 1, 1)
 
 
 class _Job:
-    __slots__ = ("kind", "cert", "cycle", "target", "attempts")
+    __slots__ = ("attempts", "cert", "cycle", "kind", "target")
 
     def __init__(self, kind: int, cert: int, cycle: int, target: int = 0):
         self.kind = kind
@@ -91,7 +90,7 @@ class FleetRun:
         self.heap = list(zip(wake.tolist(), range(n), [0] * n))
         heapq.heapify(self.heap)
         self.backlog: list[tuple[float, int, int]] = []  # due, not yet visited: (expires, certificate, version)
-        self.dispatch = [(t, [ch for ch in fleet.channels_for(t)]) for t in fleet.thresholds]
+        self.dispatch = [(t, list(fleet.channels_for(t))) for t in fleet.thresholds]
         self.log_pos = 0  # cursor into the failed-alert log (hooks.failed_alerts_since)
         self.renewal_running = False
         self.pending_jobs: list[_Job] = []
@@ -176,9 +175,9 @@ class FleetRun:
         if not self.any_status:  # re-dispatch: certificates with an alert row that failed since the last tick
             failed, self.log_pos = self.hooks.failed_alerts_since(self.log_pos)
             for cid in failed:
-                c = self.index.get(cid)
-                if c is not None:
-                    heapq.heappush(backlog, (expires[c], c, version[c]))
+                found = self.index.get(cid)
+                if found is not None:
+                    heapq.heappush(backlog, (expires[found], found, version[found]))
         self.stats["renewal_ticks"] += 1
         if not env.database_available():  # GetExpiringCertificates fails: the check returns its error
             self.stats["renewal_ticks_db_error"] += 1
@@ -312,7 +311,9 @@ class FleetRun:
         if self._renewal_u(self._key(c, job.cycle, 0, attempt)) < f.renewal_failure_rate:
             self.stats["renewal_failures"] += 1
             message = renewal_message(cn, success=False)
-            yield from env.create_and_send(deadline, type="RenewalFailure", channel=JOB_NOTIFICATION_CHANNEL, recipient=self.recipient(c), message=message, certificate_id=self.ids[c])
+            yield from env.create_and_send(
+                deadline, type="RenewalFailure", channel=JOB_NOTIFICATION_CHANNEL, recipient=self.recipient(c), message=message, certificate_id=self.ids[c]
+            )
             if job.attempts < f.renewal_attempts:
                 self.retry_later(job)
             else:
@@ -327,7 +328,9 @@ class FleetRun:
             self.add_job(_Job(_DEPLOYMENT, c, self.cycle[c], target))
         message = renewal_message(cn, success=True, new_expiry=self.expiry_date(c))
         self.push(c, exp - LISTING_WINDOW_S)
-        yield from env.create_and_send(deadline, type="RenewalSuccess", channel=JOB_NOTIFICATION_CHANNEL, recipient=self.recipient(c), message=message, certificate_id=self.ids[c])
+        yield from env.create_and_send(
+            deadline, type="RenewalSuccess", channel=JOB_NOTIFICATION_CHANNEL, recipient=self.recipient(c), message=message, certificate_id=self.ids[c]
+        )
 
     def deploy(self, job: _Job, deadline: float):
         env, f, c = self.hooks, self.f, job.cert
@@ -339,15 +342,20 @@ class FleetRun:
         if self._deployment_u(self._key(c, job.cycle, job.target, attempt)) < f.deployment_failure_rate:
             self.stats["deployment_failures"] += 1
             message = deployment_message(cn, target, success=False)
-            yield from env.create_and_send(deadline, type="DeploymentFailure", channel=JOB_NOTIFICATION_CHANNEL, recipient=self.recipient(c), message=message, certificate_id=self.ids[c])
+            yield from env.create_and_send(
+                deadline, type="DeploymentFailure", channel=JOB_NOTIFICATION_CHANNEL, recipient=self.recipient(c), message=message, certificate_id=self.ids[c]
+            )
             if job.attempts < f.renewal_attempts:
                 self.retry_later(job)
             return
         self.stats["deployments"] += 1
-        message = self._deployed.get((c, job.target))
-        if message is None:  # the same body every cycle: keep one copy per (certificate, target)
-            message = self._deployed[(c, job.target)] = deployment_message(cn, target, success=True)
-        yield from env.create_and_send(deadline, type="DeploymentSuccess", channel=JOB_NOTIFICATION_CHANNEL, recipient=self.recipient(c), message=message, certificate_id=self.ids[c])
+        kept = self._deployed.get((c, job.target))
+        if kept is None:  # the same body every cycle: keep one copy per (certificate, target)
+            kept = self._deployed[(c, job.target)] = deployment_message(cn, target, success=True)
+        message = kept
+        yield from env.create_and_send(
+            deadline, type="DeploymentSuccess", channel=JOB_NOTIFICATION_CHANNEL, recipient=self.recipient(c), message=message, certificate_id=self.ids[c]
+        )
 
     # -- revocations -------------------------------------------------------------
 
