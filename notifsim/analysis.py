@@ -1,4 +1,4 @@
-"""Metrics over result tables (DESIGN §5), as pandas objects.
+"""Metrics over result tables (docs/results.md), as pandas objects.
 
 All functions are pure: they take the DataFrames of one run (as returned by
 :class:`~notifsim.result.Result` or read back from DuckDB) and return a

@@ -94,7 +94,7 @@ class Simulation:
     def create_batch(self, specs: list[dict], deadline: float) -> list:
         """Several ``Create`` calls, then their sends one after another in one creator process.
 
-        This is how a revocation fans out (spec §2.2): the Webhook row and the
+        This is how a revocation fans out (service/notification.go creators): the Webhook row and the
         Email row are inserted first, then sent in that order.  ``deadline``
         is the creator's context in seconds.
         """
@@ -119,7 +119,7 @@ class Simulation:
         For creators that loop and send each row before creating the next
         (``SendThresholdAlertOnChannel`` per alert in the renewal check,
         ``SendRenewalNotification`` / ``SendDeploymentNotification`` in the job
-        processor, spec §2.2-§2.3): ``row = yield from sim.create_and_send(...)``
+        processor, service/notification.go creators; renewal.go sendThresholdAlerts): ``row = yield from sim.create_and_send(...)``
         so the sends of one creator run one after the other on its context.
         When the context has expired (``now >= deadline``) ``Create`` fails:
         no row, returns ``None``.  The send and its status write follow the

@@ -4,7 +4,7 @@
 certctl's API/MCP calls would (``POST /notifications/{id}/requeue`` and
 ``/read``).  :class:`Cadence` is a person who opens the Dead letter tab on
 a schedule and requeues what a rule allows.  certctl's service accepts a
-requeue from any status and any id that exists (spec §5); the policy's
+requeue from any status and any id that exists (RequeueNotification); the policy's
 ``requeue_any_status`` switch decides whether ``sent``/``read`` rows are
 refused, and its ``requeue_mode`` what the requeue writes to
 ``retry_count`` (certctl: 0; Sidekiq-style: ``max_attempts - 1``, one more

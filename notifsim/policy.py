@@ -31,7 +31,7 @@ from typing import Any
 from .errors import ConfigError, unknown_name
 from .timeutil import parse_duration
 
-#: The switches that separate certctl as built from certctl as designed (DESIGN §1).
+#: The switches that separate certctl as built from certctl as designed (docs/policies.md).
 SWITCHES = (
     "arm_first_failure",
     "pending_batch",
@@ -105,7 +105,7 @@ def _short(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Policy:
-    """certctl's retry policy and its behavioural switches (spec §11.2, DESIGN §1).
+    """certctl's retry policy and its behavioural switches (docs/certctl.md, knobs, docs/policies.md).
 
     Scheduling: the process loop runs every ``process_interval`` s and may use
     ``process_deadline`` s per tick; the retry loop every ``retry_interval`` s
@@ -363,7 +363,7 @@ class Policy:
         return list(PRESETS)
 
     def switches(self) -> dict[str, Any]:
-        """The values of the certctl switches (DESIGN §1)."""
+        """The values of the certctl switches (docs/policies.md)."""
         return {name: getattr(self, name) for name in SWITCHES}
 
 

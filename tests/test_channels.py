@@ -100,7 +100,7 @@ def slow_scenario(channel, latency, p_fail=0.0, rate=600):
 
 
 def test_send_slower_than_client_timeout_fails_after_exactly_the_timeout():
-    """Slack's client timeout is 10 s (spec §7.1): a 12 s send fails at 10 s with the timeout error."""
+    """Slack's client timeout is 10 s (notifier adapters): a 12 s send fails at 10 s with the timeout error."""
     result = notifsim.simulate(slow_scenario("Slack", 12.0, rate=60), "certctl-asbuilt", seed=1, horizon="1h")
     attempts = result.attempts
     assert len(attempts) > 20

@@ -1,4 +1,4 @@
-"""The command line (DESIGN §6): `notifsim run` / `notifsim demo`, and one-line errors with exit 2."""
+"""The command line (docs/architecture.md): `notifsim run` / `notifsim demo`, and one-line errors with exit 2."""
 
 from __future__ import annotations
 

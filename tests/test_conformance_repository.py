@@ -1,5 +1,5 @@
-"""Conformance: certctl's repository tests (spec §9.4, ``internal/repository/postgres/notification_test.go``)
-and the repository semantics of spec §1.4, against :class:`notifsim.machine.NotificationTable`.
+"""Conformance: certctl's repository tests (``internal/repository/postgres/notification_test.go``)
+and the repository semantics of postgres/notification.go, against :class:`notifsim.machine.NotificationTable`.
 
 certctl's fixtures are raw-SQL INSERTs on channel ``Webhook`` with ``now`` = UTC truncated to µs,
 ``past`` = now − 5 min, ``future`` = now + 5 min.  Here times are simulation seconds; where it is cheap the
@@ -80,7 +80,7 @@ def ids(rows) -> list[str]:
 
 @pytest.mark.parametrize("order", [None, [7, 6, 5, 4, 3, 2, 1, 0]], ids=["certctl-order", "reversed-insert"])
 def test_list_retry_eligible(order):
-    """Spec §9.4 ListRetryEligible (59-160), §1.4: ``status='failed' AND next_retry_at IS NOT NULL AND
+    """certctl internal/repository/postgres/notification_test.go ListRetryEligible (59-160), postgres/notification.go: ``status='failed' AND next_retry_at IS NOT NULL AND
     next_retry_at <= now AND retry_count < maxAttempts ORDER BY next_retry_at ASC LIMIT limit``.
 
     Of the 8 rows only overdue-1 (rc 1, past−30s) and overdue-2 (rc 3, past) are eligible, in that order;
@@ -93,7 +93,7 @@ def test_list_retry_eligible(order):
 
 
 def test_list_retry_eligible_boundaries_and_default_limit():
-    """Spec §1.4 / §1.5: ``next_retry_at == now`` is included (``<=``); ``limit <= 0`` means 1000; no 500-row cap."""
+    """postgres/notification.go / service/testutil_test.go mock: ``next_retry_at == now`` is included (``<=``); ``limit <= 0`` means 1000; no 500-row cap."""
     table = NotificationTable()
     insert(table, "at-now", "failed", 0, NOW)
     insert(table, "just-after", "failed", 0, NOW + 1e-6)
@@ -109,7 +109,7 @@ def test_list_retry_eligible_boundaries_and_default_limit():
 
 
 def test_list_retry_eligible_in_retry_sweep():
-    """Spec §9.4 ListRetryEligible rows driven through the retry sweep (§4): with a (failing) Webhook notifier,
+    """certctl internal/repository/postgres/notification_test.go ListRetryEligible rows driven through the retry sweep (RetryFailedNotifications): with a (failing) Webhook notifier,
     the t=0 retry tick sends exactly overdue-1 then overdue-2; every other row is untouched."""
     rows = []
     for id, status, rc, nra in [
@@ -153,7 +153,7 @@ def test_list_retry_eligible_in_retry_sweep():
 
 
 def test_record_failed_attempt():
-    """Spec §9.4 RecordFailedAttempt (166-223), §1.4: ``retry_count + 1``, ``last_error``, ``next_retry_at``;
+    """certctl internal/repository/postgres/notification_test.go RecordFailedAttempt (166-223), postgres/notification.go: ``retry_count + 1``, ``last_error``, ``next_retry_at``;
     status and sent_at untouched; unknown id → not found."""
     table = NotificationTable()
     insert(table, "n1", "failed", 2, PAST, le="first failure", sent_at=ZERO_TIME)
@@ -167,7 +167,7 @@ def test_record_failed_attempt():
 
 
 def test_record_failed_attempt_does_not_touch_status():
-    """Spec §1.4 vs §1.5: Postgres ``RecordFailedAttempt`` does not write status (only the unit-test mock forces
+    """postgres/notification.go vs service/testutil_test.go mock: Postgres ``RecordFailedAttempt`` does not write status (only the unit-test mock forces
     ``failed``); a ``pending`` row stays ``pending``."""
     table = NotificationTable()
     insert(table, "p1", "pending", 0, None)
@@ -177,7 +177,7 @@ def test_record_failed_attempt_does_not_touch_status():
 
 
 def test_mark_as_dead():
-    """Spec §9.4 MarkAsDead (229-289), §1.4: ``status='dead'``, ``next_retry_at`` NULL, ``last_error``; rc 5 kept;
+    """certctl internal/repository/postgres/notification_test.go MarkAsDead (229-289), postgres/notification.go: ``status='dead'``, ``next_retry_at`` NULL, ``last_error``; rc 5 kept;
     unknown id → not found."""
     table = NotificationTable()
     insert(table, "n1", "failed", 5, PAST, le="prior failure")
@@ -189,7 +189,7 @@ def test_mark_as_dead():
 
 
 def test_requeue():
-    """Spec §9.4 Requeue (303-340), §1.4: dead (rc 5, "gave up") and failed (rc 2, "transient") rows →
+    """certctl internal/repository/postgres/notification_test.go Requeue (303-340), postgres/notification.go: dead (rc 5, "gave up") and failed (rc 2, "transient") rows →
     ``pending``, rc 0, nra NULL, le NULL; ``sent_at`` and ``error`` untouched; unknown id → not found."""
     table = NotificationTable()
     insert(table, "dead", "dead", 5, None, le="gave up", sent_at=ZERO_TIME, error="legacy error")
@@ -206,7 +206,7 @@ def test_requeue():
 
 
 def test_requeue_sent_row_accepted_as_built():
-    """Spec §9.4 note, §10.1 #9: the test's ``sent`` row "must NOT" be requeued per comments, but no layer checks
+    """certctl internal/repository/postgres/notification_test.go note, docs/certctl.md, comments vs code #9: the test's ``sent`` row "must NOT" be requeued per comments, but no layer checks
     status — Requeue moves it to ``pending`` (sent_at kept).  With ``requeue_any_status`` off (i005) the service refuses."""
     table = NotificationTable()
     insert(table, "sent", "sent", 0, None, sent_at=NOW - 60.0)
@@ -226,7 +226,7 @@ def test_requeue_sent_row_accepted_as_built():
 
 
 def test_created_at_is_persisted():
-    """Spec §9.4 CreatedAt_IsPersisted (354-391): an explicit CreatedAt round-trips through Create + List."""
+    """certctl internal/repository/postgres/notification_test.go CreatedAt_IsPersisted (354-391): an explicit CreatedAt round-trips through Create + List."""
     table = NotificationTable()
     table.insert(
         id="n1",
@@ -254,7 +254,7 @@ def test_created_at_is_persisted():
 
 
 def test_created_at_defaults_to_now():
-    """Spec §9.4 CreatedAt_DefaultsToNow (399-429), §1.4 Create: a created row gets ``created_at`` = now, and
+    """certctl internal/repository/postgres/notification_test.go CreatedAt_DefaultsToNow (399-429), postgres/notification.go Create: a created row gets ``created_at`` = now, and
     ``retry_count`` 0, ``next_retry_at``/``last_error``/``sent_at``/``error`` NULL, status ``pending``."""
     table = NotificationTable()
     row = table.create(42.25, id="n1", type="ExpirationWarning", channel="Email", recipient="r@example.com", message="m")
@@ -281,7 +281,7 @@ def test_created_at_defaults_to_now():
 
 
 def test_count_by_status_exact_match():
-    """Spec §1.4 CountByStatus: ``WHERE status = $1`` exact (title-case ``Pending`` is a different value)."""
+    """postgres/notification.go CountByStatus: ``WHERE status = $1`` exact (title-case ``Pending`` is a different value)."""
     table = eligible_fixture()
     assert table.count_by_status("failed") == 5
     assert table.count_by_status("dead") == 1
@@ -290,7 +290,7 @@ def test_count_by_status_exact_match():
 
 
 def test_generated_ids_follow_certctl_and_resolve():
-    """Rows created without an id get the service's ``notif-<UnixNano>-<counter>`` (spec §1.1, renewal.go
+    """Rows created without an id get the service's ``notif-<UnixNano>-<counter>`` (migrations/000001, renewal.go generateID, renewal.go
     generateID); the table resolves them like any id, and refuses a near miss or a duplicate."""
     epoch_ns = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
     table = NotificationTable(id_epoch_ns=epoch_ns)

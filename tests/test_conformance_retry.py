@@ -1,12 +1,12 @@
-"""Conformance: certctl's service-level notification tests (spec §9.1) and the scheduler quirks of §3, §4, §6.1, §10.2.
+"""Conformance: certctl's service-level notification tests (``internal/service/notification_test.go``) and the scheduler quirks of service/notification.go, RetryFailedNotifications, scheduler.go, docs/certctl.md, quirks.
 
-Each ``test_<certctl case>`` translates one case of spec §9.1 (``internal/service/notification_test.go``).
+Each ``test_<certctl case>`` translates one case of certctl's ``internal/service/notification_test.go``.
 certctl's unit tests run against a mock notifier on channel ``Email``; notifsim's as-built Email carries
-the SMTP quit defect (spec §7.2), so the translated cases run under ``certctl-asbuilt`` with
+the SMTP quit defect (email.go), so the translated cases run under ``certctl-asbuilt`` with
 ``email_quit_defect=False`` (:data:`MOCK`).  "sends" in certctl's tests counts *successful* Send calls
-(§1.5); here both the number of Send calls and the number of successful ones are asserted.
+(service/testutil_test.go mock); here both the number of Send calls and the number of successful ones are asserted.
 
-Scheduler facts used throughout (spec §6.1): both loops tick at t=0 and then every 60 s (process) /
+Scheduler facts used throughout (scheduler.go): both loops tick at t=0 and then every 60 s (process) /
 120 s (retry); per-tick deadlines 60 s / 120 s; a tick that arrives while the previous run of its loop is
 still going is skipped.  The clock starts at 2026-01-01T00:00:00Z.
 """
@@ -31,7 +31,7 @@ def ok_sends(result, nid=None) -> int:
 
 
 def failed_row(id: str, rc: int, nra: float | None, **extra) -> dict:
-    """certctl's ``newFailedNotification(id, rc, nra)`` fixture (spec §9.1, notification_test.go:614-629)."""
+    """certctl's ``newFailedNotification(id, rc, nra)`` fixture (certctl's notification_test.go:614-629)."""
     row = dict(
         id=id,
         type="ExpirationWarning",
@@ -65,12 +65,12 @@ def table_with(*rows: dict) -> NotificationTable:
 
 
 # ---------------------------------------------------------------------------------------------------
-# §9.1 RetryFailedNotifications_*
+# certctl internal/service/notification_test.go RetryFailedNotifications_*
 # ---------------------------------------------------------------------------------------------------
 
 
 def test_retry_failed_notifications_no_eligible_rows():
-    """Spec §9.1 RetryFailedNotifications_NoEligibleRows (notification_test.go:635-648): empty repo → no error, 0 sends."""
+    """certctl internal/service/notification_test.go RetryFailedNotifications_NoEligibleRows (notification_test.go:635-648): empty repo → no error, 0 sends."""
     assert NotificationTable().list_retry_eligible(0.0, 5, 1000) == []
     result = run(channels={"Email": ch.Scripted([], then=None)}, horizon="5m")
     assert len(result.attempts) == 0
@@ -82,7 +82,7 @@ def test_retry_failed_notifications_no_eligible_rows():
 
 
 def test_retry_failed_notifications_list_error():
-    """Spec §9.1 RetryFailedNotifications_ListError (654-673), §4 step 2, §6.1 error handling.
+    """certctl internal/service/notification_test.go RetryFailedNotifications_ListError (654-673), RetryFailedNotifications step 2, scheduler.go error handling.
 
     ``ListRetryEligible`` fails ("simulated DB outage") → the sweep returns an error with **zero** sends;
     the scheduler only logs it and both loops keep ticking.  The eligible row stays untouched until the
@@ -109,7 +109,7 @@ def test_retry_failed_notifications_list_error():
 
 
 def test_retry_failed_notifications_success_promotes():
-    """Spec §9.1 RetryFailedNotifications_SuccessPromotes (679-704), T5, §10.1 #5.
+    """certctl internal/service/notification_test.go RetryFailedNotifications_SuccessPromotes (679-704), T5, docs/certctl.md, comments vs code #5.
 
     Row rc=2, nra=now−1m, notifier ok → 1 send, ``sent``, rc still 2; ``sent_at`` = time the Send returned;
     as built the stale ``next_retry_at`` and ``last_error`` are kept.
@@ -128,7 +128,7 @@ def test_retry_failed_notifications_success_promotes():
 
 
 def test_retry_failed_notifications_exponential_backoff():
-    """Spec §9.1 RetryFailedNotifications_ExponentialBackoff (711-748), §4 d/f, T7.
+    """certctl internal/service/notification_test.go RetryFailedNotifications_ExponentialBackoff (711-748), RetryFailedNotifications d/f, T7.
 
     Row rc=2, nra=now−1m, Send error ``smtp 451 temporary failure`` → ``failed``, rc 3, nra = time the
     Send returned + 4 min (pre-increment 2^2 min), le = the error; 0 successful sends.
@@ -146,7 +146,7 @@ def test_retry_failed_notifications_exponential_backoff():
 
 
 def test_retry_failed_notifications_backoff_cap():
-    """Spec §9.1 RetryFailedNotifications_BackoffCap (765-810): rc=3 → rc 4, nra = after + 8 min, and ≤ after + 1h + 1s."""
+    """certctl internal/service/notification_test.go RetryFailedNotifications_BackoffCap (765-810): rc=3 → rc 4, nra = after + 8 min, and ≤ after + 1h + 1s."""
     err = "webhook 502 bad gateway"
     result = run(rows=[failed_row("n1", 3, -60.0)], channels={"Email": ch.Scripted([err], latency=1.5)})
     row = result.row("n1")
@@ -156,7 +156,7 @@ def test_retry_failed_notifications_backoff_cap():
 
 
 def test_retry_backoff_schedule_pre_increment_and_capped():
-    """Spec §4 d, §11.2: wait = min(2^rc_before × 1 min, 1 h); with max 5 the 16 min and the cap are never used."""
+    """RetryFailedNotifications d, docs/certctl.md, knobs: wait = min(2^rc_before × 1 min, 1 h); with max 5 the 16 min and the cap are never used."""
     policy = MOCK
     assert [policy.backoff(n) for n in range(5)] == [60.0, 120.0, 240.0, 480.0, 960.0]
     assert policy.backoff(6) == 3600.0 and policy.backoff(20) == 3600.0
@@ -164,7 +164,7 @@ def test_retry_backoff_schedule_pre_increment_and_capped():
 
 
 def test_retry_failed_notifications_mark_dead_on_exhaustion():
-    """Spec §9.1 RetryFailedNotifications_MarkDeadOnExhaustion (817-843), T8, §10.1 #4.
+    """certctl internal/service/notification_test.go RetryFailedNotifications_MarkDeadOnExhaustion (817-843), T8, docs/certctl.md, comments vs code #4.
 
     Row rc=4, Send error → ``dead``, nra NULL, le = the error; rc kept at 4 (not incremented).
     """
@@ -179,12 +179,12 @@ def test_retry_failed_notifications_mark_dead_on_exhaustion():
 
 
 # ---------------------------------------------------------------------------------------------------
-# §9.1 RequeueNotification_*
+# certctl internal/service/notification_test.go RequeueNotification_*
 # ---------------------------------------------------------------------------------------------------
 
 
 def test_requeue_notification_success():
-    """Spec §9.1 RequeueNotification_Success (849-887), T9, §1.4 Requeue.
+    """certctl internal/service/notification_test.go RequeueNotification_Success (849-887), T9, postgres/notification.go Requeue.
 
     Dead row rc=5, nra=now+10m, le ``max attempts exceeded`` → ``pending``, rc 0, nra NULL, le NULL;
     ``sent_at`` and ``error`` untouched.
@@ -203,7 +203,7 @@ def test_requeue_notification_success():
 
 
 def test_requeue_notification_repo_error():
-    """Spec §9.1 RequeueNotification_RepoError (893-917): a repository error (``pg: deadlock detected``) surfaces
+    """certctl internal/service/notification_test.go RequeueNotification_RepoError (893-917): a repository error (``pg: deadlock detected``) surfaces
     from ``RequeueNotification`` (HTTP 500); the row is unchanged."""
     dead = dict(failed_row("n1", 5, 600.0, status="dead", last_error="max attempts exceeded"))
     db = Database(write_error_rate=1.0, error="pg: deadlock detected")
@@ -214,12 +214,12 @@ def test_requeue_notification_repo_error():
 
 
 # ---------------------------------------------------------------------------------------------------
-# §9.1 ProcessPendingNotifications*, MarkAsRead
+# certctl internal/service/notification_test.go ProcessPendingNotifications*, MarkAsRead
 # ---------------------------------------------------------------------------------------------------
 
 
 def test_process_pending_notifications():
-    """Spec §9.1 ProcessPendingNotifications (259-301), §3.2, T2: 3 pending Email rows → 3 sends, all ``sent``."""
+    """certctl internal/service/notification_test.go ProcessPendingNotifications (259-301), ProcessPendingNotifications, T2: 3 pending Email rows → 3 sends, all ``sent``."""
     rows = [pending_row(f"p{i}") for i in range(3)]
     result = run(rows=rows, channels={"Email": ch.Scripted([], then=None, latency=2.0)})
     for i in range(3):
@@ -234,7 +234,7 @@ def test_process_pending_notifications():
 
 
 def test_process_pending_notifications_no_notifier():
-    """Spec §9.1 ProcessPendingNotifications_NoNotifier (303-335), T3: empty registry → ``sent`` at the tick, no Send call."""
+    """certctl internal/service/notification_test.go ProcessPendingNotifications_NoNotifier (303-335), T3: empty registry → ``sent`` at the tick, no Send call."""
     result = run(rows=[pending_row("p1")], channels={})
     assert_row(result.row("p1"), status="sent", sent_at=at(0), retry_count=0, next_retry_at=None, last_error=None, attempts=0, deliveries=0)
     assert len(result.attempts) == 0
@@ -243,7 +243,7 @@ def test_process_pending_notifications_no_notifier():
 
 
 def test_mark_as_read():
-    """Spec §9.1 MarkAsRead (387-416), T10, §5.1: a ``sent`` row → ``read``; ``sent_at`` overwritten with now."""
+    """certctl internal/service/notification_test.go MarkAsRead (387-416), T10, RequeueNotification: a ``sent`` row → ``read``; ``sent_at`` overwritten with now."""
     row = pending_row("s1", status="sent", sent_at=-3600.0, retry_count=2, next_retry_at=-600.0, last_error="old")
     result = run(rows=[row], channels={"Email": ch.Scripted([], then=None)}, actions=[(10, "read", "s1")])
     assert_row(result.row("s1"), status="read", sent_at=at(10), retry_count=2, next_retry_at=at(-600), last_error="old", attempts=0)
@@ -255,7 +255,7 @@ def test_mark_as_read():
 
 
 def test_mark_as_read_pending_row_is_never_sent():
-    """Spec §10.2, §11.1 mark-read: a ``pending`` row marked read is never sent.
+    """docs/certctl.md, quirks, docs/certctl.md, transitions mark-read: a ``pending`` row marked read is never sent.
 
     50 filler rows fill the as-built batch of t=0, so the target (51st) is still pending when read at t=10.
     """
@@ -266,12 +266,12 @@ def test_mark_as_read_pending_row_is_never_sent():
 
 
 # ---------------------------------------------------------------------------------------------------
-# List ordering and the pending batch (§1.4 List, §3.2, §0 Q2, §10.2)
+# List ordering and the pending batch (postgres/notification.go List, ProcessPendingNotifications, docs/certctl.md, the 50-row page, docs/certctl.md, quirks)
 # ---------------------------------------------------------------------------------------------------
 
 
 def test_list_pending_order_sent_at_desc_nulls_last():
-    """Spec §1.4 List, §3.2: ``ORDER BY sent_at DESC NULLS LAST`` — real timestamps (newest first), then Go's
+    """postgres/notification.go List, ProcessPendingNotifications: ``ORDER BY sent_at DESC NULLS LAST`` — real timestamps (newest first), then Go's
     zero time, then NULL; only ``pending`` rows; limit applied after ordering."""
     table = table_with(
         dict(id="null-1", status="pending", sent_at=None),
@@ -291,7 +291,7 @@ def test_list_pending_order_sent_at_desc_nulls_last():
 
 
 def test_requeued_rows_sort_first_in_next_pending_batch():
-    """Spec §3.2, §10.2: requeue keeps ``sent_at``, so requeued rows (a real timestamp from a sent row, Go zero time
+    """ProcessPendingNotifications, docs/certctl.md, quirks: requeue keeps ``sent_at``, so requeued rows (a real timestamp from a sent row, Go zero time
     from a failed row) sort before NULL-``sent_at`` pending rows in the next process tick; real timestamps first."""
     filler = [pending_row(f"f{i:02d}", channel="Slack") for i in range(55)]  # t=0 sends 50, 5 remain
     sent = pending_row("was-sent", channel="Slack", status="sent", sent_at=-100.0)
@@ -316,7 +316,7 @@ def test_requeued_rows_sort_first_in_next_pending_batch():
     ids=["asbuilt-50", "i005-1000"],
 )
 def test_process_pending_batch_50_as_built_1000_for_i005(policy, expected_rows):
-    """Spec §0 Q2, §1.4 List, §11.2: ``PerPage: 1000`` is rewritten to 50 as built; the I-005 intent is 1000.
+    """docs/certctl.md, the 50-row page, postgres/notification.go List, docs/certctl.md, knobs: ``PerPage: 1000`` is rewritten to 50 as built; the I-005 intent is 1000.
 
     60 pending rows: as built the t=0 tick sends 50 and the t=60 tick the other 10; i005 sends all 60 at t=0.
     """
@@ -330,19 +330,19 @@ def test_process_pending_batch_50_as_built_1000_for_i005(policy, expected_rows):
 
 
 def test_i005_pending_batch_caps_at_1000():
-    """Spec §3.2 / DESIGN §1: the designed batch is ``PerPage: 1000`` — 1001 pending rows take two ticks."""
+    """ProcessPendingNotifications / docs/policies.md: the designed batch is ``PerPage: 1000`` — 1001 pending rows take two ticks."""
     rows = [pending_row(f"p{i:04d}", channel="Slack") for i in range(1001)]
     result = run(rows=rows, channels={"Slack": ch.Scripted([], then=None)}, policy=I005)
     assert list(result.ticks[result.ticks["loop"] == "process"]["rows"]) == [1000, 1]
 
 
 # ---------------------------------------------------------------------------------------------------
-# Double-send race (§3.2), per-tick deadlines and skipped ticks (§6.1)
+# Double-send race (ProcessPendingNotifications), per-tick deadlines and skipped ticks (scheduler.go)
 # ---------------------------------------------------------------------------------------------------
 
 
 def test_double_send_race_creator_and_process_tick():
-    """Spec §3.2, §10.2 race: a creator's immediate Send (8 s, in flight) while the t=60 process tick lists the same
+    """ProcessPendingNotifications, docs/certctl.md, quirks race: a creator's immediate Send (8 s, in flight) while the t=60 process tick lists the same
     pending row → two Send calls (loops ``create`` then ``process``), two deliveries; final ``sent_at`` from the later write."""
     result = run(channels={"Slack": ch.Scripted([], then=None, latency=8.0)}, workload=At([(55.0, "Slack")]), horizon="3m")
     assert len(result.notifications) == 1
@@ -355,7 +355,7 @@ def test_double_send_race_creator_and_process_tick():
 
 
 def test_double_send_race_poisson_workload():
-    """Spec §3.2: Poisson arrivals on one channel with a 9 s Send. A row is sent twice exactly when a process tick
+    """ProcessPendingNotifications: Poisson arrivals on one channel with a 9 s Send. A row is sent twice exactly when a process tick
     starts while its immediate send is in flight (created_at < tick < created_at + 9 s)."""
     latency = 9.0
     horizon = 4 * 3600
@@ -386,7 +386,7 @@ def test_double_send_race_poisson_workload():
 
 
 def test_process_tick_deadline_http_sends_fail_fast_rows_unchanged():
-    """Spec §6.1 context expiry, §10.2: within the 60 s process deadline, HTTP Sends run; the one in flight at the
+    """scheduler.go context expiry, docs/certctl.md, quirks: within the 60 s process deadline, HTTP Sends run; the one in flight at the
     deadline is cut (``context deadline exceeded``), the next fails at once; both rows stay ``pending`` (write fails)."""
     policy = MOCK.replace(process_interval=300.0)  # keep the next tick out of the picture; deadline stays 60 s
     rows = [pending_row(f"s{i}", channel="Slack") for i in range(1, 9)]
@@ -403,7 +403,7 @@ def test_process_tick_deadline_http_sends_fail_fast_rows_unchanged():
 
 
 def test_process_tick_deadline_email_ignores_ctx_duplicate_next_tick():
-    """Spec §6.1, §7.2, §3.1, §10.2: Email ignores the deadline (a 70 s SMTP exchange is delivered), but its status
+    """scheduler.go, email.go, sendNotification, docs/certctl.md, quirks: Email ignores the deadline (a 70 s SMTP exchange is delivered), but its status
     write uses the expired ctx and fails → row stays ``pending``; the t=60 tick is skipped (still running); the t=120
     tick sends it again → duplicate delivery."""
     channels = {"Email": ch.Scripted([None, None], latency=[70.0, 1.0])}
@@ -421,7 +421,7 @@ def test_process_tick_deadline_email_ignores_ctx_duplicate_next_tick():
 
 
 def test_retry_tick_deadline_row_unchanged_budget_not_consumed():
-    """Spec §4 write failures, §6.1, §11.1 "failed(retry) write fails → unchanged": an Email retry Send returning after
+    """RetryFailedNotifications write failures, scheduler.go, docs/certctl.md, transitions "failed(retry) write fails → unchanged": an Email retry Send returning after
     the 2 min deadline cannot write; the row keeps rc and nra (≤ now) and is re-attempted at the same rc."""
     row = failed_row("n1", 1, -60.0)
     chan = {"Email": ch.Scripted(["smtp 451 temporary failure", "smtp 451 again"], latency=[130.0, 1.0])}
@@ -437,7 +437,7 @@ def test_retry_tick_deadline_row_unchanged_budget_not_consumed():
 
 
 def test_scheduler_skips_ticks_while_previous_run_in_flight():
-    """Spec §6.1 guard: ticks arriving while the previous run of the same loop is in flight are skipped, not queued;
+    """scheduler.go guard: ticks arriving while the previous run of the same loop is in flight are skipped, not queued;
     the two loops are independent; both run once at start."""
     rows = [pending_row("e1"), failed_row("f1", 1, -60.0)]
     chan = {"Email": ch.Scripted([None, "smtp 451", None], latency=[150.0, 250.0, 0.0])}
@@ -462,7 +462,7 @@ def test_scheduler_skips_ticks_while_previous_run_in_flight():
 
 
 def test_no_notifier_webhook_as_built_is_ghost_sent():
-    """Spec §2.1, T3, T6, §10.2: as built there is no Webhook notifier, even if the scenario models the endpoint.
+    """cmd/server/main.go registry, T3, T6, docs/certctl.md, quirks: as built there is no Webhook notifier, even if the scenario models the endpoint.
     A created Webhook row is ``sent`` at creation, a pending one at the next tick, an armed failed one by the retry
     sweep (rc/nra/le kept) — all with no Send call and no delivery (ghost)."""
     webhook = ch.Scripted([], then="must never be called")
@@ -478,7 +478,7 @@ def test_no_notifier_webhook_as_built_is_ghost_sent():
 
 
 def test_webhook_notifier_called_under_i005():
-    """DESIGN §1 ``webhook_notifier``: with a working Webhook notifier the same rows are really sent."""
+    """docs/policies.md ``webhook_notifier``: with a working Webhook notifier the same rows are really sent."""
     webhook = ch.Scripted([], then=None)
     result = run(rows=[pending_row("w-pending", channel="Webhook")], channels={"Webhook": webhook}, policy=I005)
     assert len(sends(result, "w-pending")) == 1
@@ -486,7 +486,7 @@ def test_webhook_notifier_called_under_i005():
 
 
 def test_email_quit_defect_delivered_but_failed():
-    """Spec §7.2, §10.2, §11.1 last line: as built, an Email accepted by a compliant SMTP server is delivered **and**
+    """email.go, docs/certctl.md, quirks, docs/certctl.md, transitions last line: as built, an Email accepted by a compliant SMTP server is delivered **and**
     reported failed (``failed to quit SMTP: 250 ...``) → T4 orphan: ``failed``, sent_at 0001-01-01, never retried."""
     result = run(rows=[pending_row("e1")], channels={"Email": ch.Scripted([], then=None)}, policy=AS_BUILT, horizon="1h")
     assert_row(result.row("e1"), status="failed", sent_at=GO_ZERO, retry_count=0, next_retry_at=None, last_error=None, error=None, attempts=1, deliveries=1)
@@ -504,7 +504,7 @@ def test_email_quit_defect_delivered_but_failed():
     ids=["latency-0", "latency-0.5s"],
 )
 def test_i005_arm_first_failure_then_quantised_retries_until_dead(latency, attempt_times):
-    """DESIGN §1 ``certctl-i005``, spec §4: the first failure arms the retry path (``failed``, rc 1,
+    """docs/policies.md ``certctl-i005``, RetryFailedNotifications: the first failure arms the retry path (``failed``, rc 1,
     nra = send return + 60 s); retries happen at the first retry tick (every 120 s) with tick ≥ nra; waits 1,2,4,8 min
     pre-increment from the send's return; the 5th Send call (rc 4) goes ``dead`` with rc kept at 4."""
     err = "slack: webhook returned HTTP 503: service unavailable"
@@ -523,7 +523,7 @@ def test_i005_arm_first_failure_then_quantised_retries_until_dead(latency, attem
 
 
 def test_i005_arm_first_failure_on_creator_path():
-    """DESIGN §1: under i005 a creator's immediate-send failure is armed too (rc 1, nra = send return + 1 min);
+    """docs/policies.md: under i005 a creator's immediate-send failure is armed too (rc 1, nra = send return + 1 min);
     as built the same failure is an orphan (rc 0, nra NULL, sent_at 0001-01-01)."""
     err = "slack: webhook returned HTTP 503: service unavailable"
     chan = {"Slack": ch.Scripted([err], then=None, latency=0.5)}
@@ -543,7 +543,7 @@ def test_i005_arm_first_failure_on_creator_path():
     ids=["rc0", "rc2", "rc4"],
 )
 def test_hybrid_state_requeue_during_retry_send(rc, expected):
-    """Spec §4 concurrency note and steps d-f: an operator requeue (t=10) while a retry Send (0→30 s) is in flight.
+    """RetryFailedNotifications concurrency note and steps d-f: an operator requeue (t=10) while a retry Send (0→30 s) is in flight.
 
     ``RecordFailedAttempt`` does not touch status and increments the *current* rc server-side, while the backoff and
     the exhaustion test use the rc *listed* at the sweep's start: rc 0 → ``pending`` rc 1, nra +1 min (the hybrid
@@ -562,7 +562,7 @@ def test_hybrid_state_requeue_during_retry_send(rc, expected):
 
 
 def test_creator_context_expired_write_fails_row_stays_pending():
-    """Spec §6.1 (immediate sends run under the caller's context), §7.2, §3.1, §3.2 (b): an Email send that outlives
+    """scheduler.go (immediate sends run under the caller's context), email.go, sendNotification, ProcessPendingNotifications (b): an Email send that outlives
     its creator's context is delivered but its status write fails → the row stays ``pending`` and the next process
     tick sends it again (duplicate)."""
 
@@ -581,7 +581,7 @@ def test_creator_context_expired_write_fails_row_stays_pending():
 
 
 def test_failed_status_write_after_delivery_resends_next_tick():
-    """Spec §3.1 / §10.2: if the post-send ``UpdateStatus`` fails (database error), the row stays ``pending``
+    """sendNotification / docs/certctl.md, quirks: if the post-send ``UpdateStatus`` fails (database error), the row stays ``pending``
     and the next process tick sends it again: a duplicate delivery."""
     db = Database(outages=[(0.5, 1.0)])  # the database is down exactly when the first send returns (t = 1 s)
     result = run(rows=[pending_row("n1")], channels={"Email": ch.Scripted([None, None], latency=1.0)}, database=db)
@@ -590,7 +590,7 @@ def test_failed_status_write_after_delivery_resends_next_tick():
 
 
 def test_create_fails_while_database_down():
-    """Spec §2: a creator whose ``Create`` fails returns the error: no row, no send."""
+    """service/notification.go creators: a creator whose ``Create`` fails returns the error: no row, no send."""
 
     class OneAlert(Workload):
         def process(self, hooks):

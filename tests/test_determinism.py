@@ -1,4 +1,4 @@
-"""Determinism and common random numbers (DESIGN §3).
+"""Determinism and common random numbers (docs/architecture.md).
 
 * same seed + same config ⇒ identical tables, row for row (also across processes
   with different hash seeds);

@@ -1,7 +1,7 @@
-"""Fleet: certctl's expiry alerting (spec §2.3), renewal/deployment notifications and revocations.
+"""Fleet: certctl's expiry alerting (renewal.go sendThresholdAlerts), renewal/deployment notifications and revocations.
 
 The first group reproduces certctl's ``renewal_expiry_alerts_test.go`` cases
-of spec §9.2 through :func:`notifsim.simulate`: a certificate expiring now
+of certctl internal/service/renewal_expiry_alerts_test.go through :func:`notifsim.simulate`: a certificate expiring now
 (``ExpiresAt = now + 0d``) crosses every threshold in the first renewal
 tick.  certctl's mock notifiers count successful sends; here every channel
 has a notifier that always succeeds (``Scripted([])``) unless a case says
@@ -63,7 +63,7 @@ def expected(**counts) -> dict[str, int]:
     return {ch: counts.get(ch, 0) for ch in CHANNELS}
 
 
-# -- spec §9.2: renewal_expiry_alerts_test.go ------------------------------------------
+# -- certctl internal/service/renewal_expiry_alerts_test.go -----------------------------------------------
 
 
 def test_default_matrix_email_only():

@@ -1,4 +1,4 @@
-"""Metric values (DESIGN §5) against closed-form results on scenarios built here.
+"""Metric values (docs/results.md) against closed-form results on scenarios built here.
 
 With zero latency a Send takes no time, so there is no double-send race and each
 notification's fate is a sequence of independent Bernoulli(p) outcomes:

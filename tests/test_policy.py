@@ -1,4 +1,4 @@
-"""Policy: presets exactly as DESIGN §1, certctl's retry arithmetic, validation naming the field."""
+"""Policy: presets exactly as docs/policies.md, certctl's retry arithmetic, validation naming the field."""
 
 import pytest
 

@@ -1,10 +1,10 @@
-"""Conformance: every row of the state machine of spec §11.1, one test per row.
+"""Conformance: every row of the state machine of docs/certctl.md, transitions, one test per row.
 
 State = (status, retry_count, next_retry_at, last_error, sent_at); N(ch) = a notifier is registered for the
 channel.  Each test drives the row end-to-end with :func:`notifsim.simulate` (scheduler ticks at t=0 then every
 60 s / 120 s; clock starts 2026-01-01T00:00:00Z) and, where cheap, the pure :mod:`notifsim.machine` too.
 Mock-notifier style rows use ``certctl-asbuilt`` with ``email_quit_defect=False`` (:data:`MOCK`); the last row
-of §11.1 (Email against a compliant server) uses the defect.
+of docs/certctl.md, transitions (Email against a compliant server) uses the defect.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def machine(*rows, policy=MOCK, notifiers=("Email",)):
 
 
 def test_state_table_create_inserts_pending_then_immediate_send():
-    """Spec §11.1 row 1 (— / create → pending), §1.4 Create, §2: insert rc=0, nra=NULL, le=NULL, sent_at=NULL,
+    """docs/certctl.md transitions row 1 (— / create → pending), postgres/notification.go Create, service/notification.go creators: insert rc=0, nra=NULL, le=NULL, sent_at=NULL,
     created_at=now, status pending; then the creator sends at once (loop ``create``)."""
     table = NotificationTable()
     row = table.create(30.0, id="n1", type="ExpirationWarning", channel="Email", recipient="r@example.com", message="m", certificate_id="mc-1")
@@ -87,7 +87,7 @@ def test_state_table_create_inserts_pending_then_immediate_send():
 
 
 def test_state_table_pending_no_notifier_sent_without_delivery():
-    """Spec §11.1 row 2 (pending / immediate send or process-tick pick / ¬N(ch) → sent, sent_at=now, no delivery), T3."""
+    """docs/certctl.md transitions row 2 (pending / immediate send or process-tick pick / ¬N(ch) → sent, sent_at=now, no delivery), T3."""
     result = run(rows=[row_dict("p1", "pending", channel="Teams")], channels={}, workload=At([(30.0, "Teams")]))
     assert_row(result.row("p1"), status="sent", sent_at=at(0), retry_count=0, next_retry_at=None, last_error=None, attempts=0, deliveries=0)
     created = result.notifications[result.notifications["origin"] == "created"].iloc[0]
@@ -104,7 +104,7 @@ def test_state_table_pending_no_notifier_sent_without_delivery():
 
 
 def test_state_table_pending_send_ok_sent_at_after_send():
-    """Spec §11.1 row 3 (pending / send / N(ch), Send ok, write ok → sent, sent_at = now after the send), T2."""
+    """docs/certctl.md transitions row 3 (pending / send / N(ch), Send ok, write ok → sent, sent_at = now after the send), T2."""
     result = run(rows=[row_dict("p1", "pending", channel="Slack")], channels={"Slack": ch.Scripted([None], latency=4.0)})
     assert_row(result.row("p1"), status="sent", sent_at=at(4), retry_count=0, next_retry_at=None, last_error=None, attempts=1, deliveries=1)
     assert_row(sends(result, "p1").iloc[0], loop="process", at=at(0), outcome="ok", delivered=True, latency_s=4.0)
@@ -118,8 +118,8 @@ def test_state_table_pending_send_ok_sent_at_after_send():
 
 
 def test_state_table_pending_send_error_failed_orphan():
-    """Spec §11.1 row 4 (pending / send / Send error → failed, sent_at=0001-01-01; rc 0, nra NULL, le NULL,
-    error NULL), §0 Q1, T4: the row is never retried (one Send in an hour)."""
+    """docs/certctl.md transitions row 4 (pending / send / Send error → failed, sent_at=0001-01-01; rc 0, nra NULL, le NULL,
+    error NULL), docs/certctl.md, why a first failure is never retried, T4: the row is never retried (one Send in an hour)."""
     result = run(rows=[row_dict("p1", "pending")], channels={"Email": ch.Scripted([ERR], then=None, latency=2.0)}, horizon="1h")
     assert_row(result.row("p1"), status="failed", sent_at=GO_ZERO, retry_count=0, next_retry_at=None, last_error=None, error=None, attempts=1, deliveries=0)
     assert_row(sends(result, "p1").iloc[0], outcome="error", error=ERR)
@@ -135,7 +135,7 @@ def test_state_table_pending_send_error_failed_orphan():
 
 
 def test_state_table_pending_status_write_fails_stays_pending_resent():
-    """Spec §11.1 row 5 (pending / send / status write fails (ctx expired) → pending, re-sent next tick), §3.1.
+    """docs/certctl.md transitions row 5 (pending / send / status write fails (ctx expired) → pending, re-sent next tick), sendNotification.
 
     A 70 s Email exchange outlives the 60 s process deadline: delivered, but the write fails → pending; the t=60 tick
     is skipped, the t=120 tick sends it again → sent, 2 deliveries (duplicate)."""
@@ -151,7 +151,7 @@ def test_state_table_pending_status_write_fails_stays_pending_resent():
 
 
 def test_state_table_failed_unarmed_never_retried():
-    """Spec §11.1 row 6 (failed(nra=NULL) / any timer → none), §0 Q1: a stranded row is not touched by either loop."""
+    """docs/certctl.md transitions row 6 (failed(nra=NULL) / any timer → none), docs/certctl.md, why a first failure is never retried: a stranded row is not touched by either loop."""
     row = row_dict("f1", "failed", rc=0, sent_at="0001-01-01T00:00:00Z")
     result = run(rows=[row], channels={"Email": ch.Scripted([], then=None)}, horizon="1h")
     assert_row(result.row("f1"), status="failed", retry_count=0, next_retry_at=None, last_error=None, sent_at=GO_ZERO, attempts=0)
@@ -162,7 +162,7 @@ def test_state_table_failed_unarmed_never_retried():
 
 
 def test_state_table_armed_no_notifier_sent_retry_fields_kept():
-    """Spec §11.1 row 7 (failed(nra≤now, rc<5) / retry tick / ¬N(ch) → sent, sent_at=now; rc, nra, le kept), T6."""
+    """docs/certctl.md transitions row 7 (failed(nra≤now, rc<5) / retry tick / ¬N(ch) → sent, sent_at=now; rc, nra, le kept), T6."""
     row = row_dict("f1", "failed", channel="Teams", rc=3, nra=-30.0, le="teams: webhook returned HTTP 503: x", sent_at="0001-01-01T00:00:00Z")
     result = run(rows=[row], channels={})
     assert_row(
@@ -181,7 +181,7 @@ def test_state_table_armed_no_notifier_sent_retry_fields_kept():
 
 
 def test_state_table_armed_send_ok_sent_retry_fields_kept():
-    """Spec §11.1 row 8 (failed(nra≤now, rc<5) / retry tick / Send ok → sent, sent_at = now after send; rc, nra, le kept), T5."""
+    """docs/certctl.md transitions row 8 (failed(nra≤now, rc<5) / retry tick / Send ok → sent, sent_at = now after send; rc, nra, le kept), T5."""
     row = row_dict("f1", "failed", rc=1, nra=-30.0, le="connection refused", sent_at="0001-01-01T00:00:00Z")
     result = run(rows=[row], channels={"Email": ch.Scripted([None], latency=3.0)})
     assert_row(result.row("f1"), status="sent", sent_at=at(3), retry_count=1, next_retry_at=at(-30), last_error="connection refused", attempts=1, deliveries=1)
@@ -193,7 +193,7 @@ def test_state_table_armed_send_ok_sent_retry_fields_kept():
 
 @pytest.mark.parametrize("rc", [0, 1, 2, 3])
 def test_state_table_armed_send_error_backoff(rc):
-    """Spec §11.1 row 9 (failed(nra≤now, rc≤3) / retry tick / Send error → failed; rc+=1; le=err;
+    """docs/certctl.md transitions row 9 (failed(nra≤now, rc≤3) / retry tick / Send error → failed; rc+=1; le=err;
     nra = now_after_send + min(2^rc_old min, 1h)), T7."""
     row = row_dict("f1", "failed", rc=rc, nra=-30.0, le="connection refused", sent_at="0001-01-01T00:00:00Z")
     result = run(rows=[row], channels={"Email": ch.Scripted([ERR], then=None, latency=2.0)}, horizon="100s")
@@ -208,7 +208,7 @@ def test_state_table_armed_send_error_backoff(rc):
 
 
 def test_state_table_armed_rc4_send_error_dead():
-    """Spec §11.1 row 10 (failed(nra≤now, rc=4) / retry tick / Send error → dead; le=err; nra=NULL; rc stays 4), T8."""
+    """docs/certctl.md transitions row 10 (failed(nra≤now, rc=4) / retry tick / Send error → dead; le=err; nra=NULL; rc stays 4), T8."""
     row = row_dict("f1", "failed", rc=4, nra=-30.0, le="connection refused", sent_at="0001-01-01T00:00:00Z")
     result = run(rows=[row], channels={"Email": ch.Scripted([ERR], then=None, latency=2.0)}, horizon="1h")
     assert_row(result.row("f1"), status="dead", retry_count=4, next_retry_at=None, last_error=ERR, sent_at=GO_ZERO, attempts=1)
@@ -218,7 +218,7 @@ def test_state_table_armed_rc4_send_error_dead():
 
 
 def test_state_table_retry_write_fails_unchanged_email():
-    """Spec §11.1 row 11 (failed(retry) / retry tick / write fails → unchanged: same rc, nra ≤ now), §4, §6.1.
+    """docs/certctl.md transitions row 11 (failed(retry) / retry tick / write fails → unchanged: same rc, nra ≤ now), RetryFailedNotifications, scheduler.go.
 
     Email ignores the 2 min deadline: its Send returns at 130 s, the write fails, the row keeps rc 2 / nra / le."""
     row = row_dict("f1", "failed", rc=2, nra=-30.0, le="connection refused", sent_at="0001-01-01T00:00:00Z")
@@ -227,7 +227,7 @@ def test_state_table_retry_write_fails_unchanged_email():
 
 
 def test_state_table_retry_write_fails_unchanged_http():
-    """Spec §11.1 row 11, §6.1: HTTP retry Sends after the 2 min deadline fail fast (``context deadline exceeded``) and
+    """docs/certctl.md transitions row 11, scheduler.go: HTTP retry Sends after the 2 min deadline fail fast (``context deadline exceeded``) and
     their rows stay unchanged; rows written before the deadline are ``sent``.
 
     14 armed Slack rows × 9.5 s: rows 1-12 finish by 114 s; row 13 is cut at 120 s, row 14 fails at once."""
@@ -263,8 +263,8 @@ def _expected_sent_at(value):
 
 @pytest.mark.parametrize("status", list(START_STATES))
 def test_state_table_requeue_any_status(status):
-    """Spec §11.1 row 12 (any / operator requeue / row exists → rc=0; nra=NULL; le=NULL (sent_at, error kept) → pending),
-    T9, §5.1 (no status validation at any layer)."""
+    """docs/certctl.md transitions row 12 (any / operator requeue / row exists → rc=0; nra=NULL; le=NULL (sent_at, error kept) → pending),
+    T9, RequeueNotification (no status validation at any layer)."""
     s = START_STATES[status]
     row = row_dict("n1", status, rc=s["rc"], nra=s["nra"], le=s["le"], sent_at=s["sent_at"], error="legacy")
     # the Email notifier is slow so that a pending row picked at t=0 is still in flight at the horizon
@@ -287,7 +287,7 @@ def test_state_table_requeue_any_status(status):
 
 
 def test_state_table_requeue_unknown_id_not_found():
-    """Spec §11.1 row 12 guard (row exists, else 404), §5.2: an unknown id is an error and changes nothing."""
+    """docs/certctl.md transitions row 12 guard (row exists, else 404), handler/notifications.go: an unknown id is an error and changes nothing."""
     table, service = machine(row_dict("n1", "dead", rc=4))
     with pytest.raises(NotFound):
         service.requeue_notification("nope")
@@ -301,7 +301,7 @@ def test_state_table_requeue_unknown_id_not_found():
 
 @pytest.mark.parametrize("status", list(START_STATES))
 def test_state_table_mark_read_any_status(status):
-    """Spec §11.1 row 13 (any / operator mark-read / row exists → sent_at=now → read), T10: only status and
+    """docs/certctl.md transitions row 13 (any / operator mark-read / row exists → sent_at=now → read), T10: only status and
     sent_at are written (rc, nra, le kept)."""
     s = START_STATES[status]
     row = row_dict("n1", status, rc=s["rc"], nra=s["nra"], le=s["le"], sent_at=s["sent_at"])
@@ -316,7 +316,7 @@ def test_state_table_mark_read_any_status(status):
 
 
 def test_state_table_mark_read_unknown_id_error():
-    """Spec §11.1 row 13 guard (row exists, else 500), §5.2: an unknown id is an error and changes nothing."""
+    """docs/certctl.md transitions row 13 guard (row exists, else 500), handler/notifications.go: an unknown id is an error and changes nothing."""
     table, service = machine(row_dict("n1", "sent", sent_at=-100.0))
     with pytest.raises(NotFound):
         service.mark_as_read("nope", 10.0)
@@ -329,8 +329,8 @@ def test_state_table_mark_read_unknown_id_error():
 
 
 def test_state_table_terminal_states_ignore_timers():
-    """Spec §11.1 row 14 (sent / read / dead / timers → none, terminal until operator action); a ``sent`` row with
-    stale rc/nra≤now (after a retry success, §10.1 #5) is not retry-eligible either."""
+    """docs/certctl.md transitions row 14 (sent / read / dead / timers → none, terminal until operator action); a ``sent`` row with
+    stale rc/nra≤now (after a retry success, docs/certctl.md, comments vs code #5) is not retry-eligible either."""
     rows = [
         row_dict("sent", "sent", rc=2, nra=-60.0, le="old", sent_at=-30.0),
         row_dict("read", "read", sent_at=-20.0),
@@ -347,7 +347,7 @@ def test_state_table_terminal_states_ignore_timers():
 
 
 def test_state_table_email_compliant_server_takes_failed_transition():
-    """Spec §11.1 (Email against a compliant server: "delivered, reported error" ⇒ the failed transition), §7.2.
+    """docs/certctl.md, transitions (Email against a compliant server: "delivered, reported error" ⇒ the failed transition), email.go.
 
     As built: a pending Email row → T4 (failed, 0001-01-01, delivered once); an armed Email row → T7 (rc+1,
     le = the quit error, nra = send return + 1 min) although it was delivered — each retry delivers again."""

@@ -1,4 +1,4 @@
-"""DuckDB results files (DESIGN §4): round trip, many runs per file, atomic writes, bad paths."""
+"""DuckDB results files (docs/results.md): round trip, many runs per file, atomic writes, bad paths."""
 
 from __future__ import annotations
 
@@ -188,7 +188,7 @@ _TZ_SCRIPT = textwrap.dedent(
 
 
 def test_timestamps_are_utc_whatever_the_local_time_zone(stored):
-    """DuckDB hands TIMESTAMPTZ back in the session time zone; notifsim promises UTC (DESIGN §3)."""
+    """DuckDB hands TIMESTAMPTZ back in the session time zone; notifsim promises UTC (docs/architecture.md)."""
     path, _ = stored
     env = dict(os.environ, TZ="Asia/Kolkata")
     out = subprocess.run([sys.executable, "-c", _TZ_SCRIPT, str(path)], env=env, capture_output=True, text=True, check=True)
@@ -228,7 +228,7 @@ def test_many_runs_per_file(tmp_path):
 
 
 def test_duplicate_run_name_is_a_config_error_and_file_unchanged(tmp_path):
-    """A run_id already in the file is a user mistake (DESIGN §6): ConfigError, nothing written."""
+    """A run_id already in the file is a user mistake (docs/architecture.md): ConfigError, nothing written."""
     path = tmp_path / "dup.duckdb"
     _simulate(seed=1, horizon="1h", db=path, run_name="same")
     before = _counts(path)

@@ -36,7 +36,7 @@ class RequeueRefused(Exception):
 
 
 class NotificationService:
-    """certctl's notification service decisions after a ``Send`` returns (spec §3-§5).
+    """certctl's notification service decisions after a ``Send`` returns (service/notification.go; RequeueNotification).
 
     Call :meth:`finish_send` after a send of a listed or freshly created row
     (``sendNotification``), :meth:`finish_retry` after a send made by the

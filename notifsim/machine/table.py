@@ -85,7 +85,7 @@ class Notification:
 
 
 class NotificationTable:
-    """The ``notification_events`` table with certctl's repository methods (spec §1.4).
+    """The ``notification_events`` table with certctl's repository methods (postgres/notification.go).
 
     Stored by column: strings in lists (shared text such as a status or a
     channel costs one reference a row), ``retry_count`` and the three
@@ -108,7 +108,7 @@ class NotificationTable:
         self._retry = SortedList()  # (next_retry_at, seq) of failed rows with next_retry_at set
         self._counts: Counter[str] = Counter()
         self._stranded = 0  # failed rows with next_retry_at NULL
-        # (certificate_id, threshold digits, channel) -> seqs of ExpirationWarning rows (spec §2.3 dedup)
+        # (certificate_id, threshold digits, channel) -> seqs of ExpirationWarning rows (renewal.go sendThresholdAlerts dedup)
         self._threshold_rows: dict[tuple[str, str, str], list[int]] = {}
         #: seqs of ExpirationWarning rows, appended each time such a row is written with status 'failed'
         #: (a workload that re-dispatches failed alerts reads it from a cursor instead of scanning the table)
@@ -352,7 +352,7 @@ class NotificationTable:
         return [Notification(self, seq) for seq in page]
 
     def has_threshold_notification_on_channel(self, certificate_id: str, threshold: int, channel: str, any_status: bool = True) -> bool:
-        """``HasThresholdNotificationOnChannel`` (spec §2.3 step 5): does an alert row exist for this key?
+        """``HasThresholdNotificationOnChannel`` (renewal.go sendThresholdAlerts step 5): does an alert row exist for this key?
 
         certctl lists ``type='ExpirationWarning'``, this ``certificate_id`` and
         ``channel``, ``message LIKE '%[threshold:N]%'`` with **no** status

@@ -21,9 +21,9 @@ from .base import Workload, integer, number
 
 
 class Fleet(Workload):
-    """A fleet of managed certificates and the notifications certctl creates for it (spec §2).
+    """A fleet of managed certificates and the notifications certctl creates for it (service/notification.go creators).
 
-    **Expiry alerts** (``CheckExpiringCertificates``, spec §2.3).  The
+    **Expiry alerts** (``CheckExpiringCertificates``, renewal.go sendThresholdAlerts).  The
     renewal check runs at start and every ``renewal_check_interval`` on a
     fixed grid (a tick arriving while the previous check still runs is
     skipped), each with a ``renewal_check_deadline`` context.  A tick lists
@@ -209,7 +209,7 @@ class Fleet(Workload):
                 channels = [channels]
             if not isinstance(channels, Sequence) or not all(isinstance(c, str) and c for c in channels):
                 raise ConfigError(f"{field}.{tier}", f"must be a list of channel names ({', '.join(CHANNELS)}); got {channels!r}")
-            # names outside certctl's six are kept: certctl skips them at dispatch (spec §2.3 step 4)
+            # names outside certctl's six are kept: certctl skips them at dispatch (renewal.go sendThresholdAlerts step 4)
             out[tier] = list(channels)
         return out
 

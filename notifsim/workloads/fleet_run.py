@@ -360,7 +360,7 @@ class FleetRun:
     # -- revocations -------------------------------------------------------------
 
     def revocations(self, rate_s: float):
-        """Revocations as a Poisson process; each fans out to a Webhook row then an Email row (spec §2.2)."""
+        """Revocations as a Poisson process; each fans out to a Webhook row then an Email row (service/notification.go creators)."""
         env = self.hooks
         horizon = env.horizon_s
         rng = env.generator("fleet", "revocation")
