@@ -80,7 +80,8 @@ def ids(rows) -> list[str]:
 
 @pytest.mark.parametrize("order", [None, [7, 6, 5, 4, 3, 2, 1, 0]], ids=["certctl-order", "reversed-insert"])
 def test_list_retry_eligible(order):
-    """certctl internal/repository/postgres/notification_test.go ListRetryEligible (59-160), postgres/notification.go: ``status='failed' AND next_retry_at IS NOT NULL AND
+    """certctl internal/repository/postgres/notification_test.go ListRetryEligible (59-160), postgres/notification.go: ``status='failed' AND
+    next_retry_at IS NOT NULL AND
     next_retry_at <= now AND retry_count < maxAttempts ORDER BY next_retry_at ASC LIMIT limit``.
 
     Of the 8 rows only overdue-1 (rc 1, past−30s) and overdue-2 (rc 3, past) are eligible, in that order;
@@ -109,7 +110,8 @@ def test_list_retry_eligible_boundaries_and_default_limit():
 
 
 def test_list_retry_eligible_in_retry_sweep():
-    """certctl internal/repository/postgres/notification_test.go ListRetryEligible rows driven through the retry sweep (RetryFailedNotifications): with a (failing) Webhook notifier,
+    """certctl internal/repository/postgres/notification_test.go ListRetryEligible rows driven through the retry sweep (RetryFailedNotifications):
+    with a (failing) Webhook notifier,
     the t=0 retry tick sends exactly overdue-1 then overdue-2; every other row is untouched."""
     rows = []
     for id, status, rc, nra in [
@@ -153,7 +155,8 @@ def test_list_retry_eligible_in_retry_sweep():
 
 
 def test_record_failed_attempt():
-    """certctl internal/repository/postgres/notification_test.go RecordFailedAttempt (166-223), postgres/notification.go: ``retry_count + 1``, ``last_error``, ``next_retry_at``;
+    """certctl internal/repository/postgres/notification_test.go RecordFailedAttempt (166-223), postgres/notification.go: ``retry_count + 1``,
+    ``last_error``, ``next_retry_at``;
     status and sent_at untouched; unknown id → not found."""
     table = NotificationTable()
     insert(table, "n1", "failed", 2, PAST, le="first failure", sent_at=ZERO_TIME)
@@ -177,7 +180,8 @@ def test_record_failed_attempt_does_not_touch_status():
 
 
 def test_mark_as_dead():
-    """certctl internal/repository/postgres/notification_test.go MarkAsDead (229-289), postgres/notification.go: ``status='dead'``, ``next_retry_at`` NULL, ``last_error``; rc 5 kept;
+    """certctl internal/repository/postgres/notification_test.go MarkAsDead (229-289), postgres/notification.go: ``status='dead'``, ``next_retry_at``
+    NULL, ``last_error``; rc 5 kept;
     unknown id → not found."""
     table = NotificationTable()
     insert(table, "n1", "failed", 5, PAST, le="prior failure")
@@ -189,7 +193,8 @@ def test_mark_as_dead():
 
 
 def test_requeue():
-    """certctl internal/repository/postgres/notification_test.go Requeue (303-340), postgres/notification.go: dead (rc 5, "gave up") and failed (rc 2, "transient") rows →
+    """certctl internal/repository/postgres/notification_test.go Requeue (303-340), postgres/notification.go: dead (rc 5, "gave up") and failed (rc
+    2, "transient") rows →
     ``pending``, rc 0, nra NULL, le NULL; ``sent_at`` and ``error`` untouched; unknown id → not found."""
     table = NotificationTable()
     insert(table, "dead", "dead", 5, None, le="gave up", sent_at=ZERO_TIME, error="legacy error")
@@ -206,7 +211,8 @@ def test_requeue():
 
 
 def test_requeue_sent_row_accepted_as_built():
-    """certctl internal/repository/postgres/notification_test.go note, docs/certctl.md, comments vs code #9: the test's ``sent`` row "must NOT" be requeued per comments, but no layer checks
+    """certctl internal/repository/postgres/notification_test.go note, docs/certctl.md, comments vs code #9: the test's ``sent`` row "must NOT" be
+    requeued per comments, but no layer checks
     status — Requeue moves it to ``pending`` (sent_at kept).  With ``requeue_any_status`` off (i005) the service refuses."""
     table = NotificationTable()
     insert(table, "sent", "sent", 0, None, sent_at=NOW - 60.0)
@@ -254,7 +260,8 @@ def test_created_at_is_persisted():
 
 
 def test_created_at_defaults_to_now():
-    """certctl internal/repository/postgres/notification_test.go CreatedAt_DefaultsToNow (399-429), postgres/notification.go Create: a created row gets ``created_at`` = now, and
+    """certctl internal/repository/postgres/notification_test.go CreatedAt_DefaultsToNow (399-429), postgres/notification.go Create: a created row
+    gets ``created_at`` = now, and
     ``retry_count`` 0, ``next_retry_at``/``last_error``/``sent_at``/``error`` NULL, status ``pending``."""
     table = NotificationTable()
     row = table.create(42.25, id="n1", type="ExpirationWarning", channel="Email", recipient="r@example.com", message="m")

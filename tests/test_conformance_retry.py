@@ -1,4 +1,5 @@
-"""Conformance: certctl's service-level notification tests (``internal/service/notification_test.go``) and the scheduler quirks of service/notification.go, RetryFailedNotifications, scheduler.go, docs/certctl.md, quirks.
+"""Conformance: certctl's service-level notification tests (``internal/service/notification_test.go``) and the scheduler quirks of
+service/notification.go, RetryFailedNotifications, scheduler.go, docs/certctl.md, quirks.
 
 Each ``test_<certctl case>`` translates one case of certctl's ``internal/service/notification_test.go``.
 certctl's unit tests run against a mock notifier on channel ``Email``; notifsim's as-built Email carries
@@ -219,7 +220,8 @@ def test_requeue_notification_repo_error():
 
 
 def test_process_pending_notifications():
-    """certctl internal/service/notification_test.go ProcessPendingNotifications (259-301), ProcessPendingNotifications, T2: 3 pending Email rows → 3 sends, all ``sent``."""
+    """certctl internal/service/notification_test.go ProcessPendingNotifications (259-301), ProcessPendingNotifications, T2: 3 pending Email rows → 3
+    sends, all ``sent``."""
     rows = [pending_row(f"p{i}") for i in range(3)]
     result = run(rows=rows, channels={"Email": ch.Scripted([], then=None, latency=2.0)})
     for i in range(3):
@@ -234,7 +236,8 @@ def test_process_pending_notifications():
 
 
 def test_process_pending_notifications_no_notifier():
-    """certctl internal/service/notification_test.go ProcessPendingNotifications_NoNotifier (303-335), T3: empty registry → ``sent`` at the tick, no Send call."""
+    """certctl internal/service/notification_test.go ProcessPendingNotifications_NoNotifier (303-335), T3: empty registry → ``sent`` at the tick, no
+    Send call."""
     result = run(rows=[pending_row("p1")], channels={})
     assert_row(result.row("p1"), status="sent", sent_at=at(0), retry_count=0, next_retry_at=None, last_error=None, attempts=0, deliveries=0)
     assert len(result.attempts) == 0
@@ -243,7 +246,8 @@ def test_process_pending_notifications_no_notifier():
 
 
 def test_mark_as_read():
-    """certctl internal/service/notification_test.go MarkAsRead (387-416), T10, RequeueNotification: a ``sent`` row → ``read``; ``sent_at`` overwritten with now."""
+    """certctl internal/service/notification_test.go MarkAsRead (387-416), T10, RequeueNotification: a ``sent`` row → ``read``; ``sent_at``
+    overwritten with now."""
     row = pending_row("s1", status="sent", sent_at=-3600.0, retry_count=2, next_retry_at=-600.0, last_error="old")
     result = run(rows=[row], channels={"Email": ch.Scripted([], then=None)}, actions=[(10, "read", "s1")])
     assert_row(result.row("s1"), status="read", sent_at=at(10), retry_count=2, next_retry_at=at(-600), last_error="old", attempts=0)
@@ -316,7 +320,8 @@ def test_requeued_rows_sort_first_in_next_pending_batch():
     ids=["asbuilt-50", "i005-1000"],
 )
 def test_process_pending_batch_50_as_built_1000_for_i005(policy, expected_rows):
-    """docs/certctl.md, the 50-row page, postgres/notification.go List, docs/certctl.md, knobs: ``PerPage: 1000`` is rewritten to 50 as built; the I-005 intent is 1000.
+    """docs/certctl.md, the 50-row page, postgres/notification.go List, docs/certctl.md, knobs: ``PerPage: 1000`` is rewritten to 50 as built; the
+    I-005 intent is 1000.
 
     60 pending rows: as built the t=0 tick sends 50 and the t=60 tick the other 10; i005 sends all 60 at t=0.
     """
@@ -421,7 +426,8 @@ def test_process_tick_deadline_email_ignores_ctx_duplicate_next_tick():
 
 
 def test_retry_tick_deadline_row_unchanged_budget_not_consumed():
-    """RetryFailedNotifications write failures, scheduler.go, docs/certctl.md, transitions "failed(retry) write fails → unchanged": an Email retry Send returning after
+    """RetryFailedNotifications write failures, scheduler.go, docs/certctl.md, transitions "failed(retry) write fails → unchanged": an Email retry
+    Send returning after
     the 2 min deadline cannot write; the row keeps rc and nra (≤ now) and is re-attempted at the same rc."""
     row = failed_row("n1", 1, -60.0)
     chan = {"Email": ch.Scripted(["smtp 451 temporary failure", "smtp 451 again"], latency=[130.0, 1.0])}

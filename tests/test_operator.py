@@ -1,7 +1,8 @@
 """Issue 4: operators who work the dead-letter queue, and what their requeues achieve.
 
 The requeue outcome cases are small scripted worlds whose results are computed by hand from certctl's
-rules (RetryFailedNotifications, RequeueNotification, web/src/pages/NotificationsPage.tsx) under both certctl profiles; the docstrings give the arithmetic.  Scheduler
+rules (RetryFailedNotifications, RequeueNotification, web/src/pages/NotificationsPage.tsx) under both certctl profiles; the docstrings give the
+arithmetic.  Scheduler
 facts used: process ticks every 60 s and retry ticks every 120 s from t = 0; latencies are 0.  An operator
 action at the instant of a tick runs before the tick lists its rows (SimPy runs simultaneous events in the
 order they were scheduled, and the operator's wait began before the loop's last tick), so a row requeued at

@@ -58,7 +58,8 @@ def machine(*rows, policy=MOCK, notifiers=("Email",)):
 
 
 def test_state_table_create_inserts_pending_then_immediate_send():
-    """docs/certctl.md transitions row 1 (— / create → pending), postgres/notification.go Create, service/notification.go creators: insert rc=0, nra=NULL, le=NULL, sent_at=NULL,
+    """docs/certctl.md transitions row 1 (— / create → pending), postgres/notification.go Create, service/notification.go creators: insert rc=0,
+    nra=NULL, le=NULL, sent_at=NULL,
     created_at=now, status pending; then the creator sends at once (loop ``create``)."""
     table = NotificationTable()
     row = table.create(30.0, id="n1", type="ExpirationWarning", channel="Email", recipient="r@example.com", message="m", certificate_id="mc-1")
@@ -151,7 +152,8 @@ def test_state_table_pending_status_write_fails_stays_pending_resent():
 
 
 def test_state_table_failed_unarmed_never_retried():
-    """docs/certctl.md transitions row 6 (failed(nra=NULL) / any timer → none), docs/certctl.md, why a first failure is never retried: a stranded row is not touched by either loop."""
+    """docs/certctl.md transitions row 6 (failed(nra=NULL) / any timer → none), docs/certctl.md, why a first failure is never retried: a stranded row
+    is not touched by either loop."""
     row = row_dict("f1", "failed", rc=0, sent_at="0001-01-01T00:00:00Z")
     result = run(rows=[row], channels={"Email": ch.Scripted([], then=None)}, horizon="1h")
     assert_row(result.row("f1"), status="failed", retry_count=0, next_retry_at=None, last_error=None, sent_at=GO_ZERO, attempts=0)
