@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from .errors import ConfigError
-from .streams import Streams, UniformBlock
+from .streams import Streams, uniforms
 from .timeutil import parse_duration
 
 
@@ -58,21 +60,48 @@ class Database:
 
 
 class DatabaseState:
-    """The database of one run: ``available(now)`` for any call, ``write_ok(now)`` for a row write."""
+    """The database of one run: ``available(now)`` for any call, ``write_ok(now, key)`` for a row write.
+
+    A write's error is drawn from the run's ``database`` stream, keyed by the
+    write (its notification and how many writes that notification had
+    before), so a write fails or not whatever else was written before it.
+    """
 
     def __init__(self, model: Database, streams: Streams):
         self.outages = model.windows
         self.rate = model.write_error_rate
         self.error = model.error
-        self._uniform = UniformBlock(streams.generator("database")) if self.rate > 0 else None
+        self._starts = np.array([start for start, _ in self.outages])
+        self._ends = np.array([end for _, end in self.outages] + [-np.inf])
+        self._uniform = streams.keyed("database") if self.rate > 0 else None
+
+    @property
+    def faulty(self) -> bool:
+        """Whether any call can fail (outages or write errors)."""
+        return bool(self.outages) or self._uniform is not None
 
     def available(self, now: float) -> bool:
         return all(not start <= now < end for start, end in self.outages)
 
-    def write_ok(self, now: float) -> bool:
+    def available_many(self, now: np.ndarray) -> np.ndarray:
+        """:meth:`available` at each instant."""
+        if not self.outages:
+            return np.ones(len(now), dtype=bool)
+        i = np.searchsorted(self._starts, now, side="right") - 1
+        return ~((i >= 0) & (now < self._ends[i]))
+
+    def write_ok(self, now: float, key: int) -> bool:
+        """Whether the row write with this key, made at ``now``, succeeds."""
         if self.outages and not self.available(now):
             return False
-        return self._uniform is None or self._uniform.next() >= self.rate
+        return self._uniform is None or self._uniform(key) >= self.rate
+
+    def write_ok_many(self, now: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """:meth:`write_ok` for each (instant, key)."""
+        ok = self.available_many(now)
+        if self._uniform is not None:
+            ok &= uniforms(self._uniform.salt, keys) >= self.rate
+        return ok
 
 
 #: A database that never fails (the default).

@@ -297,6 +297,48 @@ class Policy:
             wait = max(wait, min(retry_after, self.retry_after_cap))
         return wait
 
+    def delays(self, retry_count_before: Any, u: Any = None, previous: Any = None, retry_after: Any = None) -> Any:
+        """:meth:`delay` for numpy arrays of the same length (``u``, ``previous``, ``retry_after``: NaN for None).
+
+        Gives exactly the floats :meth:`delay` gives, element by element.
+        """
+        import numpy as np
+
+        n = np.asarray(retry_count_before, dtype=np.int64)
+        schedule = self.backoff_schedule
+        if schedule == "exponential":
+            nominal = np.array([self.backoff(k) for k in range(65)])[np.minimum(n, 64)]
+        elif schedule == "table":
+            nominal = np.array(self.backoff_table)[np.minimum(n, len(self.backoff_table) - 1)]
+        elif schedule == "sidekiq":
+            nominal = (n**4 + 15).astype(np.float64)
+        else:
+            nominal = np.full(len(n), self.backoff_base)
+        jitter = self.jitter
+        if jitter == "none":
+            wait = nominal
+        else:
+            if u is None:
+                raise ValueError(f"jitter {jitter!r} needs uniform draws u in [0, 1)")
+            u = np.asarray(u, dtype=np.float64)
+            if jitter == "decorrelated":
+                base = self.backoff_base
+                prev = np.full(len(n), base) if previous is None else np.where(np.isnan(previous), base, previous)
+                wait = np.minimum(self.backoff_cap, base + u * (3.0 * prev - base))
+            elif jitter == "full":
+                wait = u * nominal
+            elif jitter == "equal":
+                wait = nominal / 2.0 + u * nominal / 2.0
+            elif jitter == "proportional":
+                wait = nominal * (1.0 + self.jitter_fraction * (2.0 * u - 1.0))
+            else:  # sidekiq
+                wait = nominal + np.floor(u * 10 * (n + 1))
+        if retry_after is not None and self.honor_retry_after:
+            ra = np.asarray(retry_after, dtype=np.float64)
+            has = ~np.isnan(ra)
+            wait = np.where(has, np.maximum(wait, np.minimum(np.where(has, ra, 0.0), self.retry_after_cap)), wait)
+        return wait
+
     def waits(self, n: int | None = None) -> list[float]:
         """The nominal waits (no jitter) after failures at retry counts ``0 .. n-1`` (default: every retry the budget allows, at most 50)."""
         if n is None:

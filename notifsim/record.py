@@ -1,12 +1,15 @@
 """Columnar buffers filled during a run, turned into the result DataFrames (:mod:`notifsim.schema`) at the end.
 
-The engine appends scalars to per-column typed arrays (``array.array``: 8
-bytes a value, no per-row objects); at the end :meth:`Recorder.tables`
-converts each column once — numpy views of the arrays, Arrow-backed strings
-— with simulation seconds becoming timezone-aware UTC timestamps
-(microseconds; Go's zero time is ``0001-01-01``).  ``tables`` consumes the
-buffers and the notification table as it goes, so a run's peak memory is
-not doubled by the conversion.
+The engine appends to growable numpy arrays, one Send or many at a time;
+text is kept as codes of the table's pools.  At the end
+:meth:`Recorder.tables` converts each column once — Arrow-backed strings,
+simulation seconds as timezone-aware UTC timestamps (microseconds; Go's
+zero time is ``0001-01-01``) — and puts the Send calls in their canonical
+order: by the instant the Send returned, then the instant it began, then
+the notification's row number, then its attempt number.  That order is a
+property of the run, not of the engine that ran it.  ``tables`` consumes
+the buffers and the table as it goes, so a run's peak memory is not
+doubled by the conversion.
 """
 
 from __future__ import annotations
@@ -15,23 +18,46 @@ import ctypes
 import datetime as dt
 import sys
 from array import array
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute
+import pyarrow.compute as pc
 
-from .certctl import COLUMNS, GENERATED_ID_PREFIX, STATUSES
+from .certctl import GENERATED_ID_PREFIX, STATUSES
 from .machine import NotificationTable
+from .machine.columns import Pool, TextColumn
 from .schema import TABLES, pandas_dtypes
 from .timeutil import ZERO_TIME_US, datetime_to_us
 
 LOOPS = ("create", "process", "retry")
-_LOOP_CODE = {name: i for i, name in enumerate(LOOPS)}
+LOOP_CODE = {name: i for i, name in enumerate(LOOPS)}
 _NAN = float("nan")
 
+TIMESTAMP = "datetime64[us, UTC]"
+STRING = pd.StringDtype("pyarrow")
 
-def seconds_to_timestamps(seconds, start: dt.datetime) -> pd.Series:
+#: Column → pandas dtype of every result table, in column order (derived from :data:`notifsim.schema.TABLES`).
+SCHEMAS: dict[str, dict[str, object]] = {name: pandas_dtypes(table) for name, table in TABLES.items()}
+
+_ATTEMPT_COLUMNS = {
+    "seq": np.int64,
+    "at": np.float64,
+    "done": np.float64,
+    "loop": np.int8,
+    "rc": np.int64,
+    "error": np.int32,
+    "latency": np.float64,
+    "delivered": np.bool_,
+    "retry_after": np.float64,
+    "ordinal": np.int64,
+}
+_ROW_COLUMNS = {"n_attempts": np.int64, "n_deliveries": np.int64, "first_delivered": np.float64, "n_requeues": np.int64, "origin": np.int8}
+ORIGINS = ("created", "initial")
+
+
+def seconds_to_timestamps(seconds: Any, start: dt.datetime) -> pd.Series:
     """UTC timestamps from simulation seconds; NaN/None → NaT, ``-inf`` → Go's zero time."""
     if isinstance(seconds, np.ndarray):
         s = seconds.astype(float, copy=False)
@@ -50,39 +76,34 @@ def seconds_to_timestamps(seconds, start: dt.datetime) -> pd.Series:
     return pd.Series(pd.DatetimeIndex(values).tz_localize("UTC")).astype(TIMESTAMP)
 
 
-def _numbers(values, dtype: str) -> np.ndarray:
-    """A numpy view of a typed array (or a list), cast to ``dtype``."""
-    if isinstance(values, array):
-        return (np.frombuffer(values, dtype=np.dtype(values.typecode)) if len(values) else np.empty(0)).astype(dtype)
-    return np.asarray(values, dtype=dtype)
+class _Buffer:
+    """Growable numpy columns of a common length."""
 
+    def __init__(self, dtypes: dict[str, Any], capacity: int = 1024):
+        self.n = 0
+        self.cap = capacity
+        self.cols = {name: np.zeros(capacity, dtype) for name, dtype in dtypes.items()}
 
-TIMESTAMP = "datetime64[us, UTC]"
-STRING = pd.StringDtype("pyarrow")
+    def reserve(self, k: int) -> None:
+        need = self.n + k
+        if need > self.cap:
+            cap = max(need, 2 * self.cap)
+            for name, old in self.cols.items():
+                new = np.zeros(cap, old.dtype)
+                new[: self.n] = old[: self.n]
+                self.cols[name] = new
+            self.cap = cap
 
-#: Column → pandas dtype of every result table, in column order (derived from :data:`notifsim.schema.TABLES`).
-SCHEMAS: dict[str, dict[str, object]] = {name: pandas_dtypes(table) for name, table in TABLES.items()}
+    def used(self, name: str) -> np.ndarray:
+        return self.cols[name][: self.n]
 
 
 class Recorder:
     """Everything a run observes beyond the table itself: Send calls, ticks, operator actions, samples."""
 
     def __init__(self) -> None:
-        # per notification (indexed by the row's insertion seq)
-        self.n_attempts = array("q")
-        self.n_deliveries = array("q")
-        self.first_delivered = array("d")  # NaN: never delivered
-        self.n_requeues = array("q")
-        self.origin: list[str] = []
-        # attempts
-        self.a_seq = array("q")
-        self.a_at = array("d")
-        self.a_loop = array("b")  # index into LOOPS
-        self.a_rc = array("q")
-        self.a_error: list[str | None] = []  # error texts are shared objects, so a list of references is compact
-        self.a_latency = array("d")
-        self.a_delivered = array("b")
-        self.a_retry_after = array("d")  # NaN: the server named no Retry-After
+        self.rows = _Buffer(_ROW_COLUMNS)
+        self.sends = _Buffer(_ATTEMPT_COLUMNS)
         # ticks
         self.t_loop = array("b")
         self.t_at = array("d")
@@ -93,7 +114,7 @@ class Recorder:
         self.t_deadline_hit = array("b")
         self.t_error: dict[int, str] = {}  # tick index -> error text (rare)
         self.lost_creations = 0  # Create calls that failed (database down): no row, no send
-        # requeues / operator actions
+        # operator actions
         self.r_id: list[str] = []
         self.r_at: list[float] = []
         self.r_action: list[str] = []
@@ -104,34 +125,111 @@ class Recorder:
         self.s_at = array("d")
         self.s_counts: dict[str, array] = {k: array("q") for k in (*STATUSES, "stranded")}
 
-    # -- during the run -----------------------------------------------------
+    # -- notifications ---------------------------------------------------------------
 
     def notification(self, origin: str) -> None:
-        self.n_attempts.append(0)
-        self.n_deliveries.append(0)
-        self.first_delivered.append(_NAN)
-        self.n_requeues.append(0)
-        self.origin.append(origin)
+        """A row was inserted (``origin``: created or initial)."""
+        self.notifications(1, origin)
 
-    def attempt(
-        self, seq: int, at: float, loop: str, rc_before: int, error: str | None, latency: float, delivered: bool, done: float, retry_after: float | None = None
-    ) -> None:
-        self.a_retry_after.append(_NAN if retry_after is None else retry_after)
-        self.a_seq.append(seq)
-        self.a_at.append(at)
-        self.a_loop.append(_LOOP_CODE[loop])
-        self.a_rc.append(rc_before)
-        self.a_error.append(error)
-        self.a_latency.append(latency)
-        self.a_delivered.append(delivered)
-        self.n_attempts[seq] += 1
+    def notifications(self, k: int, origin: str) -> None:
+        """``k`` rows were inserted."""
+        rows = self.rows
+        rows.reserve(k)
+        n = rows.n
+        sl = slice(n, n + k)
+        rows.cols["n_attempts"][sl] = 0
+        rows.cols["n_deliveries"][sl] = 0
+        rows.cols["first_delivered"][sl] = _NAN
+        rows.cols["n_requeues"][sl] = 0
+        rows.cols["origin"][sl] = ORIGINS.index(origin)
+        rows.n = n + k
+
+    # -- Send calls ---------------------------------------------------------------------
+
+    def attempt(self, seq: int, at: float, loop: int, rc_before: int, error: int, latency: float, delivered: bool, done: float, retry_after: float) -> None:
+        """One Send call of row ``seq`` (``loop`` a code of :data:`LOOPS`; ``error`` a text code, -1 for none)."""
+        s = self.sends
+        if s.n >= s.cap:
+            s.reserve(1)
+        i = s.n
+        c = s.cols
+        n_attempts = self.rows.cols["n_attempts"]
+        c["seq"][i] = seq
+        c["at"][i] = at
+        c["done"][i] = done
+        c["loop"][i] = loop
+        c["rc"][i] = rc_before
+        c["error"][i] = error
+        c["latency"][i] = latency
+        c["delivered"][i] = delivered
+        c["retry_after"][i] = retry_after
+        c["ordinal"][i] = n_attempts[seq]
+        s.n = i + 1
+        n_attempts[seq] += 1
         if delivered:
-            self.n_deliveries[seq] += 1
-            if self.first_delivered[seq] != self.first_delivered[seq]:  # NaN: first delivery
-                self.first_delivered[seq] = done
+            self.rows.cols["n_deliveries"][seq] += 1
+            first = self.rows.cols["first_delivered"]
+            if not first[seq] <= done:  # NaN (never delivered) or later
+                first[seq] = done
+
+    def attempts_many(
+        self,
+        seq: np.ndarray,
+        at: np.ndarray,
+        loop: np.ndarray,
+        rc_before: np.ndarray,
+        error: np.ndarray,
+        latency: np.ndarray,
+        delivered: np.ndarray,
+        done: np.ndarray,
+        retry_after: np.ndarray,
+    ) -> None:
+        """Many Send calls of distinct rows at once."""
+        k = len(seq)
+        if not k:
+            return
+        s = self.sends
+        s.reserve(k)
+        sl = slice(s.n, s.n + k)
+        c = s.cols
+        n_attempts = self.rows.cols["n_attempts"]
+        c["seq"][sl] = seq
+        c["at"][sl] = at
+        c["done"][sl] = done
+        c["loop"][sl] = loop
+        c["rc"][sl] = rc_before
+        c["error"][sl] = error
+        c["latency"][sl] = latency
+        c["delivered"][sl] = delivered
+        c["retry_after"][sl] = retry_after
+        c["ordinal"][sl] = n_attempts[seq]
+        s.n += k
+        n_attempts[seq] += 1
+        if delivered.any():
+            d = seq[delivered]
+            self.rows.cols["n_deliveries"][d] += 1
+            first = self.rows.cols["first_delivered"]
+            first[d] = np.fmin(first[d], done[delivered])
+
+    def recent(self, channel_rows: np.ndarray, k: int) -> list[bool]:
+        """The outcomes (True: no error) of the last ``k`` recorded Sends of the rows flagged in ``channel_rows``
+        (a boolean per row), oldest first, in the canonical order."""
+        s = self.sends
+        seq = s.used("seq")
+        mine = np.flatnonzero(channel_rows[seq])
+        if not len(mine) or k <= 0:
+            return []
+        order = np.lexsort((s.used("ordinal")[mine], seq[mine], s.used("at")[mine], s.used("done")[mine]))
+        last = mine[order[-k:]]
+        return (s.used("error")[last] < 0).tolist()
+
+    def requeued(self, seq: int) -> None:
+        self.rows.cols["n_requeues"][seq] += 1
+
+    # -- ticks, actions, samples ------------------------------------------------------------
 
     def open_tick(self, loop: str, at: float, skipped: bool = False) -> int:
-        self.t_loop.append(_LOOP_CODE[loop])
+        self.t_loop.append(LOOP_CODE[loop])
         self.t_at.append(at)
         self.t_rows.append(0)
         self.t_sends.append(0)
@@ -160,51 +258,54 @@ class Recorder:
         self.r_rc.append(rc_before)
         self.r_outcome.append(outcome)
         if seq is not None and action == "requeue" and outcome == "requeued":
-            self.n_requeues[seq] += 1
+            self.requeued(seq)
 
     def sample(self, at: float, counts: dict[str, int]) -> None:
         self.s_at.append(at)
         for key, column in self.s_counts.items():
             column.append(counts[key])
 
-    # -- at the end ---------------------------------------------------------
+    # -- at the end ---------------------------------------------------------------------
 
     def tables(self, table: NotificationTable, start: dt.datetime) -> dict[str, pd.DataFrame]:
         """The result tables as DataFrames typed by :data:`SCHEMAS` (UTC timestamps).
 
-        Consumes the recorder's buffers and empties ``table``, column by column,
-        so each stored column is freed once converted: call it once, at the end
-        of the run.
+        Consumes the recorder's buffers and empties ``table``, column by
+        column: call it once, at the end of the run.
         """
+        texts = _pool_array(table.texts)
         columns = _table_columns(table)
-        ids: pa.Array = columns["id"]
-        channels: pa.Array = columns["channel"]
-        a_seq = pa.array(_numbers(self.a_seq, "int64"))
-        errors = pa.array(self.a_error, type=pa.large_string())
-        self.a_error = []
+        ids, channels = columns["id"], columns["channel"]
+        s = self.sends
+        order = np.lexsort((s.used("ordinal"), s.used("seq"), s.used("at"), s.used("done")))
+        a_seq = pa.array(s.used("seq")[order])
+        errors = _decode(texts, s.used("error")[order])
         attempts = {
             "notification_id": ids.take(a_seq),
-            "at": self.a_at,
-            "loop": _names(LOOPS, self.a_loop),
-            "retry_count_before": self.a_rc,
-            "outcome": pa.compute.if_else(pa.compute.is_null(errors), "ok", "error").cast(pa.large_string()),
+            "at": s.used("at")[order],
+            "loop": _decode(pa.array(LOOPS, pa.large_string()), s.used("loop")[order].astype(np.int32)),
+            "retry_count_before": s.used("rc")[order],
+            "outcome": pc.if_else(pc.is_null(errors), "ok", "error").cast(pa.large_string()),
             "error": errors,
-            "latency_s": self.a_latency,
-            "delivered": _numbers(self.a_delivered, "bool"),
+            "latency_s": s.used("latency")[order],
+            "delivered": s.used("delivered")[order],
             "channel": channels.take(a_seq),
-            "retry_after_s": self.a_retry_after,
+            "retry_after_s": s.used("retry_after")[order],
         }
+        self.sends = _Buffer(_ATTEMPT_COLUMNS, 1)
+        _give_back_free_memory()
+        r = self.rows
         notifications = dict(columns)
         notifications.update(
-            attempts=self.n_attempts,
-            deliveries=self.n_deliveries,
-            first_delivered_at=self.first_delivered,
-            requeues=self.n_requeues,
-            origin=self.origin,
+            attempts=r.used("n_attempts"),
+            deliveries=r.used("n_deliveries"),
+            first_delivered_at=r.used("first_delivered"),
+            requeues=r.used("n_requeues"),
+            origin=_decode(pa.array(ORIGINS, pa.large_string()), r.used("origin").astype(np.int32)),
         )
         n_ticks = len(self.t_at)
         ticks = {
-            "loop": _names(LOOPS, self.t_loop),
+            "loop": _decode(pa.array(LOOPS, pa.large_string()), np.frombuffer(self.t_loop, np.int8).astype(np.int32) if n_ticks else np.empty(0, np.int32)),
             "at": self.t_at,
             "rows": self.t_rows,
             "sends": self.t_sends,
@@ -245,7 +346,7 @@ def _give_back_free_memory() -> None:
         _MALLOC_TRIM(0)
 
 
-def _load_malloc_trim():
+def _load_malloc_trim() -> Any:
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -257,42 +358,79 @@ def _load_malloc_trim():
 _MALLOC_TRIM = _load_malloc_trim()
 
 
+def _numbers(values: Any, dtype: str) -> np.ndarray:
+    """A numpy view of a typed array (or a list), cast to ``dtype``."""
+    if isinstance(values, array):
+        return (np.frombuffer(values, dtype=np.dtype(values.typecode)) if len(values) else np.empty(0)).astype(dtype)
+    return np.asarray(values, dtype=dtype)
+
+
+def _pool_array(pool: Pool) -> pa.Array:
+    return pa.array(pool.texts, type=pa.large_string())
+
+
+def _decode(texts: pa.Array, codes: np.ndarray) -> pa.Array:
+    """Arrow strings ``texts[code]`` for integer codes (-1: NULL)."""
+    codes = np.asarray(codes)
+    return texts.take(pa.array(codes, mask=codes < 0))
+
+
+def _text_column(column: TextColumn) -> pa.Array:
+    """A :class:`~notifsim.machine.columns.TextColumn` as one Arrow string array."""
+    parts = []
+    for chunk in column.chunks():
+        if isinstance(chunk, (pa.Array, pa.ChunkedArray)):
+            parts.append(chunk.cast(pa.large_string()))
+        else:
+            parts.append(pa.array(chunk, type=pa.large_string()))
+    if not parts:
+        return pa.array([], pa.large_string())
+    return pa.concat_arrays([p.combine_chunks() if isinstance(p, pa.ChunkedArray) else p for p in parts])
+
+
 def _id_column(table: NotificationTable) -> pa.Array:
-    """Every row's id as Arrow strings: given ids as they are, generated ones rebuilt from their parts."""
-    given, counters, created = table.generated_ids()
-    counters = _numbers(counters, "int64")
+    """Every row's id as Arrow strings: given ids as they are, generated ones built from their parts."""
+    n = table.n
+    counters = table.column("counter").copy()
+    given: list[str | None] = [None] * n
+    for seq, text in table._given_text.items():
+        given[seq] = text
     ids = pa.array(given, type=pa.large_string())
     if not counters.any():
         return ids
-    created = _numbers(created, "float64")
-    ns = table.id_epoch_ns + np.round(np.where(np.isfinite(created), created, 0.0) * 1e9).astype(np.int64)
     text = pa.large_string()
-    made = pa.compute.binary_join_element_wise(  # NotificationTable.id_of, for every row at once
-        pa.scalar(GENERATED_ID_PREFIX, text), pa.array(ns).cast(text), pa.scalar("-", text), pa.array(counters).cast(text), pa.scalar("", text)
+    made = pc.binary_join_element_wise(
+        pa.scalar(GENERATED_ID_PREFIX, text),
+        pa.array(table.column("id_ns")).cast(text),
+        pa.scalar("-", text),
+        pa.array(counters).cast(text),
+        pa.scalar("", text),
     )
-    return pa.compute.if_else(pa.array(counters > 0), made, ids)
+    return pc.if_else(pa.array(counters > 0), made, ids)
 
 
-def _table_columns(table: NotificationTable) -> dict[str, object]:
+def _table_columns(table: NotificationTable) -> dict[str, Any]:
     """certctl's columns of every row — strings as Arrow arrays, numbers as arrays — emptying the table."""
-    table.drop_indexes()
-    out: dict[str, object] = {"id": _id_column(table)}
-    for name in COLUMNS[1:]:
-        values = table.take_column(name)
-        out[name] = pa.array(values, type=pa.large_string()) if SCHEMAS["notifications"][name] == STRING else values
-        del values
-        _give_back_free_memory()
+    out: dict[str, Any] = {"id": _id_column(table)}
+    out["type"] = _decode(_pool_array(table.types), table.column("type").astype(np.int32))
+    out["certificate_id"] = _text_column(table.certificate_ids)
+    out["channel"] = _decode(_pool_array(table.channels), table.column("channel").astype(np.int32))
+    out["recipient"] = _decode(_pool_array(table.recipients), table.column("recipient"))
+    out["message"] = _text_column(table.messages)
+    out["status"] = _decode(_pool_array(table.statuses), table.column("status").astype(np.int32))
+    out["retry_count"] = table.column("retry_count").copy()
+    texts = _pool_array(table.texts)
+    out["next_retry_at"] = table.column("next_retry_at").copy()
+    out["last_error"] = _decode(texts, table.column("last_error"))
+    out["error"] = _decode(texts, table.column("error"))
+    out["created_at"] = table.column("created_at").copy()
+    out["sent_at"] = table.column("sent_at").copy()
     table.clear()
     _give_back_free_memory()
     return out
 
 
-def _names(names: tuple[str, ...], codes: array) -> pa.Array:
-    """Arrow strings ``names[code]`` for integer codes."""
-    return pa.array(names, type=pa.large_string()).take(pa.array(_numbers(codes, "int64")))
-
-
-def _series(values, dtype, start: dt.datetime) -> pd.Series:
+def _series(values: Any, dtype: Any, start: dt.datetime) -> pd.Series:
     """One result column of ``dtype`` from an array, an Arrow array or a list."""
     if dtype == TIMESTAMP:
         return seconds_to_timestamps(values, start)
@@ -300,6 +438,8 @@ def _series(values, dtype, start: dt.datetime) -> pd.Series:
         return pd.Series(pd.arrays.ArrowStringArray(values), copy=False)
     if isinstance(values, array):
         return pd.Series(_numbers(values, dtype), copy=False)
+    if isinstance(values, np.ndarray):
+        return pd.Series(values.astype(dtype, copy=False), copy=False)
     if dtype == STRING:
         return pd.Series(pd.arrays.ArrowStringArray(pa.array(values, type=pa.large_string())), copy=False)
     return pd.Series(values, dtype=dtype)

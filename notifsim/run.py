@@ -8,8 +8,8 @@ import time
 import uuid
 from typing import Any
 
-from .engine import Simulation
-from .errors import ConfigError
+from .engine import ENGINES
+from .errors import ConfigError, unknown_name
 from .policy import Policy
 from .result import Result
 from .scenario import Scenario
@@ -36,6 +36,7 @@ def simulate(
     sample_interval: float | str = "15m",
     experiment: str = "",
     replication: int = 0,
+    engine: str = "events",
 ) -> Result:
     """Run ``scenario`` under ``policy`` over ``[start, start + horizon)`` and return a :class:`Result`.
 
@@ -53,6 +54,8 @@ def simulate(
         raise ConfigError("scenario", f"must be a Scenario or a preset name ({', '.join(Scenario.presets())})")
     if not isinstance(policy, Policy):
         raise ConfigError("policy", f"must be a Policy or a preset name ({', '.join(Policy.presets())})")
+    if engine not in ENGINES:
+        raise unknown_name("engine", engine, ENGINES)
     horizon_s = parse_duration(horizon, "horizon")
     sample_s = parse_duration(sample_interval, "sample_interval")
     if db is not None:
@@ -65,9 +68,10 @@ def simulate(
         raise ConfigError("initial_rows", "ids must be unique across the scenario's rows and the extra rows")
 
     wall = time.perf_counter()
-    sim = Simulation(scenario, policy, seed=seed, horizon_s=horizon_s, initial_rows=rows, sample_interval=sample_s)
+    sim = ENGINES[engine](scenario, policy, seed=seed, horizon_s=horizon_s, initial_rows=rows, sample_interval=sample_s)
     sim.run()
     lost_creations = sim.recorder.lost_creations
+    counters = sim.counters()
     tables = sim.recorder.tables(sim.table, scenario.start)
     result = Result(
         run_id=run_name or uuid.uuid4().hex[:16],
@@ -78,7 +82,7 @@ def simulate(
         start=scenario.start,
         config=plain_config(scenario, policy, sample_s),
         lost_creations=lost_creations,
-        counters=sim.counters(),
+        counters=counters,
         experiment=experiment,
         replication=replication,
         wall_s=time.perf_counter() - wall,

@@ -12,6 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Protocol
 
+import numpy as np
+
 from ..errors import ConfigError, unknown_name
 
 
@@ -29,11 +31,61 @@ class SendResult(NamedTuple):
     retry_after: float | None = None
 
 
+class ManyResult(NamedTuple):
+    """The results of many Sends at once, as arrays: ``error`` holds codes of the table's text pool
+    (``-1``: no error); ``retry_after`` is NaN where the server named none."""
+
+    delivered: np.ndarray
+    error: np.ndarray
+    latency: np.ndarray
+    retry_after: np.ndarray
+
+
+class TextPools(Protocol):
+    """Where codes of recipients and error texts live (the notification table)."""
+
+    recipients: Any
+    texts: Any
+
+
 class ChannelState(Protocol):
     """A bound channel.  ``key`` identifies the Send (its notification and attempt number) so per-Send
-    randomness is the same under every policy; without a key, draws follow call order."""
+    randomness is the same under every policy; without a key, draws follow call order.
+
+    A state whose Sends depend on the Sends before it (a rate limit, a script)
+    is ``stateful`` and has only ``send``; the others also have
+    ``send_many(now, recipients, keys, pools)`` for arrays of Sends, giving
+    exactly what ``send`` gives for each.
+    """
+
+    stateful: bool
 
     def send(self, now: float, recipient: str, key: int | None = None) -> SendResult: ...
+
+
+class ErrorCodes:
+    """Codes of one error template in a text pool, per recipient when the template names ``{recipient}``."""
+
+    __slots__ = ("_by_recipient", "_code", "template")
+
+    def __init__(self, template: str):
+        self.template = template
+        self._code: int | None = None
+        self._by_recipient: dict[int, int] = {}
+
+    def codes(self, recipients: np.ndarray, pools: TextPools) -> np.ndarray:
+        """The error code of a failure for each recipient code."""
+        if "{recipient}" not in self.template:
+            if self._code is None:
+                self._code = pools.texts.code(self.template)
+            return np.full(len(recipients), self._code, dtype=np.int32)
+        out = np.empty(len(recipients), dtype=np.int32)
+        for r in np.unique(recipients).tolist():
+            code = self._by_recipient.get(r)
+            if code is None:
+                code = self._by_recipient[r] = pools.texts.code(with_recipient(self.template, pools.recipients.text(r)))
+            out[recipients == r] = code
+        return out
 
 
 def _check_latency(value: object, field: str) -> float:

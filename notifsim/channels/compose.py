@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 from ..errors import ConfigError, build_from_spec
-from .base import ChannelModel, SendResult, _SubStreams
+from .base import ChannelModel, ManyResult, SendResult, TextPools, _SubStreams
 from .failures import Bernoulli, GilbertElliott, Outages, PermanentRecipients, Scripted
 from .rate_limits import MultiWindow, TokenBucket
 from .smtp import Greylisting
@@ -47,6 +49,7 @@ class Compose(ChannelModel):
 class _ComposeState:
     def __init__(self, states: list):
         self.states = states
+        self.stateful = any(state.stateful for state in states)
 
     def in_outage(self, now: float) -> bool:
         """Whether any composed model is in an outage at ``now``."""
@@ -65,6 +68,28 @@ class _ComposeState:
         if decided is not None:
             return decided
         return SendResult(True, None, latency)
+
+    def send_many(self, now: np.ndarray, recipients: np.ndarray, keys: np.ndarray, pools: TextPools) -> ManyResult:
+        """:meth:`send` for arrays of Sends (only when no component is stateful)."""
+        k = len(keys)
+        decided = np.zeros(k, dtype=bool)
+        delivered = np.ones(k, dtype=bool)
+        error = np.full(k, -1, dtype=np.int32)
+        latency = np.zeros(k)
+        retry_after = np.full(k, np.nan)
+        best = np.zeros(k)  # the largest latency among components that delivered so far
+        for state in self.states:
+            r = state.send_many(now, recipients, keys, pools)
+            decides = ~decided & ((r.error >= 0) | ~r.delivered)
+            delivered[decides] = r.delivered[decides]
+            error[decides] = r.error[decides]
+            latency[decides] = r.latency[decides]
+            retry_after[decides] = r.retry_after[decides]
+            undecided = ~decided & ~decides
+            best[undecided] = np.where(r.latency[undecided] > best[undecided], r.latency[undecided], best[undecided])
+            decided |= decides
+        latency[~decided] = best[~decided]
+        return ManyResult(delivered, error, latency, retry_after)
 
 
 MODELS: dict[str, type[ChannelModel]] = {

@@ -18,10 +18,12 @@ import numpy as np
 
 from ..certctl import DEFAULT_ERROR, PERMANENT_ERROR
 from ..errors import ConfigError
-from ..streams import KeyedUniform
+from ..streams import KeyedUniform, uniforms
 from ..timeutil import parse_duration
-from .base import ChannelModel, SendResult, _check_error, _check_latency, _check_pair, _check_probability, with_recipient
+from .base import ChannelModel, ErrorCodes, ManyResult, SendResult, TextPools, _check_error, _check_latency, _check_pair, _check_probability, with_recipient
 from .latency import Latency, _sampler, as_latency
+
+NULL_CODE = -1
 
 
 class Scripted(ChannelModel):
@@ -54,6 +56,8 @@ class Scripted(ChannelModel):
 
 
 class _ScriptedState:
+    stateful = True  # each Send takes the next outcome
+
     def __init__(self, model: Scripted):
         self.model = model
         self.calls = 0
@@ -89,17 +93,28 @@ class Bernoulli(ChannelModel):
 
 
 class _BernoulliState:
+    stateful = False
+
     def __init__(self, model: Bernoulli, error: str, uniform: KeyedUniform, latency):
         self.p_fail = model.p_fail
         self.latency = latency
         self.error = error
         self.uniform = uniform
+        self._codes = ErrorCodes(error)
 
     def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
         latency = self.latency.sample(key)
         if self.uniform(key) < self.p_fail:
             return SendResult(False, with_recipient(self.error, recipient), latency)
         return SendResult(True, None, latency)
+
+    def send_many(self, now: np.ndarray, recipients: np.ndarray, keys: np.ndarray, pools: TextPools) -> ManyResult:
+        latency = self.latency.sample_many(keys)
+        fail = uniforms(self.uniform.salt, keys) < self.p_fail
+        error = np.full(len(keys), NULL_CODE, dtype=np.int32)
+        if fail.any():
+            error[fail] = self._codes.codes(recipients[fail], pools)
+        return ManyResult(~fail, error, latency, np.full(len(keys), np.nan))
 
 
 class GilbertElliott(ChannelModel):
@@ -152,39 +167,55 @@ class GilbertElliott(ChannelModel):
 
 
 class _AlternatingPath:
-    """Up/down sojourns drawn lazily from one generator; the same draws whatever the query times."""
+    """Up/down sojourns drawn from one generator, extended lazily; the state at any instant, in any order.
+
+    ``bounds[k]`` is the instant of the k-th state change; the state at
+    ``t`` is the initial state flipped once per change at or before ``t``.
+    The sojourns are drawn in the same sequence whatever the query times.
+    """
 
     _BLOCK = 256
 
     def __init__(self, rng: np.random.Generator, mean_up: float, mean_down: float):
         self._rng = rng
         self._means = (mean_up, mean_down)
-        self.down = bool(rng.random() < mean_down / (mean_up + mean_down))
-        self.start = 0.0  # the current sojourn covers [start, end); the first may have begun before the run
-        self._buf: list[float] = []
-        self._i = 0
-        self.end = self._sojourn()
+        self.first_down = bool(rng.random() < mean_down / (mean_up + mean_down))
+        self._down = self.first_down  # the state of the sojourn that ends at bounds[-1]
+        self.bounds: list[float] = []
+        self._array = np.empty(0)
+        self._extend_to(0.0)
 
-    def _sojourn(self) -> float:
-        if self._i >= len(self._buf):
-            self._buf = self._rng.standard_exponential(self._BLOCK).tolist()
-            self._i = 0
-        value = self._buf[self._i] * self._means[self.down]
-        self._i += 1
-        return self.start + value
+    def _extend_to(self, t: float) -> None:
+        """Draw sojourns until the last change lies after ``t``."""
+        grown = False
+        while not self.bounds or self.bounds[-1] <= t:
+            draws = self._rng.standard_exponential(self._BLOCK).tolist()
+            last = self.bounds[-1] if self.bounds else 0.0
+            for value in draws:
+                last = last + value * self._means[self._down]
+                self.bounds.append(last)
+                self._down = not self._down
+            grown = True
+        if grown:
+            self._array = np.array(self.bounds)
 
-    def advance(self, now: float) -> bool:
-        """The state at ``now`` (True: down); ``now`` must not go back before the current sojourn."""
-        while now >= self.end:
-            self.start = self.end
-            self.down = not self.down
-            self.end = self._sojourn()
-        if now < self.start:
-            raise ValueError(f"Gilbert–Elliott state queried at {now} after {self.start}: sends must come in time order")
-        return self.down
+    def down(self, t: float) -> bool:
+        """The state at ``t`` (True: down)."""
+        self._extend_to(t)
+        flips = bisect.bisect_right(self.bounds, t)
+        return self.first_down != bool(flips % 2)
+
+    def down_many(self, t: np.ndarray) -> np.ndarray:
+        """The state at each instant of ``t``."""
+        if len(t):
+            self._extend_to(float(t.max()))
+        flips = np.searchsorted(self._array, t, side="right")
+        return self.first_down != (flips % 2 == 1)
 
 
 class _GilbertElliottState:
+    stateful = False  # the state is a function of time only
+
     def __init__(self, model: GilbertElliott, channel: str, streams):
         self._model = model
         self._state_rng = lambda: streams.generator("state", channel)
@@ -193,30 +224,45 @@ class _GilbertElliottState:
         self.latency = _sampler(model.latency, streams, channel)
         self.error = model.error or DEFAULT_ERROR[channel]
         self.p_fail = (model.p_fail_up, model.p_fail_down)
+        self._codes = ErrorCodes(self.error)
 
     def is_down(self, now: float) -> bool:
-        return self.path.advance(now)
+        return self.path.down(now)
 
     def in_outage(self, now: float) -> bool:
         """Whether the channel is in its down state at ``now`` (what the provider's status page shows)."""
-        return self.path.advance(now)
+        return self.path.down(now)
 
     def down_intervals(self, until: float) -> list[tuple[float, float]]:
-        """The down periods ``[start, end)`` clipped to ``[0, until)`` (a fresh walk of the same path)."""
-        path = _AlternatingPath(self._state_rng(), self._model.mean_up, self._model.mean_down)
+        """The down periods ``[start, end)`` clipped to ``[0, until)``."""
+        path = self.path
+        path._extend_to(until)
         out = []
-        while path.start < until:
-            if path.down:
-                out.append((path.start, min(path.end, until)))
-            path.advance(path.end)
+        start, down = 0.0, path.first_down
+        for end in path.bounds:
+            if start >= until:
+                break
+            if down:
+                out.append((start, min(end, until)))
+            start, down = end, not down
         return out
 
     def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
-        down = self.path.advance(now)
+        down = self.path.down(now)
         latency = self.latency.sample(key)
         if self.uniform(key) < self.p_fail[down]:
             return SendResult(False, with_recipient(self.error, recipient), latency)
         return SendResult(True, None, latency)
+
+    def send_many(self, now: np.ndarray, recipients: np.ndarray, keys: np.ndarray, pools: TextPools) -> ManyResult:
+        down = self.path.down_many(now)
+        latency = self.latency.sample_many(keys)
+        p = np.where(down, self.p_fail[1], self.p_fail[0])
+        fail = uniforms(self.uniform.salt, keys) < p
+        error = np.full(len(keys), NULL_CODE, dtype=np.int32)
+        if fail.any():
+            error[fail] = self._codes.codes(recipients[fail], pools)
+        return ManyResult(~fail, error, latency, np.full(len(keys), np.nan))
 
 
 class Outages(ChannelModel):
@@ -261,22 +307,40 @@ class Outages(ChannelModel):
         i = bisect.bisect_right(self._starts, now) - 1
         return i >= 0 and now < self._ends[i]
 
+    def down_many(self, now: np.ndarray) -> np.ndarray:
+        """:meth:`down` for each instant."""
+        i = np.searchsorted(np.array(self._starts), now, side="right") - 1
+        ends = np.array([*self._ends, -np.inf])
+        return (i >= 0) & (now < ends[i])
+
     def bind(self, channel: str, streams) -> _OutagesState:
         return _OutagesState(self, self.error or DEFAULT_ERROR[channel], _sampler(self.latency, streams, channel))
 
 
 class _OutagesState:
+    stateful = False
+
     def __init__(self, model: Outages, error: str, latency):
+        self.model = model
         self.down = model.down
         self.in_outage = model.down
         self.error = error
         self.latency = latency
+        self._codes = ErrorCodes(error)
 
     def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
         latency = self.latency.sample(key)  # drawn for every Send, so the stream does not depend on the windows
         if self.down(now):
             return SendResult(False, with_recipient(self.error, recipient), latency)
         return SendResult(True, None, 0.0)
+
+    def send_many(self, now: np.ndarray, recipients: np.ndarray, keys: np.ndarray, pools: TextPools) -> ManyResult:
+        latency = self.latency.sample_many(keys)
+        fail = self.model.down_many(now)
+        error = np.full(len(keys), NULL_CODE, dtype=np.int32)
+        if fail.any():
+            error[fail] = self._codes.codes(recipients[fail], pools)
+        return ManyResult(~fail, error, np.where(fail, latency, 0.0), np.full(len(keys), np.nan))
 
 
 class PermanentRecipients(ChannelModel):
@@ -302,12 +366,15 @@ class PermanentRecipients(ChannelModel):
 
 
 class _PermanentState:
+    stateful = False  # a recipient's verdict never changes
+
     def __init__(self, model: PermanentRecipients, error: str, salt: int, latency):
         self.threshold = model.fraction * 2.0**64
         self.error = error
         self.salt = salt.to_bytes(8, "big")
         self.latency = latency
         self.verdict: dict[str, bool] = {}
+        self._codes = ErrorCodes(error)
 
     def is_bad(self, recipient: str) -> bool:
         bad = self.verdict.get(recipient)
@@ -321,3 +388,14 @@ class _PermanentState:
         if self.is_bad(recipient):
             return SendResult(False, with_recipient(self.error, recipient), latency)
         return SendResult(True, None, latency)
+
+    def send_many(self, now: np.ndarray, recipients: np.ndarray, keys: np.ndarray, pools: TextPools) -> ManyResult:
+        latency = self.latency.sample_many(keys)
+        fail = np.zeros(len(keys), dtype=bool)
+        for r in np.unique(recipients).tolist():
+            if self.is_bad(pools.recipients.text(r)):
+                fail |= recipients == r
+        error = np.full(len(keys), NULL_CODE, dtype=np.int32)
+        if fail.any():
+            error[fail] = self._codes.codes(recipients[fail], pools)
+        return ManyResult(~fail, error, latency, np.full(len(keys), np.nan))

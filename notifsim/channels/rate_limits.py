@@ -55,6 +55,8 @@ class TokenBucket(ChannelModel):
 
 
 class _TokenBucketState:
+    stateful = True  # admission depends on the Sends before
+
     def __init__(self, model: TokenBucket, error: str, latency):
         self.interval = 1.0 / model.rate_per_s
         self.tolerance = (model.burst - 1) * self.interval
@@ -111,6 +113,8 @@ class MultiWindow(ChannelModel):
 
 
 class _MultiWindowState:
+    stateful = True  # admission depends on the Sends before
+
     def __init__(self, model: MultiWindow, error: str, latency):
         self.limits = model.limits
         self.index = [-1] * len(model.limits)

@@ -29,6 +29,8 @@ class Greylisting(ChannelModel):
 
 
 class _GreylistState:
+    stateful = True  # a recipient's first Send fixes its greylist window
+
     def __init__(self, model: Greylisting, error: str, latency):
         self.min_delay = model.min_delay
         self.error = error

@@ -17,8 +17,12 @@ T9     any                 pending  ``requeue``
 T10    any                 read     ``mark_as_read``
 =====  ==================  =======  ==============================================
 
-Pure: no clock, no randomness of its own, no I/O; the engine passes the time
-a Send returned and the uniform draws a policy needs.
+Every decision exists twice: for one row (``finish_send``, ``finish_retry``,
+... taking an id or a row number) and for many distinct rows at once
+(``finish_many``, ``finish_no_notifier_many`` taking arrays), with the same
+arithmetic, so both give the same table value for value.  Pure: no clock,
+no randomness of its own, no I/O; the engine passes the time a Send
+returned and the uniform draws a policy needs.
 """
 
 from __future__ import annotations
@@ -26,9 +30,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+import numpy as np
+
 from ..policy import Policy
 from ..timeutil import ZERO_TIME
-from .table import Notification, NotificationTable
+from .columns import NULL
+from .table import DEAD, FAILED, READ, SENT, Notification, NotificationTable
+
+_NAN = float("nan")
 
 
 class RequeueRefused(Exception):
@@ -36,7 +45,7 @@ class RequeueRefused(Exception):
 
 
 class NotificationService:
-    """certctl's notification service decisions after a ``Send`` returns (service/notification.go; RequeueNotification).
+    """certctl's notification service decisions after a ``Send`` returns.
 
     Call :meth:`finish_send` after a send of a listed or freshly created row
     (``sendNotification``), :meth:`finish_retry` after a send made by the
@@ -56,13 +65,14 @@ class NotificationService:
        (``retry_quota_empty``); otherwise the cost is taken;
     4. ``next_retry_at`` = now + :meth:`Policy.delay
        <notifsim.policy.Policy.delay>` of the listed ``retry_count``, the
-       send's ``retry_after`` and the caller's uniform ``jitter_u`` (T7).
+       send's ``retry_after`` and the caller's uniform ``jitter_u`` (T7);
+       ``retry_count`` becomes the row's current value + 1 (server side).
 
     A successful send refunds the quota (what the row's last retry cost,
     else ``retry_quota_refund``).  :attr:`decisions` counts the outcomes of
-    the steps (``permanent``, ``exhausted``, ``quota_empty``, ``retry``).
-    The quota and the per-row memory of decorrelated jitter live here: no
-    clock, no randomness of its own.
+    the steps (``dead_permanent``, ``dead_exhausted``, ``quota_empty``,
+    ``retries_scheduled``).  The quota is sequential state shared by a
+    channel's rows, so it is decided one row at a time only.
     """
 
     def __init__(self, table: NotificationTable, policy: Policy, notifier_channels: Iterable[str]):
@@ -74,10 +84,13 @@ class NotificationService:
         self.notifier_channels = frozenset(channels)
         self.decisions: Counter[str] = Counter()
         self._classify = bool(policy.permanent_errors)
+        self._permanent: dict[int, bool] = {}  # error code -> matches permanent_errors
         self._decorrelated = policy.jitter == "decorrelated"
         self._quota: dict[str, int] | None = {} if policy.retry_quota > 0 else None
-        self._acquired: dict[str, int] = {}  # id -> tokens its last retry took (refunded if it then succeeds)
-        self._last_wait: dict[str, float] = {}  # id -> its last wait (decorrelated jitter)
+        self._acquired: dict[int, int] = {}  # seq -> tokens its last retry took (refunded if it then succeeds)
+        self._last_wait = np.full(1024, _NAN)  # per seq: its last wait (decorrelated jitter), NaN: none
+
+    # -- notifiers, quota ----------------------------------------------------------
 
     def quota_tokens(self, channel: str) -> int | None:
         """Tokens left in ``channel``'s retry quota (``None`` when the policy has no quota)."""
@@ -89,11 +102,45 @@ class NotificationService:
         """True when a notifier is registered for exactly this channel name (case-sensitive)."""
         return channel in self.notifier_channels
 
-    def finish_no_notifier(self, id: str, now: float) -> Notification:
-        """T3/T6: no notifier for the channel: ``sent`` at ``now`` without any delivery."""
-        return self.table.update_status(id, "sent", now)
+    def notifier_codes(self) -> np.ndarray:
+        """Per channel code of the table: whether it has a notifier (for decisions on many rows)."""
+        texts = self.table.channels.texts
+        return np.array([t in self.notifier_channels for t in texts], dtype=bool)
 
-    def finish_send(self, id: str, error: str | None, now: float, *, retry_after: float | None = None, jitter_u: float | None = None) -> Notification:
+    def is_permanent_code(self, code: int) -> bool:
+        """Whether the error text with this code matches ``permanent_errors``."""
+        hit = self._permanent.get(code)
+        if hit is None:
+            text = self.table.texts.text(code)
+            hit = self._permanent[code] = bool(self._classify and text is not None and self.policy.is_permanent(text))
+        return hit
+
+    def _last_wait_of(self, seq: int) -> float | None:
+        if seq >= len(self._last_wait):
+            return None
+        v = float(self._last_wait[seq])
+        return None if v != v else v
+
+    def _remember_wait(self, seqs: np.ndarray | int, waits: np.ndarray | float) -> None:
+        top = int(np.max(seqs)) + 1 if np.ndim(seqs) else int(seqs) + 1
+        if top > len(self._last_wait):
+            grown = np.full(max(top, 2 * len(self._last_wait)), _NAN)
+            grown[: len(self._last_wait)] = self._last_wait
+            self._last_wait = grown
+        self._last_wait[seqs] = waits
+
+    def _forget(self, seq: int) -> None:
+        self._acquired.pop(seq, None)
+        if seq < len(self._last_wait):
+            self._last_wait[seq] = _NAN
+
+    # -- one row ---------------------------------------------------------------------
+
+    def finish_no_notifier(self, id: int | str, now: float) -> Notification:
+        """T3/T6: no notifier for the channel: ``sent`` at ``now`` without any delivery."""
+        return self.table._update(self.table.seq_of(id), SENT, sent_at=now)
+
+    def finish_send(self, id: int | str, error: str | None, now: float, *, retry_after: float | None = None, jitter_u: float | None = None) -> Notification:
         """``sendNotification`` after ``Send``: T2 on success, T4 on error.
 
         With ``arm_first_failure`` the failure also arms the retry path exactly
@@ -102,23 +149,19 @@ class NotificationService:
         (a uniform in [0, 1), needed when the policy jitters) feed that
         decision; see the class docstring.
         """
-        table = self.table
+        seq = self.table.seq_of(id)
         if error is None:
-            self._succeeded(id)
-            row = table.update_status(id, "sent", now)
-            if self.policy.success_clears_retry_fields:
-                row = table.clear_retry_fields(id)
-            return row
-        row = table.update_status(id, "failed", ZERO_TIME)
+            return self._succeeded(seq, now)
+        code = self.table.texts.code(error)
         if self.policy.arm_first_failure:
-            row = self._failed_attempt(id, row.retry_count, error, now, retry_after, jitter_u)
-        elif self._classify and self.policy.is_permanent(error):
-            self.decisions["permanent"] += 1
-            row = table.mark_as_dead(id, error)
-        return row
+            return self._failed_attempt(seq, int(self.table.retry_count[seq]), code, now, retry_after, jitter_u, first=True)
+        if self._classify and self.is_permanent_code(code):
+            self.decisions["dead_permanent"] += 1
+            return self.table._update(seq, DEAD, sent_at=ZERO_TIME, next_retry_at=None, last_error=code)
+        return self.table._update(seq, FAILED, sent_at=ZERO_TIME)
 
     def finish_retry(
-        self, id: str, retry_count_before: int, error: str | None, now: float, *, retry_after: float | None = None, jitter_u: float | None = None
+        self, id: int | str, retry_count_before: int, error: str | None, now: float, *, retry_after: float | None = None, jitter_u: float | None = None
     ) -> Notification:
         """``RetryFailedNotifications`` after ``Send``: T5 on success, else T7 or, when exhausted, T8.
 
@@ -126,64 +169,61 @@ class NotificationService:
         (certctl's backoff and exhaustion use the listed row, pre-increment).
         ``retry_after`` and ``jitter_u`` as for :meth:`finish_send`.
         """
+        seq = self.table.seq_of(id)
         if error is None:
-            self._succeeded(id)
-            row = self.table.update_status(id, "sent", now)
-            if self.policy.success_clears_retry_fields:
-                row = self.table.clear_retry_fields(id)
-            return row
-        return self._failed_attempt(id, retry_count_before, error, now, retry_after, jitter_u)
+            return self._succeeded(seq, now)
+        return self._failed_attempt(seq, retry_count_before, self.table.texts.code(error), now, retry_after, jitter_u, first=False)
 
-    def _succeeded(self, id: str) -> None:
-        """A send of row ``id`` returned no error: refund the quota, forget the row's retry memory."""
-        self._last_wait.pop(id, None)
-        quota = self._quota
-        if quota is None:
-            return
-        acquired = self._acquired.pop(id, None)
-        refund = self.policy.retry_quota_refund if acquired is None else acquired
-        channel = self.table.get(id).channel
-        capacity = self.policy.retry_quota
-        quota[channel] = min(capacity, quota.get(channel, capacity) + refund)
-
-    def _forget(self, id: str) -> None:
-        self._acquired.pop(id, None)
-        self._last_wait.pop(id, None)
-
-    def _failed_attempt(
-        self, id: str, retry_count_before: int, error: str, now: float, retry_after: float | None = None, jitter_u: float | None = None
-    ) -> Notification:
-        policy, table, decisions = self.policy, self.table, self.decisions
-        if self._classify and policy.is_permanent(error):
-            self._forget(id)
-            decisions["permanent"] += 1
-            return table.mark_as_dead(id, error)
-        if policy.exhausted(retry_count_before):
-            self._forget(id)
-            decisions["exhausted"] += 1
-            return table.mark_as_dead(id, error)
+    def _succeeded(self, seq: int, now: float) -> Notification:
+        """T2/T5: ``sent`` at ``now``; the quota refund; the row's retry memory forgotten."""
         quota = self._quota
         if quota is not None:
-            channel = table.get(id).channel
+            acquired = self._acquired.pop(seq, None)
+            refund = self.policy.retry_quota_refund if acquired is None else acquired
+            channel = self.table.value(seq, "channel")
+            capacity = self.policy.retry_quota
+            quota[channel] = min(capacity, quota.get(channel, capacity) + refund)
+        if seq < len(self._last_wait):
+            self._last_wait[seq] = _NAN
+        if self.policy.success_clears_retry_fields:
+            return self.table._update(seq, SENT, sent_at=now, next_retry_at=None, last_error=NULL)
+        return self.table._update(seq, SENT, sent_at=now)
+
+    def _failed_attempt(self, seq: int, rc: int, code: int, now: float, retry_after: float | None, jitter_u: float | None, *, first: bool) -> Notification:
+        """The retry decision for one failure; ``first``: the failed first send also writes ``failed`` and zero time."""
+        policy, table, decisions = self.policy, self.table, self.decisions
+        base: dict = {"sent_at": ZERO_TIME} if first else {}
+        status = FAILED if first else None
+        if self._classify and self.is_permanent_code(code):
+            self._forget(seq)
+            decisions["dead_permanent"] += 1
+            return table._update(seq, DEAD, next_retry_at=None, last_error=code, **base)
+        if policy.exhausted(rc):
+            self._forget(seq)
+            decisions["dead_exhausted"] += 1
+            return table._update(seq, DEAD, next_retry_at=None, last_error=code, **base)
+        quota = self._quota
+        if quota is not None:
+            channel = table.value(seq, "channel")
+            error = table.texts.text(code) or ""
             cost = policy.retry_cost(error)
             tokens = quota.get(channel, policy.retry_quota)
             if tokens < cost:  # RetryQuotaReached: the failure is not retried
-                self._forget(id)
+                self._forget(seq)
                 decisions["quota_empty"] += 1
                 if policy.retry_quota_empty == "dead":
-                    return table.mark_as_dead(id, error)
-                return table.strand(id, error)
+                    return table._update(seq, DEAD, next_retry_at=None, last_error=code, **base)
+                return table._update(seq, status, next_retry_at=None, last_error=code, **base)
             quota[channel] = tokens - cost
-            self._acquired[id] = cost
-        decisions["retry"] += 1
+            self._acquired[seq] = cost
+        decisions["retries_scheduled"] += 1
+        previous = self._last_wait_of(seq) if self._decorrelated else None
+        wait = policy.delay(rc, jitter_u, previous, retry_after)
         if self._decorrelated:
-            wait = policy.delay(retry_count_before, jitter_u, self._last_wait.get(id), retry_after)
-            self._last_wait[id] = wait
-        else:
-            wait = policy.delay(retry_count_before, jitter_u, None, retry_after)
-        return table.record_failed_attempt(id, error, now + wait)
+            self._remember_wait(seq, wait)
+        return table._update(seq, status, retry_count=int(table.retry_count[seq]) + 1, last_error=code, next_retry_at=now + wait, **base)
 
-    def requeue_notification(self, id: str) -> Notification:
+    def requeue_notification(self, id: int | str) -> Notification:
         """``RequeueNotification`` (T9).  certctl accepts any status; with ``requeue_any_status`` off,
         ``sent`` and ``read`` rows are refused with :class:`RequeueRefused`.
 
@@ -193,14 +233,114 @@ class NotificationService:
         exactly one more attempt.  Either way ``next_retry_at`` and
         ``last_error`` become NULL and the row is ``pending`` again.
         """
-        row = self.table.get(id)
-        if not self.policy.requeue_any_status and row.status in ("sent", "read"):
-            raise RequeueRefused(f"notification {id} is {row.status}; only pending, failed or dead rows can be requeued")
-        self._forget(id)
-        if self.policy.requeue_mode == "one_more":
-            return self.table.requeue(id, retry_count=self.policy.max_attempts - 1)
-        return self.table.requeue(id)
+        seq = self.table.seq_of(id)
+        status = int(self.table.status[seq])
+        if not self.policy.requeue_any_status and status in (SENT, READ):
+            raise RequeueRefused(
+                f"notification {self.table.id_of(seq)} is {self.table.value(seq, 'status')}; only pending, failed or dead rows can be requeued"
+            )
+        self._forget(seq)
+        rc = self.policy.max_attempts - 1 if self.policy.requeue_mode == "one_more" else 0
+        return self.table.requeue(seq, retry_count=rc)
 
-    def mark_as_read(self, id: str, now: float) -> Notification:
+    def mark_as_read(self, id: int | str, now: float) -> Notification:
         """``MarkAsRead`` (T10): ``status='read'``, ``sent_at`` = now, from any status."""
-        return self.table.update_status(id, "read", now)
+        return self.table._update(self.table.seq_of(id), READ, sent_at=now)
+
+    # -- many distinct rows at once ---------------------------------------------------
+
+    def finish_no_notifier_many(self, seqs: np.ndarray, now: np.ndarray) -> None:
+        """:meth:`finish_no_notifier` for many distinct rows."""
+        self.table.update_many(seqs, SENT, sent_at=now)
+
+    def finish_many(
+        self,
+        seqs: np.ndarray,
+        retry: np.ndarray,
+        rc_before: np.ndarray,
+        codes: np.ndarray,
+        now: np.ndarray,
+        retry_after: np.ndarray,
+        jitter_u: np.ndarray | None,
+    ) -> None:
+        """:meth:`finish_send` (``retry`` False) or :meth:`finish_retry` (``retry`` True) for many distinct rows.
+
+        ``codes`` are error codes of the table's text pool (``NULL``: the Send
+        returned no error); ``retry_after`` and ``jitter_u`` NaN where absent.
+        Not for policies with a retry quota (sequential state).
+        """
+        if self._quota is not None:
+            raise RuntimeError("a retry quota is decided one row at a time")
+        if not len(seqs):
+            return
+        policy, table = self.policy, self.table
+        ok = codes == NULL
+        if ok.any():
+            s, t = seqs[ok], now[ok]
+            if len(self._last_wait):
+                inside = s[s < len(self._last_wait)]
+                self._last_wait[inside] = _NAN
+            if policy.success_clears_retry_fields:
+                table.update_many(s, SENT, sent_at=t, next_retry_at=_NAN, last_error=NULL)
+            else:
+                table.update_many(s, SENT, sent_at=t)
+        bad = ~ok
+        if not bad.any():
+            return
+        seqs, retry, rc_before, codes, now, retry_after = seqs[bad], retry[bad], rc_before[bad], codes[bad], now[bad], retry_after[bad]
+        u = None if jitter_u is None else jitter_u[bad]
+        first = ~retry
+        armed = retry | policy.arm_first_failure
+        # unarmed first failures (certctl as built): failed with zero time, or dead when classified permanent
+        if (~armed).any():
+            s, c = seqs[~armed], codes[~armed]
+            perm = self._permanent_mask(c)
+            if perm.any():
+                self.decisions["dead_permanent"] += int(perm.sum())
+                table.update_many(s[perm], DEAD, sent_at=ZERO_TIME, next_retry_at=_NAN, last_error=c[perm])
+            if (~perm).any():
+                table.update_many(s[~perm], FAILED, sent_at=ZERO_TIME)
+        if not armed.any():
+            return
+        seqs, first, codes, now, retry_after = seqs[armed], first[armed], codes[armed], now[armed], retry_after[armed]
+        rc = np.where(first, table.retry_count[seqs], rc_before[armed])
+        u = None if u is None else u[armed]
+        perm = self._permanent_mask(codes)
+        exhausted = ~perm & (rc >= policy.max_attempts - 1)
+        dead = perm | exhausted
+        self.decisions["dead_permanent"] += int(perm.sum())
+        self.decisions["dead_exhausted"] += int(exhausted.sum())
+        if dead.any():
+            s = seqs[dead]
+            if len(self._last_wait):
+                inside = s[s < len(self._last_wait)]
+                self._last_wait[inside] = _NAN
+            f = first[dead]
+            if f.any():
+                table.update_many(s[f], DEAD, sent_at=ZERO_TIME, next_retry_at=_NAN, last_error=codes[dead][f])
+            if (~f).any():
+                table.update_many(s[~f], DEAD, next_retry_at=_NAN, last_error=codes[dead][~f])
+        live = ~dead
+        if not live.any():
+            return
+        s, f = seqs[live], first[live]
+        self.decisions["retries_scheduled"] += int(live.sum())
+        previous = None
+        if self._decorrelated:
+            previous = np.full(len(s), _NAN)
+            inside = s < len(self._last_wait)
+            previous[inside] = self._last_wait[s[inside]]
+        wait = policy.delays(rc[live], None if u is None else u[live], previous, retry_after[live])
+        if self._decorrelated:
+            self._remember_wait(s, wait)
+        nra = now[live] + wait
+        new_rc = table.retry_count[s] + 1
+        if f.any():
+            table.update_many(s[f], FAILED, sent_at=ZERO_TIME, retry_count=new_rc[f], last_error=codes[live][f], next_retry_at=nra[f])
+        if (~f).any():
+            table.update_many(s[~f], None, retry_count=new_rc[~f], last_error=codes[live][~f], next_retry_at=nra[~f])
+
+    def _permanent_mask(self, codes: np.ndarray) -> np.ndarray:
+        if not self._classify:
+            return np.zeros(len(codes), dtype=bool)
+        return np.fromiter((self.is_permanent_code(int(c)) for c in codes), dtype=bool, count=len(codes))

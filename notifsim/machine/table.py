@@ -5,7 +5,12 @@ The table mirrors certctl's Postgres table (``migrations/000001``, ``000016``,
 writes (``internal/repository/postgres/notification.go``).  Every UPDATE is
 scoped by id only and raises :class:`NotFound` when no row has that id.
 
-Ordering guarantees, kept by two indexes so a tick costs O(rows it touches):
+Rows are stored by column in numpy arrays, so the engine can apply a
+transition to one row (the ``*`` methods taking an id or a row number) or
+to many rows at once (the ``*_many`` methods taking arrays of row numbers,
+all distinct).  Low-cardinality text is stored as codes (:mod:`.columns`).
+
+Ordering guarantees:
 
 * :meth:`NotificationTable.list_pending` returns ``pending`` rows ordered
   ``sent_at DESC NULLS LAST`` (Go's zero time sorts below every real instant);
@@ -15,21 +20,43 @@ Ordering guarantees, kept by two indexes so a tick costs O(rows it touches):
   ``next_retry_at <= now`` and ``retry_count < max_attempts``, oldest
   ``next_retry_at`` first, ties to the row inserted first.
 
-Times are simulation seconds (NaN is NULL, ``-inf`` Go's zero time).  See
+Both are served by indexes kept lazily (entries are checked when listed),
+so a transition costs O(1) and a listing O(rows it touches).  Times are
+simulation seconds (NaN is NULL, ``-inf`` Go's zero time).  See
 ``docs/certctl.md`` for the rules and ``docs/architecture.md`` for the layers.
 """
 
 from __future__ import annotations
 
-from array import array
-from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from sortedcontainers import SortedList
 
-from ..certctl import COLUMNS, GENERATED_ID_PREFIX, STATUSES, THRESHOLD_TAG
+from ..certctl import CHANNELS, COLUMNS, GENERATED_ID_PREFIX, STATUSES, THRESHOLD_TAG, TYPES
+from .columns import NULL, Pool, TextColumn
 
-_RECENT_IDS = 4096
+#: Status codes of the five certctl statuses (other status texts from initial rows get codes after them).
+PENDING, SENT, FAILED, DEAD, READ = range(5)
+_ALERT = TYPES.index("ExpirationWarning")
+_NAN = float("nan")
+_INT = np.int64
+
+_NUMERIC = {
+    "status": np.int16,
+    "channel": np.int16,
+    "type": np.int16,
+    "recipient": np.int32,
+    "last_error": np.int32,
+    "error": np.int32,
+    "retry_count": np.int64,
+    "next_retry_at": np.float64,
+    "created_at": np.float64,
+    "sent_at": np.float64,
+    "id_ns": np.int64,
+    "counter": np.int64,
+}
 
 
 class NotFound(KeyError):
@@ -39,17 +66,11 @@ class NotFound(KeyError):
         return f"notification not found: {self.args[0]}"
 
 
-_STRING_COLUMNS = ("id", "type", "certificate_id", "channel", "recipient", "message", "status", "last_error", "error")
-_TIME_COLUMNS = ("next_retry_at", "created_at", "sent_at")
-_NULL = float("nan")
-
-
 class Notification:
     """A view of one row of ``notification_events``: its columns as attributes; ``seq`` is its insertion order.
 
-    Views are cheap and read the table's columns, so a view taken before an
-    update shows the row as it is now.  Change rows through the table's
-    methods only.
+    Views read the table, so a view taken before an update shows the row as
+    it is now.  Change rows through the table's methods only.
     """
 
     __slots__ = ("_table", "seq")
@@ -59,17 +80,8 @@ class Notification:
         self.seq = seq
 
     def __getattr__(self, name: str) -> Any:
-        table = object.__getattribute__(self, "_table")
-        seq = object.__getattribute__(self, "seq")
-        if name == "id":
-            return table.id_of(seq)
-        column = table._columns.get(name)
-        if column is None:
-            raise AttributeError(name)
-        value = column[seq]
-        if name in _TIME_COLUMNS and value != value:  # NaN stores NULL
-            return None
-        return value
+        table: NotificationTable = object.__getattribute__(self, "_table")
+        return table.value(object.__getattribute__(self, "seq"), name)
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in COLUMNS}
@@ -87,32 +99,96 @@ class Notification:
 class NotificationTable:
     """The ``notification_events`` table with certctl's repository methods (postgres/notification.go).
 
-    Stored by column: strings in lists (shared text such as a status or a
-    channel costs one reference a row), ``retry_count`` and the three
-    timestamps in typed arrays (NaN is NULL, ``-inf`` Go's zero time).
-    Every UPDATE is scoped by id only (no status predicate) and raises
-    :class:`NotFound` when the id does not exist.
+    ``id_epoch_ns`` is the run's start in Unix nanoseconds: generated ids are
+    ``notif-<id_epoch_ns + created_at in ns>-<counter>``, as certctl's
+    ``generateID("notif")`` makes them.
     """
 
-    def __init__(self, id_epoch_ns: int = 0) -> None:
+    # numeric columns (capacity-sized; rows 0 .. n-1 are in use); text columns are codes of the pools
+    status: np.ndarray
+    channel: np.ndarray
+    type: np.ndarray
+    recipient: np.ndarray
+    last_error: np.ndarray
+    error: np.ndarray
+    retry_count: np.ndarray
+    next_retry_at: np.ndarray
+    created_at: np.ndarray
+    sent_at: np.ndarray
+    id_ns: np.ndarray
+    counter: np.ndarray
+
+    def __init__(self, id_epoch_ns: int = 0, capacity: int = 1024) -> None:
         self.id_epoch_ns = id_epoch_ns
-        self._columns: dict[str, Any] = {name: [] for name in _STRING_COLUMNS}
-        self._id_counter = array("q")  # per row: n for the n-th generated id, 0 for an id given explicitly
-        self._generated = array("q")  # n-1 -> seq of the row with the n-th generated id
-        self._columns["retry_count"] = array("q")
-        for name in _TIME_COLUMNS:
-            self._columns[name] = array("d")
-        self._by_id: dict[str, int] = {}  # explicitly given ids only; generated ids are parsed
-        self._recent_ids: dict[str, int] = {}  # generated ids handed out lately (a bounded cache of the parse)
-        self._pending = SortedList()  # (NULL sent_at?, -sent_at, seq) of pending rows: sent_at DESC NULLS LAST
-        self._retry = SortedList()  # (next_retry_at, seq) of failed rows with next_retry_at set
-        self._counts: Counter[str] = Counter()
+        self.statuses = Pool(STATUSES)
+        self.channels = Pool(CHANNELS)
+        self.types = Pool(TYPES)
+        self.recipients = Pool()
+        self.texts = Pool()  # last_error and error
+        self.certificate_ids = TextColumn()
+        self.messages = TextColumn()
+        self.n = 0
+        self._cap = 0
+        self._grow(capacity)
+        self._given: dict[str, int] = {}  # ids given explicitly -> seq
+        self._given_text: dict[int, str] = {}
+        self._generated: list[int] = []  # n-1 -> seq of the row with the n-th generated id
+        self._pending_dated = SortedList()  # (-sent_at, seq, stamp): pending rows with a sent_at, lazily checked
+        self._pending_fresh: list[np.ndarray] = []  # seqs that became pending with sent_at NULL, lazily checked
+        self._stamp = np.zeros(self._cap, np.int64)  # bumped each time a row becomes pending
+        self._armed = SortedList()  # (next_retry_at, seq): failed rows with next_retry_at set, lazily checked
+        self._counts = np.zeros(8, np.int64)  # rows per status code
         self._stranded = 0  # failed rows with next_retry_at NULL
-        # (certificate_id, threshold digits, channel) -> seqs of ExpirationWarning rows (renewal.go sendThresholdAlerts dedup)
-        self._threshold_rows: dict[tuple[str, str, str], list[int]] = {}
-        #: seqs of ExpirationWarning rows, appended each time such a row is written with status 'failed'
-        #: (a workload that re-dispatches failed alerts reads it from a cursor instead of scanning the table)
+        self._threshold_rows: dict[tuple[str, str, int], list[int]] = {}  # (certificate, threshold digits, channel code)
+        #: seqs of ExpirationWarning rows, appended each time such a row is written ``failed``
         self.failed_alert_log: list[int] = []
+
+    # -- storage -------------------------------------------------------------
+
+    def _grow(self, need: int) -> None:
+        cap = max(need, 2 * self._cap, 1024)
+        n = self.n
+        for name, dtype in _NUMERIC.items():
+            new = np.empty(cap, dtype)
+            if self._cap:
+                new[:n] = getattr(self, name)[:n]
+            setattr(self, name, new)
+        if self._cap:
+            stamp = np.zeros(cap, np.int64)
+            stamp[:n] = self._stamp[:n]
+            self._stamp = stamp
+        self._cap = cap
+
+    def column(self, name: str) -> np.ndarray:
+        """The numeric column ``name`` of the rows in use (codes for text columns; NaN is NULL for times)."""
+        return getattr(self, name)[: self.n]
+
+    def value(self, seq: int, name: str) -> Any:
+        """One column of one row as certctl has it: text as strings, times as seconds or None (NULL)."""
+        if not 0 <= seq < self.n:
+            raise IndexError(seq)
+        if name == "id":
+            return self.id_of(seq)
+        if name == "status":
+            return self.statuses.text(int(self.status[seq]))
+        if name == "channel":
+            return self.channels.text(int(self.channel[seq]))
+        if name == "type":
+            return self.types.text(int(self.type[seq]))
+        if name == "recipient":
+            return self.recipients.text(int(self.recipient[seq]))
+        if name in ("last_error", "error"):
+            return self.texts.text(int(getattr(self, name)[seq]))
+        if name == "certificate_id":
+            return self.certificate_ids[seq]
+        if name == "message":
+            return self.messages[seq]
+        if name == "retry_count":
+            return int(self.retry_count[seq])
+        if name in ("next_retry_at", "created_at", "sent_at"):
+            v = float(getattr(self, name)[seq])
+            return None if v != v else v
+        raise AttributeError(name)
 
     def row(self, seq: int) -> Notification:
         """The row inserted ``seq``-th (0-based), as a view."""
@@ -123,80 +199,69 @@ class NotificationTable:
         """Every row in insertion order, as views (``rows[seq]``)."""
         return _Rows(self)
 
-    def column(self, name: str):
-        """The stored column ``name`` (a list, or an array of floats where NaN is NULL)."""
-        return self._columns[name]
+    def __len__(self) -> int:
+        return self.n
 
-    # -- ids ------------------------------------------------------------------
+    # -- ids -------------------------------------------------------------------
 
     def id_of(self, seq: int) -> str:
-        """The id of row ``seq``: as given, or certctl's ``notif-<UnixNano>-<counter>`` made from its ``created_at``."""
-        counter = self._id_counter[seq]
+        """The id of row ``seq``: as given, or certctl's ``notif-<UnixNano>-<counter>``."""
+        counter = int(self.counter[seq])
         if not counter:
-            return self._columns["id"][seq]
-        id = f"{GENERATED_ID_PREFIX}{self.id_epoch_ns + round(self._columns['created_at'][seq] * 1e9)}-{counter}"
-        if len(self._recent_ids) >= _RECENT_IDS:
-            self._recent_ids.clear()
-        self._recent_ids[id] = seq  # the caller usually updates the row by this id soon: skip the parse then
-        return id
+            return self._given_text[seq]
+        return f"{GENERATED_ID_PREFIX}{int(self.id_ns[seq])}-{counter}"
 
-    def _seq_of(self, id: str) -> int | None:
-        seq = self._by_id.get(id)
-        if seq is None:
-            seq = self._recent_ids.get(id)
-        if seq is not None or not isinstance(id, str) or not id.startswith(GENERATED_ID_PREFIX):
+    def seq_of(self, id: int | str) -> int:
+        """The row number of ``id`` (a row number passes through), or :class:`NotFound`."""
+        if isinstance(id, (int, np.integer)):
+            if not 0 <= id < self.n:
+                raise NotFound(id)
+            return int(id)
+        seq = self._given.get(id)
+        if seq is not None:
             return seq
-        stamp, _, counter = id[len(GENERATED_ID_PREFIX) :].partition("-")
-        if not counter.isdigit() or not 1 <= (n := int(counter)) <= len(self._generated) or str(n) != counter:
-            return None
-        seq = self._generated[n - 1]
-        return seq if stamp == str(self.id_epoch_ns + round(self._columns["created_at"][seq] * 1e9)) else None
+        if isinstance(id, str) and id.startswith(GENERATED_ID_PREFIX):
+            stamp, _, counter = id[len(GENERATED_ID_PREFIX) :].partition("-")
+            if counter.isdigit() and str(n := int(counter)) == counter and 1 <= n <= len(self._generated):
+                seq = self._generated[n - 1]
+                if stamp == str(int(self.id_ns[seq])):
+                    return seq
+        raise NotFound(id)
 
-    def generated_ids(self) -> tuple[Any, Any, Any]:
-        """``(ids, counters, created_at)`` columns from which every id can be rebuilt without one string a row:
-        ``ids[seq]`` is the given id or ``None``; ``counters[seq]`` the generated counter or 0."""
-        return self._columns["id"], self._id_counter, self._columns["created_at"]
+    def __contains__(self, id: str) -> bool:
+        try:
+            self.seq_of(id)
+        except NotFound:
+            return False
+        return True
 
-    # -- index maintenance -------------------------------------------------
+    def get(self, id: int | str) -> Notification:
+        """The row with this id (or row number), or :class:`NotFound`."""
+        return Notification(self, self.seq_of(id))
 
-    def _index(self, seq: int, delta: int) -> None:
-        """Add (``delta=1``) or remove (``-1``) row ``seq`` from the indexes and counts."""
-        cols = self._columns
-        status = cols["status"][seq]
-        if status == "pending":
-            sent_at = cols["sent_at"][seq]
-            key = (1, 0.0, seq) if sent_at != sent_at else (0, -sent_at, seq)
-            self._pending.add(key) if delta > 0 else self._pending.remove(key)
-        elif status == "failed":
-            nra = cols["next_retry_at"][seq]
-            if nra != nra:
-                self._stranded += delta
-            elif delta > 0:
-                self._retry.add((nra, seq))
-            else:
-                self._retry.remove((nra, seq))
-            if delta > 0 and cols["type"][seq] == "ExpirationWarning":
-                self.failed_alert_log.append(seq)
-        self._counts[status] += delta
-
-    def _update(self, id: str, **changes: Any) -> Notification:
-        seq = self._seq_of(id)
-        if seq is None:
-            raise NotFound(id)
-        self._index(seq, -1)
-        cols = self._columns
-        for name, value in changes.items():
-            cols[name][seq] = _NULL if value is None and name in _TIME_COLUMNS else value
-        self._index(seq, +1)
-        return Notification(self, seq)
-
-    # -- repository methods ---------------------------------------------------
+    # -- inserting ----------------------------------------------------------------
 
     def insert(self, **values: Any) -> Notification:
         """INSERT a row with every column given (how raw-SQL fixtures and snapshots enter)."""
         values = {name: values.get(name) for name in COLUMNS}
-        values["retry_count"] = values["retry_count"] or 0
-        return Notification(self, self._append(**values))
+        if values["id"] is None:
+            raise ValueError("insert needs an id; create() generates one")
+        seq = self._append_one(
+            id=values["id"],
+            type=values["type"],
+            certificate_id=values["certificate_id"],
+            channel=values["channel"],
+            recipient=values["recipient"],
+            message=values["message"],
+            status=values["status"],
+            retry_count=values["retry_count"] or 0,
+            next_retry_at=values["next_retry_at"],
+            last_error=values["last_error"],
+            error=values["error"],
+            created_at=values["created_at"],
+            sent_at=values["sent_at"],
+        )
+        return Notification(self, seq)
 
     def create(
         self,
@@ -211,123 +276,285 @@ class NotificationTable:
     ) -> Notification:
         """certctl ``Create`` (T1): a ``pending`` row; ``retry_count`` 0, ``next_retry_at``/``last_error`` NULL.
 
-        Without ``id`` the row gets the service's ``notif-<UnixNano>-<counter>``
-        (:meth:`id_of`), kept as its parts rather than as a string.
+        Without ``id`` the row gets the service's ``notif-<UnixNano>-<counter>``,
+        kept as its parts rather than as a string.
         """
-        seq = self._append(id, type, certificate_id, channel, recipient, message, "pending", 0, None, None, None, now, None)
+        seq = self._append_one(
+            id=id,
+            type=type,
+            certificate_id=certificate_id,
+            channel=channel,
+            recipient=recipient,
+            message=message,
+            status="pending",
+            retry_count=0,
+            next_retry_at=None,
+            last_error=None,
+            error=None,
+            created_at=now,
+            sent_at=None,
+        )
         return Notification(self, seq)
 
-    def _append(self, id, type, certificate_id, channel, recipient, message, status, retry_count, next_retry_at, last_error, error, created_at, sent_at) -> int:
-        """Append one row (arguments in :data:`COLUMNS` order; ``id`` None generates one), index it, return its seq."""
-        cols = self._columns
-        seq = len(cols["id"])
+    def _append_one(
+        self, *, id, type, certificate_id, channel, recipient, message, status, retry_count, next_retry_at, last_error, error, created_at, sent_at
+    ) -> int:
+        seq = self.n
+        if seq >= self._cap:
+            self._grow(seq + 1)
         if id is None:
             self._generated.append(seq)
-            self._id_counter.append(len(self._generated))
+            self.counter[seq] = len(self._generated)
+            self.id_ns[seq] = self.id_epoch_ns + round(created_at * 1e9)
         else:
             if id in self:
                 raise ValueError(f"duplicate notification id {id!r}")
-            self._by_id[id] = seq
-            self._id_counter.append(0)
-        cols["id"].append(id)
-        cols["type"].append(type)
-        cols["certificate_id"].append(certificate_id)
-        cols["channel"].append(channel)
-        cols["recipient"].append(recipient)
-        cols["message"].append(message)
-        cols["status"].append(status)
-        cols["retry_count"].append(retry_count)
-        cols["next_retry_at"].append(_NULL if next_retry_at is None else next_retry_at)
-        cols["last_error"].append(last_error)
-        cols["error"].append(error)
-        cols["created_at"].append(_NULL if created_at is None else created_at)
-        cols["sent_at"].append(_NULL if sent_at is None else sent_at)
-        self._index(seq, +1)
-        if type == "ExpirationWarning" and certificate_id is not None and message:
+            self._given[id] = seq
+            self._given_text[seq] = id
+            self.counter[seq] = 0
+            self.id_ns[seq] = 0
+        status_code = self.statuses.code(status)
+        type_code = self.types.code(type)
+        channel_code = self.channels.code(channel)
+        self.status[seq] = status_code
+        self.type[seq] = type_code
+        self.channel[seq] = channel_code
+        self.recipient[seq] = self.recipients.code(recipient)
+        self.last_error[seq] = self.texts.code(last_error)
+        self.error[seq] = self.texts.code(error)
+        self.retry_count[seq] = retry_count
+        self.next_retry_at[seq] = _NAN if next_retry_at is None else next_retry_at
+        self.created_at[seq] = _NAN if created_at is None else created_at
+        self.sent_at[seq] = _NAN if sent_at is None else sent_at
+        self.certificate_ids.append(certificate_id)
+        self.messages.append(message)
+        self.n = seq + 1
+        self._enter(seq, status_code)
+        if type_code == _ALERT and certificate_id is not None and message:
             for digits in THRESHOLD_TAG.findall(message):
-                self._threshold_rows.setdefault((certificate_id, digits, channel), []).append(seq)
+                self._threshold_rows.setdefault((certificate_id, digits, channel_code), []).append(seq)
         return seq
 
-    def get(self, id: str) -> Notification:
-        """The row with this id, or :class:`NotFound`."""
-        seq = self._seq_of(id)
-        if seq is None:
-            raise NotFound(id)
+    def create_many(
+        self,
+        now: np.ndarray,
+        *,
+        type: np.ndarray,
+        channel: np.ndarray,
+        recipient: np.ndarray,
+        certificate_ids: Sequence[Any],
+        messages: Sequence[Any],
+    ) -> np.ndarray:
+        """``Create`` of many rows at once (codes for type, channel and recipient; text arrays for the rest).
+
+        Returns their row numbers.  The rows get generated ids in order, as if
+        created one by one; messages must carry no ``[threshold:N]`` tag (bulk
+        rows are not expiry alerts of a fleet).
+        """
+        k = len(now)
+        first = self.n
+        if first + k > self._cap:
+            self._grow(first + k)
+        seqs = np.arange(first, first + k, dtype=_INT)
+        base = len(self._generated)
+        self._generated.extend(range(first, first + k))
+        sl = slice(first, first + k)
+        self.counter[sl] = np.arange(base + 1, base + k + 1, dtype=_INT)
+        self.id_ns[sl] = self.id_epoch_ns + np.round(np.asarray(now) * 1e9).astype(_INT)
+        self.status[sl] = PENDING
+        self.type[sl] = type
+        self.channel[sl] = channel
+        self.recipient[sl] = recipient
+        self.last_error[sl] = NULL
+        self.error[sl] = NULL
+        self.retry_count[sl] = 0
+        self.next_retry_at[sl] = _NAN
+        self.created_at[sl] = now
+        self.sent_at[sl] = _NAN
+        self.certificate_ids.extend(certificate_ids)
+        self.messages.extend(messages)
+        self.n = first + k
+        self._counts[PENDING] += k
+        self._stamp[sl] += 1
+        self._pending_fresh.append(seqs)
+        return seqs
+
+    # -- index upkeep ----------------------------------------------------------------
+
+    def _count_slot(self, code: int) -> None:
+        if code >= len(self._counts):
+            counts = np.zeros(max(code + 1, 2 * len(self._counts)), np.int64)
+            counts[: len(self._counts)] = self._counts
+            self._counts = counts
+
+    def _enter(self, seq: int, code: int) -> None:
+        """Row ``seq`` has just taken status ``code`` (with its current sent_at and next_retry_at): count and index it."""
+        self._count_slot(code)
+        self._counts[code] += 1
+        if code == PENDING:
+            self._stamp[seq] += 1
+            sent = float(self.sent_at[seq])
+            if sent != sent:
+                self._pending_fresh.append(np.array([seq], _INT))
+            else:
+                self._pending_dated.add((-sent, seq, int(self._stamp[seq])))
+        elif code == FAILED:
+            nra = float(self.next_retry_at[seq])
+            if nra != nra:
+                self._stranded += 1
+            else:
+                self._armed.add((nra, seq))
+            if self.type[seq] == _ALERT:
+                self.failed_alert_log.append(seq)
+
+    def _leave(self, seq: int, code: int) -> None:
+        """Row ``seq`` is about to lose status ``code``: uncount it (lazy indexes drop it when listed)."""
+        self._counts[code] -= 1
+        if code == FAILED and self.next_retry_at[seq] != self.next_retry_at[seq]:
+            self._stranded -= 1
+
+    def _update(self, seq: int, status: int | None = None, **changes: float | int | None) -> Notification:
+        """Write columns of row ``seq`` (``status`` is a code; times: None is NULL), keeping counts and indexes."""
+        old = int(self.status[seq])
+        self._leave(seq, old)
+        for name, value in changes.items():
+            getattr(self, name)[seq] = _NAN if value is None else value
+        new = old if status is None else status
+        self.status[seq] = new
+        self._enter(seq, new)
         return Notification(self, seq)
 
-    def __contains__(self, id: str) -> bool:
-        return self._seq_of(id) is not None
+    # -- repository methods (one row, by id or row number) -----------------------------
 
-    def __len__(self) -> int:
-        return len(self._columns["id"])
-
-    def clear(self) -> None:
-        """Drop every row and index (used once a run's rows have been copied out); the id epoch stays."""
-        NotificationTable.__init__(self, self.id_epoch_ns)
-
-    def drop_indexes(self) -> None:
-        """Forget the id, pending, retry and dedup indexes (rows stay); the table can no longer be queried."""
-        self._by_id = {}
-        self._recent_ids = {}
-        self._pending = SortedList()
-        self._retry = SortedList()
-        self._threshold_rows = {}
-        self.failed_alert_log = []
-
-    def take_column(self, name: str):
-        """Remove column ``name`` from the table and return it (for copying a finished run out)."""
-        column = self._columns[name]
-        self._columns[name] = None
-        return column
-
-    def update_status(self, id: str, status: str, sent_at: float | None) -> Notification:
+    def update_status(self, id: int | str, status: str, sent_at: float | None) -> Notification:
         """``UpdateStatus``: writes ``status`` and ``sent_at``, nothing else."""
-        return self._update(id, status=status, sent_at=sent_at)
+        return self._update(self.seq_of(id), self.statuses.code(status), sent_at=sent_at)
 
-    def record_failed_attempt(self, id: str, last_error: str, next_retry_at: float) -> Notification:
+    def record_failed_attempt(self, id: int | str, last_error: str, next_retry_at: float) -> Notification:
         """``RecordFailedAttempt``: ``retry_count + 1`` (server side), ``last_error``, ``next_retry_at``; status untouched."""
-        row = self.get(id)
-        return self._update(id, retry_count=row.retry_count + 1, last_error=last_error, next_retry_at=next_retry_at)
+        seq = self.seq_of(id)
+        return self._update(seq, retry_count=int(self.retry_count[seq]) + 1, last_error=self.texts.code(last_error), next_retry_at=next_retry_at)
 
-    def mark_as_dead(self, id: str, last_error: str) -> Notification:
+    def mark_as_dead(self, id: int | str, last_error: str) -> Notification:
         """``MarkAsDead``: ``status='dead'``, ``next_retry_at`` NULL, ``last_error``; ``retry_count`` kept."""
-        return self._update(id, status="dead", next_retry_at=None, last_error=last_error)
+        return self._update(self.seq_of(id), DEAD, next_retry_at=None, last_error=self.texts.code(last_error))
 
-    def requeue(self, id: str, retry_count: int = 0) -> Notification:
+    def requeue(self, id: int | str, retry_count: int = 0) -> Notification:
         """``Requeue``: ``status='pending'``, ``retry_count`` 0, ``next_retry_at``/``last_error`` NULL; no status guard.
 
         A ``retry_count`` other than 0 is not certctl's: it writes a Sidekiq-style
         requeue (one more attempt, policy ``requeue_mode``).
         """
-        return self._update(id, status="pending", retry_count=retry_count, next_retry_at=None, last_error=None)
+        return self._update(self.seq_of(id), PENDING, retry_count=retry_count, next_retry_at=None, last_error=NULL)
 
-    def strand(self, id: str, last_error: str) -> Notification:
+    def strand(self, id: int | str, last_error: str) -> Notification:
         """``next_retry_at`` NULL and ``last_error`` (not certctl's: a failure the retry quota refused to retry)."""
-        return self._update(id, next_retry_at=None, last_error=last_error)
+        return self._update(self.seq_of(id), next_retry_at=None, last_error=self.texts.code(last_error))
 
-    def clear_retry_fields(self, id: str) -> Notification:
+    def clear_retry_fields(self, id: int | str) -> Notification:
         """Clear ``next_retry_at`` and ``last_error`` (the I-005 intent on success; not in certctl's code)."""
-        return self._update(id, next_retry_at=None, last_error=None)
+        return self._update(self.seq_of(id), next_retry_at=None, last_error=NULL)
+
+    # -- many rows at once (distinct row numbers) ----------------------------------
+
+    def update_many(self, seqs: np.ndarray, status: int | np.ndarray | None = None, **changes: Any) -> None:
+        """Write columns of the distinct rows ``seqs`` (values: scalars or arrays; NaN is NULL), keeping counts and indexes."""
+        if not len(seqs):
+            return
+        old = self.status[seqs]
+        was_failed = old == FAILED
+        if was_failed.any():
+            self._stranded -= int(np.count_nonzero(np.isnan(self.next_retry_at[seqs[was_failed]])))
+        np.subtract.at(self._counts, old, 1)
+        for name, value in changes.items():
+            getattr(self, name)[seqs] = value
+        if status is not None:
+            self.status[seqs] = status
+        new = self.status[seqs]
+        self._count_slot(int(new.max()))
+        np.add.at(self._counts, new, 1)
+        pend = new == PENDING
+        if pend.any():
+            p = seqs[pend]
+            self._stamp[p] += 1
+            sent = self.sent_at[p]
+            fresh = np.isnan(sent)
+            if fresh.any():
+                self._pending_fresh.append(p[fresh])
+            for s, sa in zip(p[~fresh].tolist(), sent[~fresh].tolist()):
+                self._pending_dated.add((-sa, s, int(self._stamp[s])))
+        failed = new == FAILED
+        if failed.any():
+            f = seqs[failed]
+            nra = self.next_retry_at[f]
+            stranded = np.isnan(nra)
+            self._stranded += int(np.count_nonzero(stranded))
+            if (~stranded).any():
+                self._armed.update(zip(nra[~stranded].tolist(), f[~stranded].tolist()))
+            alerts = f[self.type[f] == _ALERT]
+            if len(alerts):
+                self.failed_alert_log.extend(alerts.tolist())
+
+    # -- listing ---------------------------------------------------------------------
 
     def list_pending(self, limit: int) -> list[Notification]:
         """``List{Status: pending}``: up to ``limit`` rows, ``sent_at DESC NULLS LAST``, ties by insertion."""
-        return [Notification(self, key[2]) for key in self._pending.islice(0, limit)]
+        return [Notification(self, s) for s in self.pending_seqs(limit).tolist()]
+
+    def pending_seqs(self, limit: int) -> np.ndarray:
+        """Row numbers of :meth:`list_pending`."""
+        out: list[int] = []
+        if self._pending_dated:
+            dead = []
+            for entry in self._pending_dated:
+                neg_sent, seq, stamp = entry
+                if self.status[seq] != PENDING or self._stamp[seq] != stamp or self.sent_at[seq] != -neg_sent:
+                    dead.append(entry)
+                elif len(out) < limit:
+                    out.append(seq)
+            for entry in dead:
+                self._pending_dated.remove(entry)
+        fresh = self._fresh_pending()
+        need = limit - len(out)
+        if need > 0 and len(fresh):
+            return np.concatenate([np.array(out, _INT), fresh[:need]])
+        return np.array(out, _INT)
+
+    def _fresh_pending(self) -> np.ndarray:
+        """Pending rows with sent_at NULL, in insertion order (compacting the lazy candidate list)."""
+        if not self._pending_fresh:
+            return np.empty(0, _INT)
+        cand = np.concatenate(self._pending_fresh) if len(self._pending_fresh) > 1 else self._pending_fresh[0]
+        keep = (self.status[cand] == PENDING) & np.isnan(self.sent_at[cand])
+        cand = np.unique(cand[keep])
+        self._pending_fresh = [cand] if len(cand) else []
+        return cand
 
     def list_retry_eligible(self, now: float, max_attempts: int, limit: int) -> list[Notification]:
         """``ListRetryEligible``: failed, ``next_retry_at <= now``, ``retry_count < max_attempts``; oldest first.
 
         ``limit <= 0`` means 1000, as in certctl's repository.
         """
+        return [Notification(self, s) for s in self.retry_eligible_seqs(now, max_attempts, limit).tolist()]
+
+    def retry_eligible_seqs(self, now: float, max_attempts: int, limit: int) -> np.ndarray:
+        """Row numbers of :meth:`list_retry_eligible`."""
         if limit <= 0:
             limit = 1000
-        out: list[Notification] = []
-        retry_count = self._columns["retry_count"]
-        for _nra, seq in self._retry.irange(maximum=(now, len(self))):
-            if retry_count[seq] < max_attempts:
-                out.append(Notification(self, seq))
+        out: list[int] = []
+        dead = []
+        status, nra_col, rc = self.status, self.next_retry_at, self.retry_count
+        for entry in self._armed.irange(maximum=(now, float("inf"))):
+            nra, seq = entry
+            if status[seq] != FAILED or nra_col[seq] != nra:
+                dead.append(entry)
+            elif rc[seq] < max_attempts:
+                out.append(seq)
                 if len(out) >= limit:
                     break
-        return out
+        for entry in dead:
+            self._armed.remove(entry)
+        return np.array(out, _INT)
 
     def list_by_status(self, status: str, limit: int | None = None, offset: int = 0) -> list[Notification]:
         """``List{Status: status}``: rows in ``sent_at DESC NULLS LAST`` order, ties by insertion; a page of them.
@@ -335,49 +562,61 @@ class NotificationTable:
         ``status`` is a certctl status or ``"stranded"`` (failed with
         ``next_retry_at`` NULL, as a client filtering the ``failed`` list on
         that field sees them); ``limit`` ``None`` means every row from
-        ``offset``.  For operators, who look rarely: it scans the table
-        (O(rows)) unless no row has the status.
+        ``offset``.  For operators, who look rarely: it scans the table.
         """
-        wanted = self._stranded if status == "stranded" else self._counts[status]
-        if not wanted:
-            return []
-        statuses, nra, sent = self._columns["status"], self._columns["next_retry_at"], self._columns["sent_at"]
+        n = self.n
+        st = self.status[:n]
         if status == "stranded":
-            seqs = [seq for seq, value in enumerate(statuses) if value == "failed" and nra[seq] != nra[seq]]
+            mask = (st == FAILED) & np.isnan(self.next_retry_at[:n])
         else:
-            seqs = [seq for seq, value in enumerate(statuses) if value == status]
-        # sent_at DESC NULLS LAST (NaN is NULL), Go's zero time (-inf) after every real instant; stable: insertion order
-        seqs.sort(key=lambda seq: (True, 0.0) if sent[seq] != sent[seq] else (False, -sent[seq]))
+            code = self.statuses.find(status)
+            if code is None:
+                return []
+            mask = st == code
+        seqs = np.flatnonzero(mask)
+        if not len(seqs):
+            return []
+        sent = self.sent_at[seqs]
+        null = np.isnan(sent)
+        key = np.where(null, 0.0, -sent)  # -inf (Go zero) becomes +inf: after every real instant
+        order = np.lexsort((seqs, key, null))
+        seqs = seqs[order]
         page = seqs[offset:] if limit is None else seqs[offset : offset + limit]
-        return [Notification(self, seq) for seq in page]
+        return [Notification(self, int(s)) for s in page]
 
     def has_threshold_notification_on_channel(self, certificate_id: str, threshold: int, channel: str, any_status: bool = True) -> bool:
-        """``HasThresholdNotificationOnChannel`` (renewal.go sendThresholdAlerts step 5): does an alert row exist for this key?
+        """``HasThresholdNotificationOnChannel`` (renewal.go, ``sendThresholdAlerts``): does an alert row exist for this key?
 
         certctl lists ``type='ExpirationWarning'``, this ``certificate_id`` and
         ``channel``, ``message LIKE '%[threshold:N]%'`` with **no** status
         filter, so a row of any status dedups (``any_status=True``, certctl as
         built).  ``any_status=False`` is the documented intent: rows with
-        status ``'failed'`` do not count.  O(rows with this key), via an index
-        kept on insert.
+        status ``'failed'`` do not count.  O(rows with this key).
         """
-        seqs = self._threshold_rows.get((certificate_id, str(threshold), channel))
+        code = self.channels.find(channel)
+        if code is None:
+            return False
+        seqs = self._threshold_rows.get((certificate_id, str(threshold), code))
         if not seqs:
             return False
         if any_status:
             return True
-        status = self._columns["status"]
-        return any(status[seq] != "failed" for seq in seqs)
+        return bool((self.status[seqs] != FAILED).any())
 
     def count_by_status(self, status: str) -> int:
         """``CountByStatus``: rows whose status equals ``status`` exactly."""
-        return self._counts[status]
+        code = self.statuses.find(status)
+        return 0 if code is None else int(self._counts[code])
 
     def counts(self) -> dict[str, int]:
         """Rows per canonical status plus ``stranded`` (failed with ``next_retry_at`` NULL)."""
-        out = {status: self._counts[status] for status in STATUSES}
+        out = {status: int(self._counts[i]) for i, status in enumerate(STATUSES)}
         out["stranded"] = self._stranded
         return out
+
+    def clear(self) -> None:
+        """Drop every row and index (used once a run's rows have been copied out); the id epoch stays."""
+        NotificationTable.__init__(self, self.id_epoch_ns)
 
 
 class _Rows:

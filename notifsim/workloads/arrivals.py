@@ -20,7 +20,7 @@ import numpy as np
 
 from ..certctl import CHANNELS, REVOCATION_CHANNELS, TYPES
 from ..errors import ConfigError
-from ..hooks import GeneratorRun, Run, WorkloadHooks
+from ..hooks import Run, WorkloadHooks
 from ..timeutil import DEFAULT_START, parse_duration
 from .base import Workload, number, weights
 
@@ -83,24 +83,103 @@ class Poisson(Workload):
         return {"at": times, "channel": channel, "type": type_, "owner": owner}
 
     def bind(self, hooks: WorkloadHooks) -> Run:
-        arrivals = self.arrivals(hooks.generator("arrivals"), hooks.horizon_s, hooks.start)
-        return GeneratorRun(self._emit(hooks, arrivals))
+        """The run's arrivals (from the ``arrivals`` stream), driven by the engine in arrival order."""
+        return ArrivalRun(self, self.arrivals(hooks.generator("arrivals"), hooks.horizon_s, hooks.start), hooks)
 
-    def _emit(self, hooks: WorkloadHooks, arrivals: Arrivals) -> Generator[Any, Any, None]:
-        """Create each arrival at its time: one row, or a revocation's Webhook + Email pair."""
-        columns = zip(arrivals["at"].tolist(), arrivals["channel"].tolist(), arrivals["type"].tolist(), arrivals["owner"].tolist())
-        for i, (at, channel, type_, owner) in enumerate(columns):
+
+class ArrivalRun:
+    """The arrivals of one run and what each creates: row specs one by one, or as columns for many at once.
+
+    The i-th arrival concerns certificate ``mc-<i+1>`` and owner
+    ``owner-<k>@example.com``; a ``Revocation`` creates a Webhook row and
+    an Email row (in that order), every other type one row on the drawn
+    channel.  notifsim's engines drive the arrivals themselves (each at its
+    instant, in arrival order); :meth:`process` is the same for any other
+    driver.
+    """
+
+    def __init__(self, workload: Poisson, arrivals: Arrivals, hooks: WorkloadHooks):
+        self.workload = workload
+        self.times: np.ndarray = arrivals["at"]
+        self.channel: np.ndarray = arrivals["channel"]
+        self.type: np.ndarray = arrivals["type"]
+        self.owner: np.ndarray = arrivals["owner"]
+        self.deadline = workload.deadline
+        self._hooks = hooks
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def specs(self, i: int) -> list[dict[str, Any]]:
+        """The rows arrival ``i`` creates, as ``Create`` arguments."""
+        type_ = str(self.type[i])
+        recipient = f"owner-{int(self.owner[i])}@example.com"
+        cert = f"mc-{i + 1}"
+        if type_ == "Revocation":
+            message = f"Certificate {cert} has been revoked"
+            return [dict(type=type_, channel=ch, recipient=recipient, message=message, certificate_id=cert) for ch in REVOCATION_CHANNELS]
+        return [dict(type=type_, channel=str(self.channel[i]), recipient=recipient, message=f"{type_} for certificate {cert}", certificate_id=cert)]
+
+    def columns(self, lo: int, hi: int) -> dict[str, Any]:
+        """The rows arrivals ``lo .. hi-1`` create, as columns (what :meth:`specs` gives, for many at once).
+
+        ``arrival`` (the arrival of each row), ``first`` (whether the row is its
+        arrival's first), indexes into the name lists ``types``, ``channels``
+        and ``recipients``, and Arrow arrays ``certificate_id`` and ``message``.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        types = list(self.workload.types)
+        channels = list(dict.fromkeys([*self.workload.channels, *REVOCATION_CHANNELS]))
+        recipients = [f"owner-{k}@example.com" for k in range(1, self.workload.recipients + 1)]
+        idx = np.arange(lo, hi, dtype=np.int64)
+        type_names = self.type[lo:hi]
+        revocation = type_names == "Revocation"
+        per = np.where(revocation, len(REVOCATION_CHANNELS), 1)
+        arrival = np.repeat(idx, per)
+        first = np.ones(len(arrival), dtype=bool)
+        starts = np.cumsum(per) - per
+        first[:] = False
+        first[starts] = True
+        type_index = {t: i for i, t in enumerate(types)}
+        channel_index = {c: i for i, c in enumerate(channels)}
+        row_type = np.array([type_index[t] for t in type_names.tolist()], np.int64)[arrival - lo] if hi > lo else np.empty(0, np.int64)
+        row_channel = np.array([channel_index[c] for c in self.channel[lo:hi].tolist()], np.int64)[arrival - lo] if hi > lo else np.empty(0, np.int64)
+        if revocation.any():
+            rev_rows = revocation[arrival - lo]
+            offsets = np.arange(len(arrival)) - starts[arrival - lo]
+            row_channel[rev_rows] = np.array([channel_index[c] for c in REVOCATION_CHANNELS])[offsets[rev_rows]]
+        row_recipient = self.owner[lo:hi].astype(np.int64)[arrival - lo] - 1
+        text = pa.large_string()
+        cert = pc.binary_join_element_wise(pa.scalar("mc-", text), pa.array(arrival + 1).cast(text), pa.scalar("", text))
+        row_types = pa.array(np.array(types, dtype=object)[row_type] if len(row_type) else [], type=text)
+        plain = pc.binary_join_element_wise(row_types, pa.scalar(" for certificate ", text), cert, pa.scalar("", text))
+        revoked = pc.binary_join_element_wise(pa.scalar("Certificate ", text), cert, pa.scalar(" has been revoked", text), pa.scalar("", text))
+        message = pc.if_else(pa.array(revocation[arrival - lo] if len(arrival) else np.empty(0, bool)), revoked, plain)
+        return {
+            "arrival": arrival,
+            "first": first,
+            "types": types,
+            "channels": channels,
+            "recipients": recipients,
+            "type": row_type,
+            "channel": row_channel,
+            "recipient": row_recipient,
+            "certificate_id": cert,
+            "message": message,
+        }
+
+    def process(self) -> Generator[Any, Any, None]:
+        """Create each arrival at its time, through the hooks."""
+        hooks = self._hooks
+        for i, at in enumerate(self.times.tolist()):
             if at > hooks.now:
                 yield hooks.timeout(at - hooks.now)
-            recipient = f"owner-{owner}@example.com"
-            cert = f"mc-{i + 1}"
-            if type_ == "Revocation":
-                message = f"Certificate {cert} has been revoked"
-                specs = [dict(type=type_, channel=ch, recipient=recipient, message=message, certificate_id=cert) for ch in REVOCATION_CHANNELS]
-                hooks.create_batch(specs, self.deadline)
-            else:
-                message = f"{type_} for certificate {cert}"
-                hooks.create(type=type_, channel=channel, recipient=recipient, message=message, certificate_id=cert, deadline=self.deadline)
+            hooks.create_batch(self.specs(i), self.deadline)
+
+    def counters(self) -> dict[str, int]:
+        return {}
 
 
 #: Relative arrival rate per local hour of day (0..23): quiet nights, a business-hours plateau 09-17.

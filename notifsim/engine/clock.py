@@ -1,0 +1,98 @@
+"""The simulation clock: SimPy's environment with a stated order for simultaneous events.
+
+SimPy runs events of one instant in the order they were scheduled.  notifsim
+states the order by what each event is, so that it does not depend on when
+an event happened to be scheduled and both engines (:mod:`.events`, the
+reference, and :mod:`.batched`) follow it exactly.  At one instant:
+
+1. SimPy's urgent events (a process starting right now) — they continue
+   the step that created them;
+2. :data:`COMPLETION` — Sends returning (their latency ends now), ordered by
+   when the Send began, then the notification's row number, then its
+   attempt number;
+3. :data:`ARRIVAL` — arrivals of an arrival workload, in arrival order;
+4. everything else (scheduler ticks, operators, a fleet's checks, the
+   sampler), in the order they were scheduled, as SimPy does.
+
+So a Send that returns exactly when a tick starts is written before the
+tick lists its rows, and an alert that arrives then is created before it.
+"""
+
+from __future__ import annotations
+
+from heapq import heappush
+from typing import Any
+
+import simpy
+from simpy.core import EmptySchedule
+from simpy.events import NORMAL, URGENT, Event
+
+#: Order class of a Send's completion.
+COMPLETION = 0
+#: Order class of an arrival of an arrival workload.
+ARRIVAL = 1
+#: Order class of every other event (SimPy's own order among them).
+OTHER = 2
+
+_OTHER = (int(NORMAL), OTHER)
+_URGENT = (int(URGENT),)
+
+#: The key of "no event": later than every real one.
+NEVER = (float("inf"), (9,))
+
+
+class Clock(simpy.Environment):
+    """A SimPy environment whose queue orders simultaneous events by :data:`COMPLETION`, :data:`ARRIVAL`, other."""
+
+    def schedule(self, event: Event, priority: Any = NORMAL, delay: float = 0) -> None:
+        order = _OTHER if priority == NORMAL else (_URGENT if priority == URGENT else (int(priority),))
+        heappush(self._queue, (self._now + delay, order, next(self._eid), event))  # type: ignore[misc]
+
+    def schedule_ordered(self, event: Event, order: tuple, delay: float) -> None:
+        """Schedule ``event`` after ``delay`` with an explicit order (``(NORMAL, class, ...)``)."""
+        heappush(self._queue, (self._now + delay, order, next(self._eid), event))  # type: ignore[misc]
+
+    def after(self, delay: float, order: tuple) -> Event:
+        """An event that fires ``delay`` seconds from now, placed among simultaneous events by ``order``."""
+        return Ordered(self, delay, order)
+
+    def next_key(self) -> tuple:
+        """``(time, order)`` of the next event to run (:data:`NEVER` when there is none)."""
+        if not self._queue:
+            return NEVER
+        head = self._queue[0]
+        return (head[0], head[1])
+
+    def step_until(self, horizon: float) -> bool:
+        """Run the next event if it happens before ``horizon``; False when there is none."""
+        if not self._queue or self._queue[0][0] >= horizon:
+            return False
+        try:
+            self.step()
+        except EmptySchedule:  # pragma: no cover - guarded above
+            return False
+        return True
+
+
+def completion_order(start: float, seq: int, attempt: int) -> tuple:
+    """The order of a Send's completion among simultaneous events."""
+    return (int(NORMAL), COMPLETION, start, seq, attempt)
+
+
+def arrival_order(index: int) -> tuple:
+    """The order of the ``index``-th arrival among simultaneous events."""
+    return (int(NORMAL), ARRIVAL, index)
+
+
+class Ordered(Event):
+    """A timeout with an explicit place among simultaneous events."""
+
+    def __init__(self, env: Clock, delay: float, order: tuple, value: Any = None):
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        self.env = env
+        self.callbacks = []
+        self._value = value
+        self._delay = delay
+        self._ok = True
+        env.schedule_ordered(self, order, delay)

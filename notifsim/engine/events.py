@@ -1,0 +1,288 @@
+"""The reference engine: every Send, tick and arrival is a SimPy event.
+
+When things happen (``docs/certctl.md`` gives the certctl files behind each rule):
+
+* Both loops run once at the start and then every ``process_interval`` /
+  ``retry_interval`` seconds on a fixed grid.  A tick that arrives while the
+  previous run of the same loop is still going is **skipped** (recorded with
+  ``skipped=True``), never queued.
+* A tick lists its rows once, at its start, then sends them one after the
+  other, each Send taking its latency.  Each tick has a deadline
+  (``process_deadline`` / ``retry_deadline`` after its start).  From the
+  deadline on, an HTTP Send fails at once with ``context deadline exceeded``
+  and delivers nothing; a Send still in flight is cut at the deadline; and
+  every row write fails, so the row stays as it was.  Email ignores the
+  deadline (it is delivered late) but its row write still fails.
+* Creators insert a ``pending`` row and send it at once in their own process
+  with their own deadline, so a process tick that lists the row while that
+  Send is in flight sends it a second time: the double-send race.
+* Simultaneous events run in the order :mod:`.clock` states: Sends returning
+  first, then arrivals, then ticks, operators and the rest.
+* After a failed Send the service decides the row's fate from the error
+  text, the ``Retry-After`` the channel returned and one uniform keyed like
+  the Send (:mod:`.state`).
+* Workloads and operators touch the run only through
+  :class:`~notifsim.hooks.WorkloadHooks` and :class:`~notifsim.hooks.OperatorHooks`
+  (:mod:`.hooks`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Generator
+from typing import Any
+
+from ..hooks import Run
+from ..machine import NotFound, RequeueRefused
+from ..policy import Policy
+from ..record import LOOP_CODE
+from ..scenario import Scenario
+from ..workloads.arrivals import ArrivalRun
+from .clock import Clock, arrival_order, completion_order
+from .hooks import OperatorHooksImpl, WorkloadHooksImpl
+from .state import RunState
+
+_CREATE, _PROCESS, _RETRY = LOOP_CODE["create"], LOOP_CODE["process"], LOOP_CODE["retry"]
+
+
+class EventEngine:
+    """One run: a scenario under a policy, for ``horizon_s`` seconds, on one seed; one SimPy event per happening."""
+
+    def __init__(self, scenario: Scenario, policy: Policy, *, seed: int, horizon_s: float, initial_rows: list[dict], sample_interval: float):
+        self.scenario = scenario
+        self.policy = policy
+        self.horizon_s = horizon_s
+        self.sample_interval = sample_interval
+        self.state = RunState(scenario, policy, seed=seed, horizon_s=horizon_s)
+        self.env = Clock()
+        self.running = {"process": False, "retry": False}
+        self.open_ticks: dict[str, tuple[int, int, int, bool]] = {}  # loop -> (tick index, rows, sends, deadline hit)
+        self.runs: list[Run] = []  # the bound workload and operator
+        for row in initial_rows:
+            self.state.add_initial(row)
+
+    @property
+    def table(self):  # the run's notification table
+        return self.state.table
+
+    @property
+    def recorder(self):  # the run's recorder
+        return self.state.recorder
+
+    # -- running ----------------------------------------------------------------------
+
+    def run(self) -> None:
+        env, policy = self.env, self.policy
+        env.process(self._loop("process", policy.process_interval))
+        env.process(self._loop("retry", policy.retry_interval))
+        if self.scenario.workload is not None:
+            workload = self.scenario.workload.bind(WorkloadHooksImpl(self))
+            self.runs.append(workload)
+            self.start_workload(workload)
+        if self.scenario.operator is not None:
+            operator = self.scenario.operator.bind(OperatorHooksImpl(self))
+            self.runs.append(operator)
+            env.process(operator.process())
+        env.process(self._sampler())
+        self.advance()
+        # ticks still running at the horizon keep duration NULL and their counts so far
+        for index, rows, sends, hit in self.open_ticks.values():
+            self.recorder.update_tick(index, rows, sends, hit)
+
+    def start_workload(self, workload: Run) -> None:
+        """Drive an arrival workload's arrivals in arrival order; any other workload runs its own process."""
+        if isinstance(workload, ArrivalRun):
+            self.env.process(self._arrivals(workload))
+        else:
+            self.env.process(workload.process())
+
+    def advance(self) -> None:
+        """Run every event before the horizon."""
+        self.env.run(until=self.horizon_s)
+
+    def counters(self) -> dict[str, int]:
+        """The service's retry decisions and what the bound workload and operator counted."""
+        total: Counter[str] = Counter(self.state.counters())
+        for run in self.runs:
+            total.update(run.counters())
+        return dict(sorted(total.items()))
+
+    # -- scheduler loops ----------------------------------------------------------------
+
+    def _loop(self, loop: str, interval: float) -> Generator[Any, Any, None]:
+        """Ticks at 0, interval, 2·interval, ...; skipped while the previous run is still going."""
+        env = self.env
+        k = 0
+        while True:
+            if self.running[loop]:
+                self.recorder.open_tick(loop, env.now, skipped=True)
+            else:
+                self.running[loop] = True
+                env.process(self._tick(loop))
+            k += 1
+            yield env.timeout(k * interval - env.now)
+
+    def listing(self, loop: str) -> tuple[int, float, list[tuple[int, int]] | None]:
+        """A tick starts now: its index, deadline and listed rows ``(seq, retry_count)`` (None: the List failed).
+
+        ``process`` is ``ProcessPendingNotifications`` (up to ``pending_batch``
+        pending rows, ``sent_at DESC NULLS LAST``); ``retry`` is
+        ``RetryFailedNotifications`` (armed failed rows due at the tick's
+        start, oldest first, up to ``sweep_limit``).  The retry count used for
+        backoff and exhaustion is the one listed at the start.
+        """
+        state, policy, table = self.state, self.policy, self.state.table
+        start = self.env.now
+        index = self.recorder.open_tick(loop, start)
+        if not state.db.available(start):  # List fails: the service returns its error with zero sends
+            self.recorder.close_tick(index, 0, 0, start, False, error=f"failed to list notifications: {state.db.error}")
+            self.running[loop] = False
+            return index, start, None
+        if loop == "process":
+            deadline = start + policy.process_deadline
+            seqs = table.pending_seqs(policy.pending_batch)
+        else:
+            deadline = start + policy.retry_deadline
+            seqs = table.retry_eligible_seqs(start, policy.max_attempts, policy.sweep_limit)
+        rcs = table.retry_count[seqs]
+        return index, deadline, list(zip(seqs.tolist(), rcs.tolist()))
+
+    def _tick(self, loop: str) -> Generator[Any, Any, None]:
+        """One run of a loop: list rows once at the start, then send them one by one."""
+        index, deadline, listed = self.listing(loop)
+        if listed is None:
+            return
+        yield from self.tick_body(loop, index, deadline, listed, 0, 0, False)
+
+    def tick_body(
+        self, loop: str, index: int, deadline: float, listed: list[tuple[int, int]], position: int, sends: int, hit: bool
+    ) -> Generator[Any, Any, None]:
+        """Send the listed rows from ``position`` on, then close the tick."""
+        code = _PROCESS if loop == "process" else _RETRY
+        self.open_ticks[loop] = (index, len(listed), sends, hit)
+        for seq, rc in listed[position:]:
+            sent, refused = yield from self.deliver(seq, code, rc, deadline)
+            sends += sent
+            hit = hit or refused
+            self.open_ticks[loop] = (index, len(listed), sends, hit)
+        del self.open_ticks[loop]
+        self.recorder.close_tick(index, len(listed), sends, self.env.now, hit)
+        self.running[loop] = False
+
+    # -- one row ---------------------------------------------------------------------------
+
+    def deliver(self, seq: int, loop: int, rc_before: int, deadline: float) -> Generator[Any, Any, tuple[bool, bool]]:
+        """One row through ``sendNotification`` (creators, the process loop) or the retry sweep's body.
+
+        Without a notifier for the channel the row is marked ``sent`` (T3/T6);
+        otherwise the notifier's Send runs and the service writes its outcome.
+        The write happens on the caller's context: at or after ``deadline`` it
+        fails, as does a write the database refuses, and the row stays as it
+        was.  Returns ``(sent, refused)``: whether a Send was made, and
+        whether the expired context refused the write.
+        """
+        env, state = self.env, self.state
+        if not state.has_notifier(seq):
+            return False, state.write_no_notifier(seq, deadline, env.now)
+        send = state.begin(seq, loop, rc_before, deadline, env.now)
+        if send.latency > 0:
+            yield env.after(send.latency, completion_order(send.start, seq, send.attempt))
+        state.complete(send, env.now)
+        return True, state.write(send, deadline, env.now)
+
+    # -- creators -----------------------------------------------------------------------------
+
+    def _arrivals(self, run: ArrivalRun) -> Generator[Any, Any, None]:
+        """An arrival workload's arrivals, each at its instant in arrival order."""
+        env = self.env
+        for i, at in enumerate(run.times.tolist()):
+            yield env.after(at - env.now, arrival_order(i))
+            self.create_batch(run.specs(i), run.deadline, identity=i)
+
+    def create_batch(self, specs: list[dict], deadline: float, identity: int | None = None) -> list:
+        """Several ``Create`` calls, then their sends one after another in one creator process.
+
+        This is how a revocation fans out: the Webhook row and the Email row
+        are inserted first, then sent in that order.  ``deadline`` is the
+        creator's context in seconds.  Rows before the first one with a
+        notifier are marked ``sent`` at once.
+        """
+        state = self.state
+        now = self.env.now
+        if not state.db.available(now):  # the first Create fails: the creator returns its error, nothing is sent
+            state.recorder.lost_creations += len(specs)
+            return []
+        seqs = [state.create(now, spec, identity) for spec in specs]
+        pending: list[int] = []
+        for seq in seqs:
+            if pending or state.has_notifier(seq):
+                pending.append(seq)
+            else:  # nothing to wait for: the no-notifier write happens at once
+                state.write_no_notifier(seq, now + deadline, now)
+        if pending:
+            self.env.process(self._creator(pending, now + deadline))
+        return [state.table.row(seq) for seq in seqs]
+
+    def _creator(self, seqs: list[int], deadline: float) -> Generator[Any, Any, None]:
+        """The creator's synchronous ``sendNotification`` for each row it just created, in order."""
+        for seq in seqs:
+            yield from self.deliver(seq, _CREATE, 0, deadline)
+
+    def create_and_send(self, deadline: float, spec: dict) -> Generator[Any, Any, Any]:
+        """``Create`` then ``sendNotification`` of one row, inside the *calling* process.
+
+        When the context has expired (``now >= deadline``) ``Create`` fails:
+        no row, returns ``None``.
+        """
+        state = self.state
+        now = self.env.now
+        if now >= deadline:
+            return None
+        if not state.db.available(now):
+            state.recorder.lost_creations += 1
+            return None
+        seq = state.create(now, spec)
+        yield from self.deliver(seq, _CREATE, 0, deadline)
+        return state.table.row(seq)
+
+    # -- operators ----------------------------------------------------------------------------------
+
+    def list_notifications(self, status: str, limit: int | None = None, offset: int = 0) -> list | None:
+        """certctl's ``GET /notifications?status=...`` now (``None`` when the database is down)."""
+        if not self.state.db.available(self.env.now):
+            return None
+        return self.state.table.list_by_status(status, limit, offset)
+
+    def act(self, action: str, nid: str) -> str:
+        """An operator's requeue or mark-read of ``nid`` now; returns the recorded outcome
+        (``requeued``, ``read``, ``refused``, ``error`` or ``not_found``)."""
+        state = self.state
+        now = self.env.now
+        try:
+            seq = state.table.seq_of(nid)
+        except NotFound:
+            state.recorder.action(nid, now, action, None, None, "not_found", None)
+            return "not_found"
+        from_status, rc_before = state.table.value(seq, "status"), int(state.table.retry_count[seq])
+        if not state.db.write_ok(now, state.write_key(seq)):  # certctl answers 500 and the row is unchanged
+            state.recorder.action(nid, now, action, from_status, rc_before, "error", seq)
+            return "error"
+        try:
+            if action == "requeue":
+                state.service.requeue_notification(seq)
+                outcome = "requeued"
+            else:
+                state.service.mark_as_read(seq, now)
+                outcome = "read"
+        except RequeueRefused:
+            outcome = "refused"
+        state.recorder.action(nid, now, action, from_status, rc_before, outcome, seq)
+        return outcome
+
+    # -- sampler ------------------------------------------------------------------------------------
+
+    def _sampler(self) -> Generator[Any, Any, None]:
+        env = self.env
+        while True:
+            self.recorder.sample(env.now, self.table.counts())
+            yield env.timeout(self.sample_interval)

@@ -1,0 +1,107 @@
+"""The hooks an engine hands to workloads and operators (:mod:`notifsim.hooks` declares what they may touch)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+from ..streams import KeyedUniform
+
+if TYPE_CHECKING:
+    from .events import EventEngine
+
+
+class _Clock:
+    """Time and process control of one run."""
+
+    __slots__ = ("_engine",)
+
+    def __init__(self, engine: EventEngine):
+        self._engine = engine
+
+    @property
+    def now(self) -> float:
+        return self._engine.env.now
+
+    @property
+    def start(self) -> dt.datetime:
+        return self._engine.scenario.start
+
+    @property
+    def horizon_s(self) -> float:
+        return self._engine.horizon_s
+
+    def timeout(self, delay: float) -> Any:
+        return self._engine.env.timeout(delay)
+
+    def event(self) -> Any:
+        return self._engine.env.event()
+
+    def process(self, generator: Generator[Any, Any, Any]) -> Any:
+        return self._engine.env.process(generator)
+
+
+class WorkloadHooksImpl(_Clock):
+    """:class:`~notifsim.hooks.WorkloadHooks` of one run: streams, certctl's creators, availability, dedup."""
+
+    __slots__ = ()
+
+    def generator(self, *purpose: str | int) -> Any:
+        return self._engine.state.streams.generator(*purpose)
+
+    def keyed(self, *purpose: str | int) -> KeyedUniform:
+        return self._engine.state.streams.keyed(*purpose)
+
+    def create(self, *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None, deadline: float) -> Any:
+        rows = self._engine.create_batch([dict(type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id)], deadline)
+        return rows[0] if rows else None
+
+    def create_batch(self, specs: list[dict], deadline: float) -> list:
+        return self._engine.create_batch(specs, deadline)
+
+    def create_and_send(
+        self, deadline: float, *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None
+    ) -> Generator[Any, Any, Any]:
+        spec = dict(type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id)
+        return self._engine.create_and_send(deadline, spec)
+
+    def database_available(self) -> bool:
+        engine = self._engine
+        return engine.state.db.available(engine.env.now)
+
+    def has_alert(self, certificate_id: str, threshold: int, channel: str) -> bool:
+        state = self._engine.state
+        return state.table.has_threshold_notification_on_channel(certificate_id, threshold, channel, state.policy.dedup_any_status)
+
+    @property
+    def failed_alerts_suppress(self) -> bool:
+        return self._engine.policy.dedup_any_status
+
+    def failed_alerts_since(self, cursor: int) -> tuple[list[str], int]:
+        table = self._engine.state.table
+        log = table.failed_alert_log
+        ids = table.certificate_ids
+        return [ids[seq] or "" for seq in log[cursor:]], len(log)
+
+
+class OperatorHooksImpl(_Clock):
+    """:class:`~notifsim.hooks.OperatorHooks` of one run: what a person with the GUI or the API sees and does."""
+
+    __slots__ = ()
+
+    def list_notifications(self, status: str, limit: int | None = None, offset: int = 0) -> list | None:
+        return self._engine.list_notifications(status, limit, offset)
+
+    def recent_sends(self, channel: str, k: int) -> list[bool]:
+        return self._engine.state.recent_sends(channel, k)
+
+    def channel_in_outage(self, channel: str) -> bool:
+        engine = self._engine
+        return engine.state.channel_in_outage(channel, engine.env.now)
+
+    def requeue(self, notification_id: str) -> str:
+        return self._engine.act("requeue", notification_id)
+
+    def mark_as_read(self, notification_id: str) -> str:
+        return self._engine.act("read", notification_id)

@@ -1,0 +1,257 @@
+"""The state of one run and the steps of one Send, shared by both engines.
+
+:class:`RunState` holds the table, the service deciding transitions, the
+recorder, the bound channels and database, and per row: the key that
+addresses its random draws, how many Sends and writes it has had.  Its
+methods are the steps both engines take, one row at a time:
+
+* :meth:`RunState.create` / :meth:`RunState.add_initial` — insert rows;
+* :meth:`RunState.begin` — a notifier Send begins: its attempt number, its
+  outcome, latency and ``Retry-After`` (keyed draws), the adapter's client
+  timeout and the caller's context applied;
+* :meth:`RunState.complete` — the Send returns: it is recorded;
+* :meth:`RunState.write` / :meth:`RunState.write_no_notifier` — the status
+  write that follows, on the caller's context and subject to the database.
+
+Keys (common random numbers): a created row's key combines the instant of
+its creation with hashes of its type, channel, recipient and identity (an
+arrival's index, or its certificate id and message); an initial row's key
+hashes its id.  The k-th Send of a row is keyed ``mix64(row key + k)``; its
+outcome, latency and jitter are uniforms of that key under per-purpose
+salts, and its status write's database draw is keyed by the row and its
+write count.  So a draw depends on what it is, never on what happened
+before it, and two policies on one seed draw the same numbers for the same
+attempt.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..certctl import CLIENT_TIMEOUT_S, DEADLINE_ERROR, EMAIL_QUIT_ERROR, HTTP_CHANNELS, timeout_error
+from ..machine import NotificationService, NotificationTable
+from ..machine.columns import NULL
+from ..policy import Policy
+from ..record import LOOP_CODE, Recorder
+from ..scenario import Scenario
+from ..streams import Streams, combine, combine_many, mix64, stable_key, text_hash, uniforms
+from ..timeutil import datetime_to_us
+
+_NAN = float("nan")
+_MASK = (1 << 64) - 1
+#: Salt folded into a row's key to address its database write draws.
+_WRITE_SALT = 0x5752495445535F21
+
+
+class Send(NamedTuple):
+    """A Send that has begun: what it will return, and when.
+
+    ``attempt`` is the row's attempt number (``-1`` for a Send refused at once
+    by an expired context, which draws nothing); ``error`` a code of the
+    table's text pool (``-1``: none).
+    """
+
+    seq: int
+    start: float
+    latency: float
+    delivered: bool
+    error: int
+    retry_after: float
+    key: int
+    attempt: int
+    loop: int
+    rc_before: int
+
+
+class RunState:
+    """A scenario under a policy on one seed: the table and everything that changes it."""
+
+    def __init__(self, scenario: Scenario, policy: Policy, *, seed: int, horizon_s: float):
+        self.scenario = scenario
+        self.policy = policy
+        self.horizon_s = horizon_s
+        self.streams = Streams(seed)
+        self.table = NotificationTable(id_epoch_ns=datetime_to_us(scenario.start) * 1000)
+        self.service = NotificationService(self.table, policy, scenario.channels)
+        self.recorder = Recorder()
+        self.channels = {name: model.bind(name, self.streams) for name, model in scenario.channels.items()}
+        self.db = scenario.database.bind(self.streams)
+        self.quit_defect = policy.email_quit_defect
+        self.jitter_salt = self.streams.keyed("jitter").salt if policy.needs_jitter_draw else None
+        self.keys = np.zeros(1024, np.uint64)  # per row: the key addressing its draws
+        self.sends = np.zeros(1024, np.int64)  # per row: Sends begun (numbers its attempts)
+        self.writes = np.zeros(1024, np.int64)  # per row: status writes tried (numbers its database draws)
+        self._hash: dict[str | None, int] = {}
+        self._channel_index: dict[str, int] = {}
+
+    # -- per-row arrays --------------------------------------------------------------
+
+    def _reserve(self, n: int) -> None:
+        if n > len(self.keys):
+            cap = max(n, 2 * len(self.keys))
+            for name in ("keys", "sends", "writes"):
+                old = getattr(self, name)
+                new = np.zeros(cap, old.dtype)
+                new[: len(old)] = old
+                setattr(self, name, new)
+
+    def h(self, text: str | None) -> int:
+        """The stable hash of a text (cached)."""
+        value = self._hash.get(text)
+        if value is None:
+            value = self._hash[text] = text_hash(text)
+        return value
+
+    # -- inserting rows -----------------------------------------------------------------
+
+    def add_initial(self, row: dict[str, Any]) -> int:
+        """Insert one row of the starting snapshot; returns its row number."""
+        seq = self.table.insert(**row).seq
+        self._reserve(seq + 1)
+        self.keys[seq] = stable_key("initial", row["id"])
+        self.recorder.notification("initial")
+        return seq
+
+    def create(self, now: float, spec: dict[str, Any], identity: int | None = None) -> int:
+        """certctl ``Create`` of one row at ``now``; ``identity`` (an arrival's index) replaces its texts in its key."""
+        seq = self.table.create(now, **spec).seq
+        self._reserve(seq + 1)
+        tail = (identity,) if identity is not None else (self.h(spec.get("certificate_id")), self.h(spec.get("message")))
+        self.keys[seq] = combine(round(now * 1e6) & _MASK, self.h(spec["type"]), self.h(spec["channel"]), self.h(spec["recipient"]), *tail)
+        self.recorder.notification("created")
+        return seq
+
+    def create_many(
+        self,
+        now: np.ndarray,
+        types: list[str],
+        channels: list[str],
+        recipients: list[str],
+        codes: dict[str, np.ndarray],
+        identity: np.ndarray,
+        texts: dict[str, Any],
+    ) -> np.ndarray:
+        """``Create`` of many rows (an arrival workload's); keys as :meth:`create` with ``identity``.
+
+        ``codes`` holds per row the index into ``types``, ``channels`` and
+        ``recipients`` (the names); ``texts`` the certificate ids and messages.
+        """
+        table = self.table
+        type_codes = np.array([table.types.code(t) for t in types], np.int16)[codes["type"]]
+        channel_codes = np.array([table.channels.code(c) for c in channels], np.int16)[codes["channel"]]
+        recipient_codes = np.array([table.recipients.code(r) for r in recipients], np.int32)[codes["recipient"]]
+        seqs = table.create_many(
+            now, type=type_codes, channel=channel_codes, recipient=recipient_codes, certificate_ids=texts["certificate_id"], messages=texts["message"]
+        )
+        self._reserve(int(seqs[-1]) + 1 if len(seqs) else 0)
+        h = np.array([self.h(t) for t in types], np.uint64)[codes["type"]]
+        hc = np.array([self.h(c) for c in channels], np.uint64)[codes["channel"]]
+        hr = np.array([self.h(r) for r in recipients], np.uint64)[codes["recipient"]]
+        us = np.round(now * 1e6).astype(np.int64).view(np.uint64)
+        self.keys[seqs] = combine_many(us, h, hc, hr, identity.astype(np.uint64))
+        self.recorder.notifications(len(seqs), "created")
+        return seqs
+
+    # -- one Send -------------------------------------------------------------------------
+
+    def has_notifier(self, seq: int) -> bool:
+        return self.service.has_notifier(self.table.channels.text(int(self.table.channel[seq])))  # type: ignore[arg-type]
+
+    def begin(self, seq: int, loop: int, rc_before: int, deadline: float, now: float) -> Send:
+        """A notifier Send of row ``seq`` begins at ``now`` on a context that ends at ``deadline``.
+
+        An HTTP Send begun at or after the deadline fails at once with
+        ``context deadline exceeded`` and draws nothing.  Otherwise the
+        channel model decides; a latency above the adapter's client timeout
+        becomes that timeout's error after exactly the timeout, and an HTTP
+        Send still running at the deadline is cut there.  A delivered Email
+        returns the QUIT defect's error when the policy has it.
+        """
+        table = self.table
+        channel = table.channels.text(int(table.channel[seq])) or ""
+        http = channel in HTTP_CHANNELS
+        if http and now >= deadline:
+            return Send(seq, now, 0.0, False, table.texts.code(DEADLINE_ERROR), _NAN, 0, -1, loop, rc_before)
+        attempt = int(self.sends[seq])
+        self.sends[seq] = attempt + 1
+        key = mix64((int(self.keys[seq]) + attempt) & _MASK)
+        result = self.channels[channel].send(now, table.recipients.text(int(table.recipient[seq])) or "", key)
+        delivered, error, latency = result.delivered, result.error, result.latency
+        retry_after = _NAN if result.retry_after is None else result.retry_after
+        client_timeout = CLIENT_TIMEOUT_S.get(channel)
+        limit = math.inf if client_timeout is None else client_timeout
+        remaining = deadline - now if http else math.inf
+        if latency > min(limit, remaining):
+            delivered, retry_after = False, _NAN
+            if remaining <= limit:
+                latency, error = remaining, DEADLINE_ERROR
+            else:
+                latency, error = limit, timeout_error(channel, limit)
+        if delivered and error is None and channel == "Email" and self.quit_defect:
+            error = EMAIL_QUIT_ERROR
+        return Send(seq, now, latency, delivered, table.texts.code(error), retry_after, key, attempt, loop, rc_before)
+
+    def complete(self, send: Send, now: float) -> None:
+        """The Send returned at ``now``: record it."""
+        self.recorder.attempt(send.seq, send.start, send.loop, send.rc_before, send.error, send.latency, send.delivered, now, send.retry_after)
+
+    def write_key(self, seq: int) -> int:
+        """The key of row ``seq``'s next status write (its database draw); counts the write."""
+        n = int(self.writes[seq])
+        self.writes[seq] = n + 1
+        return mix64(((int(self.keys[seq]) ^ _WRITE_SALT) + n) & _MASK)
+
+    def write(self, send: Send, deadline: float, now: float) -> bool:
+        """The service's status write after ``send`` returned at ``now``; True when the expired context refused it.
+
+        A write the database refuses leaves the row as it was, as does one on
+        an expired context.
+        """
+        if now >= deadline:
+            return True
+        seq = send.seq
+        if not self.db.write_ok(now, self.write_key(seq)):
+            return False
+        error = self.table.texts.text(send.error) if send.error >= 0 else None
+        u = None
+        if error is not None and self.jitter_salt is not None:
+            u = float(uniforms(self.jitter_salt, np.array([send.key], np.uint64))[0])
+        retry_after = None if send.retry_after != send.retry_after else send.retry_after
+        if send.loop == _RETRY:
+            self.service.finish_retry(seq, send.rc_before, error, now, retry_after=retry_after, jitter_u=u)
+        else:
+            self.service.finish_send(seq, error, now, retry_after=retry_after, jitter_u=u)
+        return False
+
+    def write_no_notifier(self, seq: int, deadline: float, now: float) -> bool:
+        """T3/T6 for a row whose channel has no notifier; True when the expired context refused the write."""
+        if now >= deadline:
+            return True
+        if self.db.write_ok(now, self.write_key(seq)):
+            self.service.finish_no_notifier(seq, now)
+        return False
+
+    # -- what operators and workloads may read ---------------------------------------------
+
+    def recent_sends(self, channel: str, k: int) -> list[bool]:
+        """The outcomes of the last ``k`` Sends on ``channel`` (True: no error), oldest first."""
+        code = self.table.channels.find(channel)
+        if code is None:
+            return []
+        return self.recorder.recent(self.table.column("channel") == code, k)
+
+    def channel_in_outage(self, channel: str, now: float) -> bool:
+        state = self.channels.get(channel)
+        check = getattr(state, "in_outage", None)
+        return bool(check(now)) if check is not None else False
+
+    def counters(self) -> dict[str, int]:
+        """The service's retry decisions (the engine adds what workloads and operators counted)."""
+        return {k: int(v) for k, v in self.service.decisions.items() if v}
+
+
+_RETRY = LOOP_CODE["retry"]
+_NO_ERROR = NULL

@@ -1,0 +1,121 @@
+"""Storage helpers of the table: interned text, growable numpy columns, columns of optional strings.
+
+Low-cardinality text (statuses, channels, types, recipients, error texts)
+is stored as small integer codes into a :class:`Pool`; free text that is
+mostly unique (messages, certificate ids) is a :class:`TextColumn` of
+chunks, filled one string at a time or a whole array at a time (any
+sequence with ``len`` and indexing, such as an Arrow array).  numpy only.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+#: The code of a NULL text.
+NULL = -1
+
+
+class Pool:
+    """Strings interned as integer codes ``0, 1, 2, ...`` in order of first appearance; ``NULL`` (-1) is None."""
+
+    __slots__ = ("_codes", "texts")
+
+    def __init__(self, initial: Iterable[str] = ()):
+        self.texts: list[str] = []
+        self._codes: dict[str, int] = {}
+        for text in initial:
+            self.code(text)
+
+    def code(self, text: str | None) -> int:
+        """The code of ``text`` (a new code the first time it is seen)."""
+        if text is None:
+            return NULL
+        code = self._codes.get(text)
+        if code is None:
+            code = self._codes[text] = len(self.texts)
+            self.texts.append(text)
+        return code
+
+    def find(self, text: str) -> int | None:
+        """The code of ``text`` if it was seen, else None (nothing is added)."""
+        return self._codes.get(text)
+
+    def text(self, code: int) -> str | None:
+        """The string of ``code`` (None for ``NULL``)."""
+        return None if code < 0 else self.texts[code]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+class TextColumn:
+    """A growable column of optional strings, stored in chunks: Python lists or whole arrays (e.g. Arrow)."""
+
+    __slots__ = ("_chunks", "_current", "_n", "_starts")
+
+    def __init__(self) -> None:
+        self._chunks: list[Sequence[Any]] = []
+        self._starts: list[int] = []
+        self._current: list[str | None] = []
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, text: str | None) -> None:
+        if not self._current:
+            self._starts.append(self._n)
+            self._chunks.append(self._current)
+        self._current.append(text)
+        self._n += 1
+
+    def extend(self, values: Sequence[Any]) -> None:
+        """Append a whole array of strings (Python strings, or an array whose items have ``as_py``)."""
+        if not len(values):
+            return
+        self._starts.append(self._n)
+        self._chunks.append(values)
+        self._current = []
+        self._n += len(values)
+
+    def __getitem__(self, seq: int) -> str | None:
+        i = bisect.bisect_right(self._starts, seq) - 1
+        value = self._chunks[i][seq - self._starts[i]]
+        as_py = getattr(value, "as_py", None)
+        return as_py() if callable(as_py) else value
+
+    def chunks(self) -> list[Sequence[Any]]:
+        """The stored chunks in row order."""
+        return list(self._chunks)
+
+
+class Grow:
+    """Numpy columns of a common length that grow by doubling; ``n`` rows are in use."""
+
+    __slots__ = ("_dtypes", "arrays", "cap", "n")
+
+    def __init__(self, dtypes: dict[str, Any], capacity: int = 1024):
+        self._dtypes = dict(dtypes)
+        self.cap = capacity
+        self.n = 0
+        self.arrays = {name: np.empty(capacity, dtype) for name, dtype in self._dtypes.items()}
+
+    def reserve(self, extra: int) -> None:
+        """Make room for ``extra`` more rows."""
+        need = self.n + extra
+        if need <= self.cap:
+            return
+        cap = max(need, 2 * self.cap)
+        for name, old in self.arrays.items():
+            new = np.empty(cap, old.dtype)
+            new[: self.n] = old[: self.n]
+            self.arrays[name] = new
+        self.cap = cap
+
+    def view(self, name: str) -> np.ndarray:
+        """The rows in use of column ``name`` (a view: it may go stale after the columns grow)."""
+        return self.arrays[name][: self.n]
