@@ -36,7 +36,7 @@ def simulate(
     sample_interval: float | str = "15m",
     experiment: str = "",
     replication: int = 0,
-    engine: str = "events",
+    engine: str = "batched",
 ) -> Result:
     """Run ``scenario`` under ``policy`` over ``[start, start + horizon)`` and return a :class:`Result`.
 

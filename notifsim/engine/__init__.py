@@ -6,8 +6,10 @@ of one Send), :mod:`.clock` (the order of simultaneous events) and
 :mod:`.hooks` (what workloads and operators may touch).
 """
 
+from .batched import BatchedEngine
 from .events import EventEngine
 
-ENGINES = {"events": EventEngine}
+#: Engines by name: ``batched`` (the default) and ``events`` (the reference).
+ENGINES = {"batched": BatchedEngine, "events": EventEngine}
 
-__all__ = ["ENGINES", "EventEngine"]
+__all__ = ["ENGINES", "BatchedEngine", "EventEngine"]

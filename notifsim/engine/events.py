@@ -32,6 +32,8 @@ from collections import Counter
 from collections.abc import Generator
 from typing import Any
 
+import numpy as np
+
 from ..hooks import Run
 from ..machine import NotFound, RequeueRefused
 from ..policy import Policy
@@ -160,6 +162,7 @@ class EventEngine:
         """Send the listed rows from ``position`` on, then close the tick."""
         code = _PROCESS if loop == "process" else _RETRY
         self.open_ticks[loop] = (index, len(listed), sends, hit)
+        self.plan([seq for seq, _ in listed[position:]])
         for seq, rc in listed[position:]:
             sent, refused = yield from self.deliver(seq, code, rc, deadline)
             sends += sent
@@ -182,6 +185,7 @@ class EventEngine:
         whether the expired context refused the write.
         """
         env, state = self.env, self.state
+        state.planned[seq] -= 1
         if not state.has_notifier(seq):
             return False, state.write_no_notifier(seq, deadline, env.now)
         send = state.begin(seq, loop, rc_before, deadline, env.now)
@@ -189,6 +193,11 @@ class EventEngine:
             yield env.after(send.latency, completion_order(send.start, seq, send.attempt))
         state.complete(send, env.now)
         return True, state.write(send, deadline, env.now)
+
+    def plan(self, seqs: list[int]) -> None:
+        """Rows a caller will send one after the other (each is counted until :meth:`deliver` begins it)."""
+        if seqs:
+            np.add.at(self.state.planned, np.array(seqs, np.int64), 1)
 
     # -- creators -----------------------------------------------------------------------------
 
@@ -225,6 +234,7 @@ class EventEngine:
 
     def _creator(self, seqs: list[int], deadline: float) -> Generator[Any, Any, None]:
         """The creator's synchronous ``sendNotification`` for each row it just created, in order."""
+        self.plan(seqs)
         for seq in seqs:
             yield from self.deliver(seq, _CREATE, 0, deadline)
 
@@ -242,6 +252,7 @@ class EventEngine:
             state.recorder.lost_creations += 1
             return None
         seq = state.create(now, spec)
+        state.planned[seq] += 1
         yield from self.deliver(seq, _CREATE, 0, deadline)
         return state.table.row(seq)
 

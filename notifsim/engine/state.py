@@ -84,6 +84,7 @@ class RunState:
         self.keys = np.zeros(1024, np.uint64)  # per row: the key addressing its draws
         self.sends = np.zeros(1024, np.int64)  # per row: Sends begun (numbers its attempts)
         self.writes = np.zeros(1024, np.int64)  # per row: status writes tried (numbers its database draws)
+        self.planned = np.zeros(1024, np.int64)  # per row: Sends some caller has planned but not begun (batched engine)
         self._hash: dict[str | None, int] = {}
         self._channel_index: dict[str, int] = {}
 
@@ -92,7 +93,7 @@ class RunState:
     def _reserve(self, n: int) -> None:
         if n > len(self.keys):
             cap = max(n, 2 * len(self.keys))
-            for name in ("keys", "sends", "writes"):
+            for name in ("keys", "sends", "writes", "planned"):
                 old = getattr(self, name)
                 new = np.zeros(cap, old.dtype)
                 new[: len(old)] = old
@@ -172,15 +173,21 @@ class RunState:
         """
         table = self.table
         channel = table.channels.text(int(table.channel[seq])) or ""
-        http = channel in HTTP_CHANNELS
-        if http and now >= deadline:
+        if channel in HTTP_CHANNELS and now >= deadline:
             return Send(seq, now, 0.0, False, table.texts.code(DEADLINE_ERROR), _NAN, 0, -1, loop, rc_before)
         attempt = int(self.sends[seq])
         self.sends[seq] = attempt + 1
         key = mix64((int(self.keys[seq]) + attempt) & _MASK)
-        result = self.channels[channel].send(now, table.recipients.text(int(table.recipient[seq])) or "", key)
+        latency, delivered, error, retry_after = self.outcome(channel, table.recipients.text(int(table.recipient[seq])) or "", key, deadline, now)
+        return Send(seq, now, latency, delivered, error, retry_after, key, attempt, loop, rc_before)
+
+    def outcome(self, channel: str, recipient: str, key: int, deadline: float, now: float) -> tuple[float, bool, int, float]:
+        """What a Send with this key returns when it begins at ``now`` (before ``deadline``):
+        ``(latency, delivered, error code, retry_after)``."""
+        result = self.channels[channel].send(now, recipient, key)
         delivered, error, latency = result.delivered, result.error, result.latency
         retry_after = _NAN if result.retry_after is None else result.retry_after
+        http = channel in HTTP_CHANNELS
         client_timeout = CLIENT_TIMEOUT_S.get(channel)
         limit = math.inf if client_timeout is None else client_timeout
         remaining = deadline - now if http else math.inf
@@ -192,7 +199,7 @@ class RunState:
                 latency, error = limit, timeout_error(channel, limit)
         if delivered and error is None and channel == "Email" and self.quit_defect:
             error = EMAIL_QUIT_ERROR
-        return Send(seq, now, latency, delivered, table.texts.code(error), retry_after, key, attempt, loop, rc_before)
+        return latency, delivered, self.table.texts.code(error), retry_after
 
     def complete(self, send: Send, now: float) -> None:
         """The Send returned at ``now``: record it."""
