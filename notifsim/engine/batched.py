@@ -43,8 +43,29 @@ from .state import _WRITE_SALT, Send
 from .timeline import NO_NOTIFIER, SEND, Timeline, channel_facts, timelines
 
 _CREATE, _PROCESS, _RETRY = LOOP_CODE["create"], LOOP_CODE["process"], LOOP_CODE["retry"]
-_ITEM = ("t", "s_start", "s_seq", "s_att", "pos", "kind", "seq", "start", "latency", "delivered", "error", "retry_after", "key", "attempt")
-_ITEM += ("loop", "rc", "deadline", "chain", "planned", "unplan_self", "unplan_next")
+_ITEM: tuple[str, ...] = (
+    "t",
+    "s_start",
+    "s_seq",
+    "s_att",
+    "pos",
+    "kind",
+    "seq",
+    "start",
+    "latency",
+    "delivered",
+    "error",
+    "retry_after",
+    "key",
+    "attempt",
+    "loop",
+    "rc",
+    "deadline",
+    "chain",
+    "planned",
+    "unplan_self",
+    "unplan_next",
+)
 
 
 class _Chain:
@@ -161,7 +182,7 @@ class BatchedEngine(EventEngine):
         self._facts: dict[str, np.ndarray] | None = None
         self._facts_for = -1
         self._plan_arrivals: dict[str, Any] | None = None
-        self._gone: set[int] = set()
+        self._gone: set[int] = set()  # chains handed over: their items still in the arrivals' block are dropped
 
     def facts(self) -> dict[str, np.ndarray]:
         """Per channel code: notifier, HTTP, timeout, Email, stateful (cached while the channel pool is unchanged)."""
@@ -349,7 +370,6 @@ class BatchedEngine(EventEngine):
             "next": 0,
             "seq": np.full(len(arrival), -1, np.int64),
         }
-        self._gone: set[int] = set()
 
     def _scalar_arrivals(self, run: ArrivalRun, indexes: np.ndarray) -> Generator[Any, Any, None]:
         env = self.env
