@@ -244,11 +244,8 @@ class BatchedEngine(EventEngine):
             yield env.timeout(k * interval - env.now)
 
     def _tick_process(self, loop: str) -> Generator[Any, Any, None]:
-        self._start_tick(loop)
-        yield from ()
-
-    def _start_tick(self, loop: str) -> None:
-        """A tick lists its rows now; lay them out, or send them one by one when they collide or a channel has state."""
+        """A tick, in its own process as in the reference engine: it lists its rows, then lays them out, or
+        sends them one by one (in this same process) when they collide with a laid-out chain or a channel has state."""
         index, deadline, listed = self.listing(loop)
         if listed is None:
             return
@@ -258,14 +255,19 @@ class BatchedEngine(EventEngine):
             return
         state = self.state
         seqs = np.array([s for s, _ in listed], np.int64)
-        facts = self.facts()
         ch = state.table.channel[seqs].astype(np.int64)
         collide = bool((state.planned[seqs] > 0).any())
-        if not self.bulk or facts["stateful"][ch].any() or collide:
+        if not self.bulk or self.facts()["stateful"][ch].any() or collide:
             if collide:
                 self._hand_over(seqs)
-            self.env.process(self.tick_body(loop, index, deadline, listed, 0, 0, False))
+            yield from self.tick_body(loop, index, deadline, listed, 0, 0, False)
             return
+        self._lay_out_tick(loop, index, deadline, listed, seqs, ch)
+
+    def _lay_out_tick(self, loop: str, index: int, deadline: float, listed: list[tuple[int, int]], seqs: np.ndarray, ch: np.ndarray) -> None:
+        """Lay a tick's rows out: its first step now, the rest to the agenda."""
+        state = self.state
+        facts = self.facts()
         k = len(seqs)
         now = float(self.env.now)
         attempt = state.sends[seqs]
@@ -517,8 +519,8 @@ class BatchedEngine(EventEngine):
                 chain.hit = chain.hit or bool(refused[mine].any())
                 if later:
                     chain.applied += int(mine.sum())
-                    if chain.applied >= chain.total:
-                        self._finish(rid, float(t[mine].max()))
+                    if chain.applied >= chain.total:  # the chain ends with its last item (rounds may apply it early)
+                        self._finish(rid, float(chain.items["t"].max()))
 
     def _db_ok(self, seqs: np.ndarray, t: np.ndarray) -> np.ndarray:
         """The database's verdict on a status write of each (distinct) row at ``t``; counts the writes."""
