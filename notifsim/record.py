@@ -104,6 +104,7 @@ class Recorder:
     def __init__(self) -> None:
         self.rows = _Buffer(_ROW_COLUMNS)
         self.sends = _Buffer(_ATTEMPT_COLUMNS)
+        self.attempt_rows: np.ndarray | None = None  # after tables(): each Send's row, in the attempts table's order
         # ticks
         self.t_loop = array("b")
         self.t_at = array("d")
@@ -278,7 +279,8 @@ class Recorder:
         ids, channels = columns["id"], columns["channel"]
         s = self.sends
         order = np.lexsort((s.used("ordinal"), s.used("seq"), s.used("at"), s.used("done")))
-        a_seq = pa.array(s.used("seq")[order])
+        self.attempt_rows = s.used("seq")[order].copy()
+        a_seq = pa.array(self.attempt_rows)
         errors = _decode(texts, s.used("error")[order])
         attempts = {
             "notification_id": ids.take(a_seq),
@@ -331,7 +333,9 @@ class Recorder:
                 _give_back_free_memory()
             out[name] = pd.DataFrame(frame, copy=False)
             _give_back_free_memory()
+        rows = self.attempt_rows
         Recorder.__init__(self)  # release the buffers
+        self.attempt_rows = rows
         _give_back_free_memory()
         return out
 

@@ -12,7 +12,7 @@ import pandas as pd
 from . import analysis, schema
 
 #: Fields that describe the machine that ran the simulation, not the simulation: left out of ``==``.
-_MEASUREMENTS = ("wall_s", "created_at")
+_MEASUREMENTS = ("wall_s", "created_at", "attempt_rows")
 
 
 @dataclass(eq=False)
@@ -47,6 +47,8 @@ class Result:
     samples: pd.DataFrame
     lost_creations: int = 0
     counters: dict[str, int] = field(default_factory=dict)
+    #: Each Send call's notification as a row position of ``notifications`` (derived; spares matching ids).
+    attempt_rows: Any = field(default=None, repr=False)
     experiment: str = ""
     replication: int = 0
     wall_s: float = 0.0
@@ -72,13 +74,13 @@ class Result:
         """The per-run tables by attribute name (``notifications``, ``attempts``, ``ticks``, ``requeues``, ``samples``)."""
         return {name: getattr(self, name) for name in schema.TABLES}
 
-    def summary(self, *, include_initial: bool = False) -> pd.Series:
+    def summary(self, *, include_initial: bool = False, within: float = analysis.WITHIN_S) -> pd.Series:
         """The run's metrics as a Series indexed by metric name (see :data:`notifsim.analysis.METRICS`)."""
-        return analysis.summarize(self.notifications, self.attempts, include_initial=include_initial)
+        return analysis.summarize(self.notifications, self.attempts, include_initial=include_initial, within=within, attempt_rows=self.attempt_rows)
 
-    def summary_by_channel(self, *, include_initial: bool = False) -> pd.DataFrame:
+    def summary_by_channel(self, *, include_initial: bool = False, within: float = analysis.WITHIN_S) -> pd.DataFrame:
         """The same metrics per channel."""
-        return analysis.summarize_by_channel(self.notifications, self.attempts, include_initial=include_initial)
+        return analysis.summarize_by_channel(self.notifications, self.attempts, include_initial=include_initial, within=within, attempt_rows=self.attempt_rows)
 
     def requeue_outcomes(self) -> pd.DataFrame:
         """One row per requeued notification with what the requeue achieved (see :func:`notifsim.analysis.requeue_outcomes`)."""

@@ -83,6 +83,7 @@ def simulate(
         config=plain_config(scenario, policy, sample_s),
         lost_creations=lost_creations,
         counters=counters,
+        attempt_rows=sim.recorder.attempt_rows,
         experiment=experiment,
         replication=replication,
         wall_s=time.perf_counter() - wall,

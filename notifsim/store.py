@@ -13,12 +13,13 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from . import schema
+from . import layout, schema
 from ._version import __version__
 from .errors import ConfigError, unknown_name
 from .record import typed
@@ -62,10 +63,11 @@ def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
 
 
 def _check_results_file(path: Path) -> None:
-    """An existing file must be empty or hold notifsim's tables with their columns; never touch anyone else's."""
+    """An existing file must be empty or hold notifsim's tables and views with their columns; never touch anyone else's."""
     con = _connect(path, read_only=True)
     try:
-        found = {name: [c[0] for c in con.execute(f'DESCRIBE "{name}"').fetchall()] for (name,) in con.execute("SHOW TABLES").fetchall()}
+        names = [row[0] for row in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()]
+        found = {name: [c[0] for c in con.execute(f'DESCRIBE "{name}"').fetchall()] for name in names}
     finally:
         con.close()
     if not found:
@@ -75,24 +77,21 @@ def _check_results_file(path: Path) -> None:
     mismatched = sorted(name for name in set(found) & set(expected) if found[name] != expected[name])
     if foreign or mismatched or "runs" not in found:
         what = ", ".join(foreign + mismatched) or "no runs table"
-        raise ConfigError("db", f"{str(path)!r} is a DuckDB file but not a notifsim results file ({what}); give a new path")
+        raise ConfigError("db", f"{str(path)!r} is a DuckDB file but not a notifsim results file of this version ({what}); give a new path")
 
 
 def _expected_columns() -> dict[str, list[str]]:
-    """Table → column names of a notifsim results file."""
-    out = {}
-    for table in schema.ALL_TABLES:
-        out[table.sql_name] = ([] if table is schema.RUNS else ["run_id"]) + table.names
+    """Table or view → column names of a notifsim results file."""
+    out = {schema.RUNS.sql_name: schema.RUNS.names}
+    for table in schema.TABLES.values():
+        out[table.sql_name] = ["run_id", *table.names]
+        out[layout.physical_name(table)] = [name for name, _ in layout.physical_columns(table)]
     return out
 
 
-def _arrow(frame: pd.DataFrame, run_id: str, table: schema.Table) -> pa.Table:
-    """One run's table as Arrow, typed by :mod:`notifsim.schema`, with ``run_id`` first."""
-    if list(frame.columns) != table.names:
-        raise ValueError(f"{table.attribute}: columns {list(frame.columns)} are not the schema's {table.names}")
-    arrow = pa.Table.from_pandas(frame, preserve_index=False)
-    arrow = arrow.add_column(0, "run_id", pa.array([run_id] * len(frame), pa.large_string()))
-    return arrow.cast(schema.arrow_schema(table))
+def _create(con: duckdb.DuckDBPyConnection) -> None:
+    for statement in layout.ddl():
+        con.execute(statement)
 
 
 def write_runs(path: str | os.PathLike, results: list[Result]) -> None:
@@ -100,42 +99,20 @@ def write_runs(path: str | os.PathLike, results: list[Result]) -> None:
     path = check_writable(path)
     created = not path.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
+    prepared = [(result, layout.physical(result)) for result in results]  # before opening: a bad table writes nothing
     con = _connect(path)
     try:
         con.execute("BEGIN TRANSACTION")
-        con.execute(schema.all_ddl())
+        _create(con)
         ids = [r.run_id for r in results]
         taken = con.execute("SELECT run_id FROM runs WHERE run_id IN (SELECT unnest(?))", [ids]).fetchall()
         if taken or len(set(ids)) != len(ids):
             dup = taken[0][0] if taken else next(i for i in ids if ids.count(i) > 1)
             raise ConfigError("run_name", f"run {dup!r} already exists in {str(path)!r}; choose another run name")
-        for result in results:
-            runs = pd.DataFrame(
-                {
-                    "run_id": [result.run_id],
-                    "experiment": [result.experiment],
-                    "scenario": [result.scenario],
-                    "policy": [result.policy],
-                    "replication": [result.replication],
-                    "seed": [result.seed],
-                    "horizon_s": [result.horizon_s],
-                    "start": [pd.Timestamp(result.start)],
-                    "config": [json.dumps(result.config, sort_keys=True, default=str)],
-                    "notifsim_version": [__version__],
-                    "wall_s": [result.wall_s],
-                    "created_at": [pd.Timestamp(result.created_at)],
-                    "lost_creations": [result.lost_creations],
-                    "counters": [json.dumps(result.counters, sort_keys=True)],
-                }
-            )
-            con.register("_run", runs)
-            con.execute("INSERT INTO runs BY NAME SELECT * FROM _run")
-            con.unregister("_run")
+        for result, tables in prepared:
+            _insert(con, "runs", _run_row(result))
             for attr, table in schema.TABLES.items():
-                arrow = _arrow(getattr(result, attr), result.run_id, table)
-                con.register("_batch", arrow)
-                con.execute(f"INSERT INTO {table.sql_name} BY NAME SELECT * FROM _batch")
-                con.unregister("_batch")
+                _insert(con, layout.physical_name(table), tables[attr])
         con.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(duckdb.Error):
@@ -146,6 +123,36 @@ def write_runs(path: str | os.PathLike, results: list[Result]) -> None:
                 leftover.unlink(missing_ok=True)
         raise
     con.close()
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+    """Append Arrow rows to a table, by column name."""
+    con.register("_batch", rows)
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _batch")
+    finally:
+        con.unregister("_batch")
+
+
+def _run_row(result: Result) -> pa.Table:
+    """The run's row of the ``runs`` table."""
+    values = {
+        "run_id": result.run_id,
+        "experiment": result.experiment,
+        "scenario": result.scenario,
+        "policy": result.policy,
+        "replication": result.replication,
+        "seed": result.seed,
+        "horizon_s": result.horizon_s,
+        "start": result.start,
+        "config": json.dumps(result.config, sort_keys=True, default=str),
+        "notifsim_version": __version__,
+        "wall_s": result.wall_s,
+        "created_at": result.created_at,
+        "lost_creations": result.lost_creations,
+        "counters": json.dumps(result.counters, sort_keys=True),
+    }
+    return pa.Table.from_pylist([values], schema=schema.arrow_schema(schema.RUNS, run_id=False))
 
 
 class ResultsFile:
@@ -176,22 +183,30 @@ class ResultsFile:
         return self.sql("SELECT * FROM runs ORDER BY created_at, run_id")
 
     def table(self, name: str, run_id: str | None = None) -> pd.DataFrame:
-        """One of ``notifications``, ``attempts``, ``ticks``, ``requeues``, ``samples`` (all runs, or one)."""
+        """One of ``notifications``, ``attempts``, ``ticks``, ``requeues``, ``samples``: all runs (with ``run_id``),
+        or one run (without), in the run's row order and with the dtypes of a :class:`Result`."""
         if name not in TABLES:
             raise unknown_name("table", name, TABLES)
-        sql = f"SELECT * FROM {TABLES[name]}"
         if run_id is None:
-            return self.sql(sql)
-        frame = self.sql(sql + " WHERE run_id = ?", [run_id])
-        return frame.drop(columns="run_id")
+            return self.sql(f"SELECT * FROM {TABLES[name]}")
+        tables, _ = self._logical(run_id)
+        return typed(tables[name].to_pandas(types_mapper=_types), name)
+
+    def _logical(self, run_id: str) -> tuple[dict[str, pa.Table], Any]:
+        physical = {
+            attr: self._con.sql(f"SELECT * FROM {layout.physical_name(table)} WHERE run_id = ?", params=[run_id]).to_arrow_table()
+            for attr, table in schema.TABLES.items()
+        }
+        return layout.logical(physical)
 
     def run(self, run_id: str) -> Result:
-        """The stored run as a :class:`Result` (same tables and summary as when it ran)."""
+        """The stored run as a :class:`Result` (the same tables and summary as when it ran)."""
         meta = self.sql("SELECT * FROM runs WHERE run_id = ?", [run_id])
         if meta.empty:
             raise unknown_name("run_id", run_id, self.runs["run_id"].tolist())
         m = meta.iloc[0]
-        tables = {attr: typed(self.table(attr, run_id), attr) for attr in TABLES}
+        logical, attempt_rows = self._logical(run_id)
+        tables = {attr: typed(logical[attr].to_pandas(types_mapper=_types), attr) for attr in TABLES}
         return Result(
             run_id=run_id,
             scenario=m["scenario"],
@@ -206,6 +221,7 @@ class ResultsFile:
             lost_creations=int(m["lost_creations"]),
             counters=json.loads(m["counters"]) if isinstance(m["counters"], str) else {},
             created_at=m["created_at"].to_pydatetime(),
+            attempt_rows=attempt_rows,
             **tables,
         )
 
@@ -215,6 +231,13 @@ class ResultsFile:
 
     def __len__(self) -> int:
         return int(self.sql("SELECT count(*) AS n FROM runs")["n"].iloc[0])
+
+
+def _types(arrow_type: pa.DataType) -> Any:
+    """Arrow strings become pandas' Arrow-backed strings."""
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
+        return pd.StringDtype("pyarrow")
+    return None
 
 
 def open_results(path: str | os.PathLike) -> ResultsFile:

@@ -62,7 +62,11 @@ def stateless_model(draw):
         return ch.Bernoulli(draw(st.sampled_from([0.0, 0.1, 0.3, 0.7, 1.0])), latency=latency, error=error)
     if kind == "GilbertElliott":
         return ch.GilbertElliott(
-            draw(st.sampled_from(["20m", "2h"])), draw(st.sampled_from(["5m", "40m"])), p_fail_up=draw(st.sampled_from([0.0, 0.05])), latency=latency, error=error
+            draw(st.sampled_from(["20m", "2h"])),
+            draw(st.sampled_from(["5m", "40m"])),
+            p_fail_up=draw(st.sampled_from([0.0, 0.05])),
+            latency=latency,
+            error=error,
         )
     if kind == "Outages":
         start = draw(st.sampled_from([0, 600, 3000]))
@@ -98,7 +102,9 @@ def workload(draw):
     targets = draw(st.lists(st.sampled_from(CHANNELS), unique=True, min_size=1, max_size=3))
     if kind == "Poisson":
         types = draw(st.sampled_from(["ExpirationWarning", {"RenewalFailure": 1.0, "Revocation": 1.0}]))
-        return Poisson(draw(st.sampled_from([30.0, 300.0, 1500.0])), channels=dict.fromkeys(targets, 1.0), types=types, deadline=draw(st.sampled_from([20.0, 300.0])))
+        return Poisson(
+            draw(st.sampled_from([30.0, 300.0, 1500.0])), channels=dict.fromkeys(targets, 1.0), types=types, deadline=draw(st.sampled_from([20.0, 300.0]))
+        )
     if kind == "Diurnal":
         return Diurnal(draw(st.sampled_from([100.0, 600.0])), channels=dict.fromkeys(targets, 1.0))
     matrix = {"informational": targets[:1], "warning": targets, "critical": targets[-1:]}

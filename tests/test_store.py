@@ -291,16 +291,16 @@ def test_simulate_write_failure_midway_leaves_nothing(tmp_path, monkeypatch):
     _simulate(seed=1, horizon="1h", db=existing)
     before = _counts(existing)
 
-    real = store._arrow
+    real = store._insert
     calls = {"n": 0}
 
-    def failing_arrow(frame, run_id, table):
+    def failing_insert(con, table, rows):
         calls["n"] += 1
-        if calls["n"] == 3:  # notifications and attempts are already inserted
+        if calls["n"] == 3:  # the run's row and its notifications are already inserted
             raise RuntimeError("injected failure")
-        return real(frame, run_id, table)
+        return real(con, table, rows)
 
-    monkeypatch.setattr(store, "_arrow", failing_arrow)
+    monkeypatch.setattr(store, "_insert", failing_insert)
     with pytest.raises(RuntimeError, match="injected"):
         _simulate(seed=2, horizon="1h", db=existing, run_name="midway")
     assert calls["n"] == 3
