@@ -28,7 +28,7 @@ test: $(VENV)/.dev
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.runtime
-	$(BIN)/python bench/engine.py
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) data/*.duckdb

@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"fleet of {certificates:,} {args.lifetime:g}-day certificates, {days:g} days, policy {args.policy}{', onboarding' if args.onboarding else ''}")
     print(f"notifications created: {n:,}   attempts: {len(result.attempts):,}   ticks: {len(result.ticks):,}")
     print("by type: " + ", ".join(f"{k} {v:,}" for k, v in result.notifications["type"].value_counts().items()))
-    print(f"workload: {dict(sc.workload.stats)}")
+    print(f"counters: {result.counters}")
     print(f"wall: {wall:.1f} s (simulation {result.wall_s:.1f} s)   notifications/s: {n / wall:,.0f}   peak RSS: {peak_mb():,.0f} MiB (target: 60 s, 1.5 GB)")
     if profiler:
         out = io.StringIO()

@@ -307,7 +307,11 @@ class Policy:
         n = np.asarray(retry_count_before, dtype=np.int64)
         schedule = self.backoff_schedule
         if schedule == "exponential":
-            nominal = np.array([self.backoff(k) for k in range(65)])[np.minimum(n, 64)]
+            table = self.__dict__.get("_nominal")
+            if table is None:
+                table = np.array([self.backoff(k) for k in range(65)])
+                object.__setattr__(self, "_nominal", table)
+            nominal = table[np.minimum(n, 64)]
         elif schedule == "table":
             nominal = np.array(self.backoff_table)[np.minimum(n, len(self.backoff_table) - 1)]
         elif schedule == "sidekiq":

@@ -367,7 +367,10 @@ class BatchedEngine(EventEngine):
             "records": counts[group] > 1,  # chains with more than one effect after their first step
             "now": _subset(items, ~later),  # first-step items, in row order
             "now_rows": np.flatnonzero(~later),
-            "later": _sorted(_subset(items, later)),  # the rest, key-sorted, rows as arrival rows
+            "later": (block := _sorted(_subset(items, later))),  # the rest, key-sorted, rows as arrival rows
+            "later_by_row": (by_row := np.argsort(block["seq"], kind="stable")),
+            "later_rows": block["seq"][by_row],  # arrival rows of the later items, ascending
+            "later_counted": bool(block["planned"].any()) or bool((counts[group] > 1).any()),
             "later_taken": 0,
             "next": 0,
             "seq": np.full(len(arrival), -1, np.int64),
@@ -430,9 +433,11 @@ class BatchedEngine(EventEngine):
         state.sends[seqs[sends]] += 1
         # planned Sends of these rows (those laid out to begin after their chain's first step)
         later = a["later"]
-        mine = (later["seq"] >= rlo) & (later["seq"] < rhi)
-        if mine.any():
-            part = _subset(later, mine)
+        lo_i, hi_i = np.searchsorted(a["later_rows"], [rlo, rhi]) if a["later_counted"] else (0, 0)
+        if hi_i > lo_i:
+            by_row = a["later_by_row"]
+            where_all = np.sort(by_row[lo_i:hi_i])
+            part = _subset(later, where_all)
             counted = part["planned"]
             if counted.any():
                 np.add.at(state.planned, a["seq"][part["seq"][counted]], 1)
@@ -450,8 +455,7 @@ class BatchedEngine(EventEngine):
                 chain_rows = a["seq"][np.flatnonzero(a["group"] == g)]
                 own["chain"][:] = rid
                 self.chains[rid] = _Chain(None, -1, chain_rows, float(own["deadline"][0]), own)
-                where = np.flatnonzero(mine)[sel] + 0
-                later["chain"][where] = rid
+                later["chain"][where_all[sel]] = rid
         now_rows = a["now_rows"]
         sel = (now_rows >= rlo) & (now_rows < rhi)
         if sel.any():

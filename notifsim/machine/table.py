@@ -541,20 +541,28 @@ class NotificationTable:
         """Row numbers of :meth:`list_retry_eligible`."""
         if limit <= 0:
             limit = 1000
-        out: list[int] = []
-        dead = []
-        status, nra_col, rc = self.status, self.next_retry_at, self.retry_count
-        for entry in self._armed.irange(maximum=(now, float("inf"))):
-            nra, seq = entry
-            if status[seq] != FAILED or nra_col[seq] != nra:
-                dead.append(entry)
-            elif rc[seq] < max_attempts:
-                out.append(seq)
-                if len(out) >= limit:
-                    break
-        for entry in dead:
-            self._armed.remove(entry)
-        return np.array(out, _INT)
+        armed = self._armed
+        end = armed.bisect_right((now, float("inf")))  # entries due by now: a prefix of the index
+        if not end:
+            return np.empty(0, _INT)
+        due = armed[:end]
+        nra = np.fromiter((e[0] for e in due), float, count=end)
+        seqs = np.fromiter((e[1] for e in due), _INT, count=end)
+        live = (self.status[seqs] == FAILED) & (self.next_retry_at[seqs] == nra)
+        eligible = np.flatnonzero(live & (self.retry_count[seqs] < max_attempts))
+        if len(eligible) > limit:  # the rest of the prefix stays as it is, stale entries included
+            keep_from = int(eligible[limit])
+            eligible = eligible[:limit]
+            live[keep_from:] = True  # not examined: leave them in place
+        stale = np.flatnonzero(~live)
+        if len(stale) > end // 4:  # rebuild the prefix without its stale entries
+            kept = [due[i] for i in np.flatnonzero(live).tolist()]
+            del armed[:end]
+            armed.update(kept)
+        elif len(stale):
+            for i in stale.tolist():
+                armed.remove(due[i])
+        return seqs[eligible]
 
     def list_by_status(self, status: str, limit: int | None = None, offset: int = 0) -> list[Notification]:
         """``List{Status: status}``: rows in ``sent_at DESC NULLS LAST`` order, ties by insertion; a page of them.

@@ -77,10 +77,17 @@ class Poisson(Workload):
         k = len(times)
         ch_names, ch_w = list(self.channels), np.array(list(self.channels.values()))
         ty_names, ty_w = list(self.types), np.array(list(self.types.values()))
-        channel = np.array(ch_names, dtype=object)[rng.choice(len(ch_names), size=k, p=ch_w / ch_w.sum())]
-        type_ = np.array(ty_names, dtype=object)[rng.choice(len(ty_names), size=k, p=ty_w / ty_w.sum())]
+        channel_index = rng.choice(len(ch_names), size=k, p=ch_w / ch_w.sum())
+        type_index = rng.choice(len(ty_names), size=k, p=ty_w / ty_w.sum())
         owner = rng.integers(1, self.recipients + 1, size=k)
-        return {"at": times, "channel": channel, "type": type_, "owner": owner}
+        return {
+            "at": times,
+            "channel": np.array(ch_names, dtype=object)[channel_index],
+            "type": np.array(ty_names, dtype=object)[type_index],
+            "owner": owner,
+            "channel_index": channel_index,  # into list(self.channels)
+            "type_index": type_index,  # into list(self.types)
+        }
 
     def bind(self, hooks: WorkloadHooks) -> Run:
         """The run's arrivals (from the ``arrivals`` stream), driven by the engine in arrival order."""
@@ -104,6 +111,8 @@ class ArrivalRun:
         self.channel: np.ndarray = arrivals["channel"]
         self.type: np.ndarray = arrivals["type"]
         self.owner: np.ndarray = arrivals["owner"]
+        self.channel_index: np.ndarray = arrivals["channel_index"]
+        self.type_index: np.ndarray = arrivals["type_index"]
         self.deadline = workload.deadline
         self._hooks = hooks
 
@@ -134,18 +143,15 @@ class ArrivalRun:
         channels = list(dict.fromkeys([*self.workload.channels, *REVOCATION_CHANNELS]))
         recipients = [f"owner-{k}@example.com" for k in range(1, self.workload.recipients + 1)]
         idx = np.arange(lo, hi, dtype=np.int64)
-        type_names = self.type[lo:hi]
-        revocation = type_names == "Revocation"
+        revocation = self.type_index[lo:hi] == types.index("Revocation") if "Revocation" in types else np.zeros(hi - lo, bool)
         per = np.where(revocation, len(REVOCATION_CHANNELS), 1)
         arrival = np.repeat(idx, per)
-        first = np.ones(len(arrival), dtype=bool)
+        first = np.zeros(len(arrival), dtype=bool)
         starts = np.cumsum(per) - per
-        first[:] = False
         first[starts] = True
-        type_index = {t: i for i, t in enumerate(types)}
         channel_index = {c: i for i, c in enumerate(channels)}
-        row_type = np.array([type_index[t] for t in type_names.tolist()], np.int64)[arrival - lo] if hi > lo else np.empty(0, np.int64)
-        row_channel = np.array([channel_index[c] for c in self.channel[lo:hi].tolist()], np.int64)[arrival - lo] if hi > lo else np.empty(0, np.int64)
+        row_type = self.type_index[lo:hi].astype(np.int64)[arrival - lo]
+        row_channel = self.channel_index[lo:hi].astype(np.int64)[arrival - lo]  # the workload's channels come first in `channels`
         if revocation.any():
             rev_rows = revocation[arrival - lo]
             offsets = np.arange(len(arrival)) - starts[arrival - lo]
