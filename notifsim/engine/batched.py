@@ -37,8 +37,8 @@ from ..record import LOOP_CODE
 from ..scenario import Scenario
 from ..streams import combine_many, mix64_many, uniforms
 from ..workloads.arrivals import ArrivalRun
-from .clock import arrival_order, completion_order
-from .events import EventEngine
+from .clock import arrival_order, completion_order, tick_order
+from .events import LOOPS, EventEngine
 from .state import _WRITE_SALT, Send
 from .timeline import NO_NOTIFIER, SEND, Timeline, channel_facts, timelines
 
@@ -233,15 +233,16 @@ class BatchedEngine(EventEngine):
 
     def _loop(self, loop: str, interval: float) -> Generator[Any, Any, None]:
         env = self.env
+        order = tick_order(LOOPS.index(loop))
         k = 0
         while True:
+            yield env.at(k * interval, order)
             if self.running[loop]:
                 self.recorder.open_tick(loop, env.now, skipped=True)
             else:
                 self.running[loop] = True
                 env.process(self._tick_process(loop))  # in its own process, as the reference engine starts a tick
             k += 1
-            yield env.timeout(k * interval - env.now)
 
     def _tick_process(self, loop: str) -> Generator[Any, Any, None]:
         """A tick, in its own process as in the reference engine: it lists its rows, then lays them out, or

@@ -11,11 +11,14 @@ reference, and :mod:`.batched`) follow it exactly.  At one instant:
    when the Send began, then the notification's row number, then its
    attempt number;
 3. :data:`ARRIVAL` — arrivals of an arrival workload, in arrival order;
-4. everything else (scheduler ticks, operators, a fleet's checks, the
-   sampler), in the order they were scheduled, as SimPy does.
+4. :data:`OPERATOR` — an operator's actions, in the order they were scheduled;
+5. :data:`TICK` — scheduler ticks: the process loop's, then the retry loop's;
+6. everything else (operators, a fleet's checks, the sampler), in the order
+   they were scheduled, as SimPy does.
 
 So a Send that returns exactly when a tick starts is written before the
-tick lists its rows, and an alert that arrives then is created before it.
+tick lists its rows, an alert that arrives then is created before it, and
+a row an operator requeues then is listed by it.
 """
 
 from __future__ import annotations
@@ -31,11 +34,17 @@ from simpy.events import NORMAL, URGENT, Event
 COMPLETION = 0
 #: Order class of an arrival of an arrival workload.
 ARRIVAL = 1
+#: Order class of an operator's action (SimPy's own order among them).
+OPERATOR = 2
+#: Order class of a scheduler tick (then by loop: process 0, retry 1).
+TICK = 3
 #: Order class of every other event (SimPy's own order among them).
-OTHER = 2
+OTHER = 4
 
 _OTHER = (int(NORMAL), OTHER)
 _URGENT = (int(URGENT),)
+#: The order of every operator wait.
+OPERATOR_ORDER = (int(NORMAL), OPERATOR)
 
 #: The key of "no event": later than every real one.
 NEVER = (float("inf"), (9,))
@@ -51,6 +60,12 @@ class Clock(simpy.Environment):
     def schedule_ordered(self, event: Event, order: tuple, delay: float) -> None:
         """Schedule ``event`` after ``delay`` with an explicit order (``(NORMAL, class, ...)``)."""
         heappush(self._queue, (self._now + delay, order, next(self._eid), event))  # type: ignore[misc]
+
+    def at(self, time: float, order: tuple) -> Event:
+        """An event that fires at the absolute instant ``time`` (not before now), placed by ``order``."""
+        event = Ordered(self, 0.0, order, schedule=False)
+        heappush(self._queue, (max(time, self._now), order, next(self._eid), event))  # type: ignore[misc]
+        return event
 
     def after(self, delay: float, order: tuple) -> Event:
         """An event that fires ``delay`` seconds from now, placed among simultaneous events by ``order``."""
@@ -79,6 +94,11 @@ def completion_order(start: float, seq: int, attempt: int) -> tuple:
     return (int(NORMAL), COMPLETION, start, seq, attempt)
 
 
+def tick_order(loop: int) -> tuple:
+    """The order of a tick of ``loop`` (0 process, 1 retry) among simultaneous events."""
+    return (int(NORMAL), TICK, loop)
+
+
 def arrival_order(index: int) -> tuple:
     """The order of the ``index``-th arrival among simultaneous events."""
     return (int(NORMAL), ARRIVAL, index)
@@ -87,7 +107,7 @@ def arrival_order(index: int) -> tuple:
 class Ordered(Event):
     """A timeout with an explicit place among simultaneous events."""
 
-    def __init__(self, env: Clock, delay: float, order: tuple, value: Any = None):
+    def __init__(self, env: Clock, delay: float, order: tuple, value: Any = None, schedule: bool = True):
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
         self.env = env
@@ -95,4 +115,5 @@ class Ordered(Event):
         self._value = value
         self._delay = delay
         self._ok = True
-        env.schedule_ordered(self, order, delay)
+        if schedule:
+            env.schedule_ordered(self, order, delay)

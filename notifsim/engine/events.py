@@ -40,11 +40,13 @@ from ..policy import Policy
 from ..record import LOOP_CODE
 from ..scenario import Scenario
 from ..workloads.arrivals import ArrivalRun
-from .clock import Clock, arrival_order, completion_order
+from .clock import Clock, arrival_order, completion_order, tick_order
 from .hooks import OperatorHooksImpl, WorkloadHooksImpl
 from .state import RunState
 
 _CREATE, _PROCESS, _RETRY = LOOP_CODE["create"], LOOP_CODE["process"], LOOP_CODE["retry"]
+#: The scheduler loops, in their order at one instant.
+LOOPS = ("process", "retry")
 
 
 class EventEngine:
@@ -112,17 +114,18 @@ class EventEngine:
     # -- scheduler loops ----------------------------------------------------------------
 
     def _loop(self, loop: str, interval: float) -> Generator[Any, Any, None]:
-        """Ticks at 0, interval, 2·interval, ...; skipped while the previous run is still going."""
+        """Ticks at 0, interval, 2·interval, ... (exactly ``k * interval``); skipped while the previous run is still going."""
         env = self.env
+        order = tick_order(LOOPS.index(loop))
         k = 0
         while True:
+            yield env.at(k * interval, order)
             if self.running[loop]:
                 self.recorder.open_tick(loop, env.now, skipped=True)
             else:
                 self.running[loop] = True
                 env.process(self._tick(loop))
             k += 1
-            yield env.timeout(k * interval - env.now)
 
     def listing(self, loop: str) -> tuple[int, float, list[tuple[int, int]] | None]:
         """A tick starts now: its index, deadline and listed rows ``(seq, retry_count)`` (None: the List failed).

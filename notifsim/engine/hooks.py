@@ -7,6 +7,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from ..streams import KeyedUniform
+from .clock import OPERATOR_ORDER
 
 if TYPE_CHECKING:
     from .events import EventEngine
@@ -89,6 +90,10 @@ class OperatorHooksImpl(_Clock):
     """:class:`~notifsim.hooks.OperatorHooks` of one run: what a person with the GUI or the API sees and does."""
 
     __slots__ = ()
+
+    def timeout(self, delay: float) -> Any:
+        """An operator's wait: at the instant it ends the operator acts before the ticks of that instant (:mod:`.clock`)."""
+        return self._engine.env.after(delay, OPERATOR_ORDER)
 
     def list_notifications(self, status: str, limit: int | None = None, offset: int = 0) -> list | None:
         return self._engine.list_notifications(status, limit, offset)
