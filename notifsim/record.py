@@ -239,6 +239,20 @@ class Recorder:
         self.t_deadline_hit.append(False)
         return len(self.t_at) - 1
 
+    def empty_ticks(self, loops: np.ndarray, at: np.ndarray, error: np.ndarray, error_text: str) -> None:
+        """Ticks that listed nothing (``error``: their List failed with ``error_text``), in the order given."""
+        first = len(self.t_at)
+        n = len(at)
+        self.t_loop.frombytes(loops.astype(np.int8).tobytes())
+        self.t_at.frombytes(at.astype(np.float64).tobytes())
+        self.t_rows.frombytes(bytes(8 * n))
+        self.t_sends.frombytes(bytes(8 * n))
+        self.t_duration.frombytes(bytes(8 * n))  # 0.0
+        self.t_skipped.frombytes(bytes(n))
+        self.t_deadline_hit.frombytes(bytes(n))
+        for i in np.flatnonzero(error).tolist():
+            self.t_error[first + i] = error_text
+
     def update_tick(self, index: int, rows: int, sends: int, deadline_hit: bool) -> None:
         """Counts of a tick still running (its duration stays NULL unless it is closed)."""
         self.t_rows[index] = rows

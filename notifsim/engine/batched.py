@@ -27,6 +27,7 @@ never depend on which path ran (a test runs both on random worlds).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from typing import Any
 
@@ -37,137 +38,13 @@ from ..record import LOOP_CODE
 from ..scenario import Scenario
 from ..streams import combine_many, mix64_many, uniforms
 from ..workloads.arrivals import ArrivalRun
+from .agenda import ITEM, Chain, key_sorted, lay_out, prefix, subset
 from .clock import arrival_order, completion_order, tick_order
 from .events import LOOPS, EventEngine
 from .state import _WRITE_SALT, Send
-from .timeline import NO_NOTIFIER, SEND, Timeline, channel_facts, timelines
+from .timeline import NO_NOTIFIER, SEND, channel_facts, timelines
 
 _CREATE, _PROCESS, _RETRY = LOOP_CODE["create"], LOOP_CODE["process"], LOOP_CODE["retry"]
-_ITEM: tuple[str, ...] = (
-    "t",
-    "s_start",
-    "s_seq",
-    "s_att",
-    "pos",
-    "kind",
-    "seq",
-    "start",
-    "latency",
-    "delivered",
-    "error",
-    "retry_after",
-    "key",
-    "attempt",
-    "loop",
-    "rc",
-    "deadline",
-    "chain",
-    "planned",
-    "unplan_self",
-    "unplan_next",
-)
-
-
-class _Chain:
-    """A laid-out chain that needs bookkeeping or may be handed over: a tick, or a creator of several rows."""
-
-    __slots__ = ("applied", "deadline", "hit", "index", "items", "loop", "rows", "sends", "seqs", "total")
-
-    def __init__(self, loop: str | None, index: int, seqs: np.ndarray, deadline: float, items: dict[str, np.ndarray]):
-        self.loop = loop  # "process" / "retry" for a tick, None for a creator
-        self.index = index  # the tick's row in the ticks table
-        self.seqs = seqs
-        self.rows = len(seqs)
-        self.deadline = deadline
-        self.items = items  # its items after the first step, in chain order
-        self.total = len(items["seq"])
-        self.applied = 0
-        self.sends = 0
-        self.hit = False
-
-
-def _layout(tl: Timeline, seq: np.ndarray, rc: np.ndarray, loop: int, deadline: np.ndarray, chain_no: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The items of laid-out chains and which come after each chain's first step.
-
-    A chain's first step is everything up to its first Send that takes time;
-    step *s* begins when its *s*-th timed Send returns and is keyed like that
-    Send's completion.  ``unplan_self`` / ``unplan_next`` say which rows' planned
-    Sends begin when the item is applied.
-    """
-    k = len(seq)
-    timed = (tl.kind == SEND) & (tl.latency > 0)
-    first = np.ones(k, bool)
-    if k:
-        first[1:] = chain_no[1:] != chain_no[:-1]
-    cum = np.cumsum(timed)
-    chain_start = np.maximum.accumulate(np.where(first, np.arange(k), 0)) if k else np.zeros(0, np.int64)
-    before_chain = (cum - timed)[chain_start]
-    step = (cum - timed) - before_chain + timed
-    done = tl.start + tl.latency
-    opener = np.flatnonzero(timed)
-    later = step > 0
-    t = tl.start.copy()
-    s_start = np.zeros(k)
-    s_seq = np.zeros(k, np.int64)
-    s_att = np.zeros(k, np.int64)
-    if later.any():
-        owner = opener[before_chain[later] + step[later] - 1]
-        t[later] = done[owner]
-        s_start[later] = tl.start[owner]
-        s_seq[later] = seq[owner]
-        s_att[later] = tl.attempt[owner]
-    begins = tl.kind != NO_NOTIFIER
-    # a Send begins in the step before its effect (timed) or in its own step (zero time); step 0 is now
-    start_step = np.where(timed, step - 1, step)
-    planned = begins & (start_step >= 1)
-    unplan_self = planned & ~timed
-    unplan_next = np.full(k, -1, np.int64)
-    nxt = np.flatnonzero(planned & timed)  # a timed Send begins when the item just before it in its chain is applied
-    if len(nxt):
-        unplan_next[nxt - 1] = seq[nxt]
-    items = {
-        "t": t,
-        "s_start": s_start,
-        "s_seq": s_seq,
-        "s_att": s_att,
-        "pos": np.arange(k, dtype=np.int64),
-        "kind": tl.kind.astype(np.int8),
-        "seq": seq,
-        "start": tl.start,
-        "latency": tl.latency,
-        "delivered": tl.delivered,
-        "error": tl.error,
-        "retry_after": tl.retry_after,
-        "key": tl.key,
-        "attempt": tl.attempt,
-        "loop": np.full(k, loop, np.int8),
-        "rc": rc,
-        "deadline": deadline,
-        "chain": np.full(k, -1, np.int64),
-        "planned": planned,
-        "unplan_self": unplan_self,
-        "unplan_next": unplan_next,
-    }
-    return items, later
-
-
-def _subset(items: dict[str, np.ndarray], mask: np.ndarray | slice) -> dict[str, np.ndarray]:
-    return {name: values[mask] for name, values in items.items()}
-
-
-def _sorted(items: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    order = np.lexsort((items["pos"], items["s_att"], items["s_seq"], items["s_start"], items["t"]))
-    return _subset(items, order)
-
-
-def _prefix(block: dict[str, np.ndarray], key: tuple) -> int:
-    """How many items of a key-sorted block come before ``key``."""
-    t = block["t"]
-    kt = key[0]
-    n = int(np.searchsorted(t, kt, side="left"))
-    while n < len(t) and t[n] == kt and (kt, (1, 0, float(block["s_start"][n]), int(block["s_seq"][n]), int(block["s_att"][n]))) < key:
-        n += 1
-    return n
 
 
 class BatchedEngine(EventEngine):
@@ -177,7 +54,7 @@ class BatchedEngine(EventEngine):
         super().__init__(scenario, policy, seed=seed, horizon_s=horizon_s, initial_rows=initial_rows, sample_interval=sample_interval)
         self.bulk = policy.retry_quota == 0  # a retry quota is decided one write at a time, in order
         self.blocks: list[dict[str, np.ndarray]] = []  # agenda: items sorted by their step's key
-        self.chains: dict[int, _Chain] = {}
+        self.chains: dict[int, Chain] = {}
         self._next_chain = 0
         self._facts: dict[str, np.ndarray] | None = None
         self._facts_for = -1
@@ -218,42 +95,61 @@ class BatchedEngine(EventEngine):
         taken = self._create_arrivals(key)
         kept = []
         for block in self.blocks:
-            n = _prefix(block, key)
+            n = prefix(block, key)
             if n:
-                taken.append(_subset(block, slice(0, n)))
+                taken.append(subset(block, slice(0, n)))
             if n < len(block["t"]):
-                kept.append(_subset(block, slice(n, None)) if n else block)
+                kept.append(subset(block, slice(n, None)) if n else block)
         self.blocks = kept
         if not taken:
             return
-        items = taken[0] if len(taken) == 1 else _sorted({name: np.concatenate([b[name] for b in taken]) for name in _ITEM})
+        items = taken[0] if len(taken) == 1 else key_sorted({name: np.concatenate([b[name] for b in taken]) for name in ITEM})
         self._apply(items, later=True)
 
     # -- ticks ----------------------------------------------------------------------------
 
-    def _loop(self, loop: str, interval: float) -> Generator[Any, Any, None]:
-        env = self.env
-        order = tick_order(LOOPS.index(loop))
-        k = 0
-        while True:
-            yield env.at(k * interval, order)
-            if self.running[loop]:
-                self.recorder.open_tick(loop, env.now, skipped=True)
-            else:
-                self.running[loop] = True
-                env.process(self._tick_process(loop))  # in its own process, as the reference engine starts a tick
-            k += 1
+    def start_loops(self) -> None:
+        self.env.process(self._ticker())
 
-    def _tick_process(self, loop: str) -> Generator[Any, Any, None]:
-        """A tick, in its own process as in the reference engine: it lists its rows, then lays them out, or
-        sends them one by one (in this same process) when they collide with a laid-out chain or a channel has state."""
+    def _ticker(self) -> Generator[Any, Any, None]:
+        """Both loops' ticks in one process, at the instants and in the order the reference engine runs them.
+
+        A tick lists its rows inline and lays them out (or sends them one by
+        one in a process of its own, which starts before anything else at that
+        instant, as the reference engine's tick process does).  Then every
+        coming tick that must list nothing is recorded at once and skipped
+        (:meth:`_skip_empty`).
+        """
+        env = self.env
+        intervals = (self.policy.process_interval, self.policy.retry_interval)
+        self._k = k = [0, 0]  # the next tick of each loop is k * interval
+        while True:
+            due = (k[0] * intervals[0], k[1] * intervals[1])
+            t = min(due)
+            yield env.at(t, tick_order(0 if due[0] == t else 1))
+            spawned = False
+            for i, loop in enumerate(LOOPS):
+                if due[i] != t:
+                    continue
+                if spawned:  # let the earlier loop's tick process start first, as in the reference
+                    yield env.at(t, tick_order(i))
+                spawned = self._tick_now(loop)
+                k[i] += 1
+            self._skip_empty(intervals)
+
+    def _tick_now(self, loop: str) -> bool:
+        """Run a tick of ``loop`` now; True when it sends one by one in a process of its own."""
+        if self.running[loop]:
+            self.recorder.open_tick(loop, self.env.now, skipped=True)
+            return False
+        self.running[loop] = True
         index, deadline, listed = self.listing(loop)
         if listed is None:
-            return
+            return False
         if not listed:
             self.recorder.close_tick(index, 0, 0, self.env.now, False)
             self.running[loop] = False
-            return
+            return False
         state = self.state
         seqs = np.array([s for s, _ in listed], np.int64)
         ch = state.table.channel[seqs].astype(np.int64)
@@ -261,9 +157,56 @@ class BatchedEngine(EventEngine):
         if not self.bulk or self.facts()["stateful"][ch].any() or collide:
             if collide:
                 self._hand_over(seqs)
-            yield from self.tick_body(loop, index, deadline, listed, 0, 0, False)
-            return
+            self.env.process(self.tick_body(loop, index, deadline, listed, 0, 0, False))
+            return True
         self._lay_out_tick(loop, index, deadline, listed, seqs, ch)
+        return False
+
+    def _skip_empty(self, intervals: tuple[float, float]) -> None:
+        """Record, without running them, the coming ticks that cannot list a row.
+
+        Until the next event in the queue, the next agenda item or arrival, or
+        the horizon (whichever comes first), nothing changes the table: a
+        process tick then lists nothing if no row is pending, a retry tick if
+        no failed row is due by its start.  Ticks are skipped up to the first
+        one that may list something, of either loop (it may change what the
+        other lists).  Their List still fails during a database outage.
+        """
+        if self.running["process"] or self.running["retry"]:
+            return
+        k = self._k
+        now = self.env.now
+        bound = min(self.env.next_key()[0], self._agenda_next(), self.horizon_s)
+        table = self.state.table
+        if bound <= now:
+            return
+        limits = (now if table.has_pending() else bound, min(bound, table.first_retry_due()))
+        # the first tick of each loop that may list something; every earlier tick of both loops lists nothing
+        first = [_first_tick(k[i], intervals[i], limits[i]) for i in (0, 1)]
+        stop = min(first[0] * intervals[0], first[1] * intervals[1])
+        times = [np.arange(k[i], _first_tick(k[i], intervals[i], stop)) * intervals[i] for i in (0, 1)]
+        if not (len(times[0]) or len(times[1])):
+            return
+        at = np.concatenate(times)
+        loops = np.concatenate([np.full(len(times[0]), LOOP_CODE["process"]), np.full(len(times[1]), LOOP_CODE["retry"])])
+        order = np.lexsort((loops, at))
+        at, loops = at[order], loops[order]
+        db = self.state.db
+        down = ~db.available_many(at)
+        self.recorder.empty_ticks(loops, at, down, f"failed to list notifications: {db.error}")
+        k[0] += len(times[0])
+        k[1] += len(times[1])
+
+    def _agenda_next(self) -> float:
+        """The instant of the next agenda item or arrival (``inf`` when none)."""
+        t = min((float(block["t"][0]) for block in self.blocks), default=math.inf)
+        a = self._plan_arrivals
+        if a is not None:
+            if a["next"] < len(a["time"]):
+                t = min(t, float(a["time"][a["next"]]))
+            if a["later_taken"] < len(a["later"]["t"]):
+                t = min(t, float(a["later"]["t"][a["later_taken"]]))
+        return t
 
     def _lay_out_tick(self, loop: str, index: int, deadline: float, listed: list[tuple[int, int]], seqs: np.ndarray, ch: np.ndarray) -> None:
         """Lay a tick's rows out: its first step now, the rest to the agenda."""
@@ -277,13 +220,13 @@ class BatchedEngine(EventEngine):
         dl = np.full(k, float(deadline))
         tl = timelines(state, ch, state.table.recipient[seqs], key, attempt, chain_no, np.full(k, now), dl, facts)
         rc = np.array([r for _, r in listed], np.int64)
-        items, later = _layout(tl, seqs, rc, _PROCESS if loop == "process" else _RETRY, dl, chain_no)
+        items, later = lay_out(tl, seqs, rc, _PROCESS if loop == "process" else _RETRY, dl, chain_no)
         state.sends[seqs[tl.kind == SEND]] += 1
         self._plan(items, later)
         rid = self._record(loop, index, seqs, deadline, items, later, np.ones(k, bool))
-        self._apply(_subset(items, ~later), later=False)
+        self._apply(subset(items, ~later), later=False)
         if later.any():
-            self.blocks.append(_sorted(_subset(items, later)))
+            self.blocks.append(key_sorted(subset(items, later)))
         if self.chains[rid].total == 0:
             self._finish(rid, now)
 
@@ -301,7 +244,7 @@ class BatchedEngine(EventEngine):
         self._next_chain += 1
         items["chain"][rows] = rid
         mine = later & rows
-        self.chains[rid] = _Chain(loop, index, seqs, deadline, _subset(items, mine))
+        self.chains[rid] = Chain(loop, index, seqs, deadline, subset(items, mine))
         return rid
 
     # -- arrivals ---------------------------------------------------------------------------
@@ -350,7 +293,7 @@ class BatchedEngine(EventEngine):
         send_keys = mix64_many(keys)  # attempt 0: mix64(key + 0)
         tl = timelines(state, ch, recipient_codes, send_keys, np.zeros(len(arrival), np.int64), group, t, deadline, facts)
         rows = np.arange(len(arrival), dtype=np.int64)  # arrival rows stand in for row numbers until created
-        items, later = _layout(tl, rows, np.zeros(len(arrival), np.int64), _CREATE, deadline, group)
+        items, later = lay_out(tl, rows, np.zeros(len(arrival), np.int64), _CREATE, deadline, group)
         counts = np.bincount(group, weights=later.astype(float)).astype(np.int64) if len(group) else np.zeros(0, np.int64)
         self._plan_arrivals = {
             "time": times[chosen],  # per arrival, ascending
@@ -366,9 +309,9 @@ class BatchedEngine(EventEngine):
             "sends": tl.kind == SEND,
             "group": group,
             "records": counts[group] > 1,  # chains with more than one effect after their first step
-            "now": _subset(items, ~later),  # first-step items, in row order
+            "now": subset(items, ~later),  # first-step items, in row order
             "now_rows": np.flatnonzero(~later),
-            "later": (block := _sorted(_subset(items, later))),  # the rest, key-sorted, rows as arrival rows
+            "later": (block := key_sorted(subset(items, later))),  # the rest, key-sorted, rows as arrival rows
             "later_by_row": (by_row := np.argsort(block["seq"], kind="stable")),
             "later_rows": block["seq"][by_row],  # arrival rows of the later items, ascending
             "later_counted": bool(block["planned"].any()) or bool((counts[group] > 1).any()),
@@ -400,10 +343,10 @@ class BatchedEngine(EventEngine):
             self._create(a, lo, hi)
         later = a["later"]
         if len(later["t"]) > a["later_taken"]:
-            view = _subset(later, slice(a["later_taken"], None))
-            n = _prefix(view, key)
+            view = subset(later, slice(a["later_taken"], None))
+            n = prefix(view, key)
             if n:
-                part = _subset(view, slice(0, n))
+                part = subset(view, slice(0, n))
                 a["later_taken"] += n
                 seq = a["seq"]
                 part["seq"] = seq[part["seq"]]
@@ -411,7 +354,7 @@ class BatchedEngine(EventEngine):
                 nxt = part["unplan_next"]
                 part["unplan_next"] = np.where(nxt >= 0, seq[np.maximum(nxt, 0)], -1)
                 if self._gone:
-                    part = _subset(part, ~np.isin(part["chain"], list(self._gone)))
+                    part = subset(part, ~np.isin(part["chain"], list(self._gone)))
                 taken.append(part)
         return taken
 
@@ -438,7 +381,7 @@ class BatchedEngine(EventEngine):
         if hi_i > lo_i:
             by_row = a["later_by_row"]
             where_all = np.sort(by_row[lo_i:hi_i])
-            part = _subset(later, where_all)
+            part = subset(later, where_all)
             counted = part["planned"]
             if counted.any():
                 np.add.at(state.planned, a["seq"][part["seq"][counted]], 1)
@@ -446,7 +389,7 @@ class BatchedEngine(EventEngine):
             groups = a["group"][part["seq"]]
             for g in np.unique(groups[a["records"][part["seq"]]]).tolist():
                 sel = groups == g
-                own = _subset(part, sel)
+                own = subset(part, sel)
                 own["seq"] = a["seq"][own["seq"]]
                 own["s_seq"] = a["seq"][own["s_seq"]]
                 nxt = own["unplan_next"]
@@ -455,12 +398,12 @@ class BatchedEngine(EventEngine):
                 self._next_chain += 1
                 chain_rows = a["seq"][np.flatnonzero(a["group"] == g)]
                 own["chain"][:] = rid
-                self.chains[rid] = _Chain(None, -1, chain_rows, float(own["deadline"][0]), own)
+                self.chains[rid] = Chain(None, -1, chain_rows, float(own["deadline"][0]), own)
                 later["chain"][where_all[sel]] = rid
         now_rows = a["now_rows"]
         sel = (now_rows >= rlo) & (now_rows < rhi)
         if sel.any():
-            first = _subset(a["now"], sel)
+            first = subset(a["now"], sel)
             first["seq"] = a["seq"][first["seq"]]
             self._apply(first, later=False)
 
@@ -479,7 +422,7 @@ class BatchedEngine(EventEngine):
         rnd = np.empty(len(seq), np.int64)
         rnd[order] = np.arange(len(seq)) - starts
         for r in range(int(rnd.max()) + 1):
-            self._apply_round(items if rnd.max() == 0 else _subset(items, rnd == r), later)
+            self._apply_round(items if rnd.max() == 0 else subset(items, rnd == r), later)
 
     def _apply_round(self, it: dict[str, np.ndarray], later: bool) -> None:
         """Effects of distinct rows."""
@@ -565,12 +508,12 @@ class BatchedEngine(EventEngine):
             mine = block["chain"] == rid
             if mine.all():
                 continue
-            kept.append(_subset(block, ~mine) if mine.any() else block)
+            kept.append(subset(block, ~mine) if mine.any() else block)
         self.blocks = kept
         self._gone.add(rid)  # its items not yet taken from the arrivals' block are dropped when taken
-        rest = _subset(chain.items, slice(chain.applied, None))
+        rest = subset(chain.items, slice(chain.applied, None))
         # the first remaining item is the Send in flight (begun, not returned); the others have not begun
-        unstarted = _subset(rest, slice(1, None))
+        unstarted = subset(rest, slice(1, None))
         counted = unstarted["kind"] != NO_NOTIFIER
         if counted.any():
             np.subtract.at(state.planned, unstarted["seq"][counted], 1)
@@ -592,7 +535,7 @@ class BatchedEngine(EventEngine):
         rows = list(zip(unstarted["seq"].tolist(), unstarted["rc"].tolist()))
         env.process(self._resume(chain, inflight, rows))
 
-    def _resume(self, chain: _Chain, inflight: Send, rows: list[tuple[int, int]]) -> Generator[Any, Any, None]:
+    def _resume(self, chain: Chain, inflight: Send, rows: list[tuple[int, int]]) -> Generator[Any, Any, None]:
         """A handed-over chain: finish its Send in flight with that Send's own key, then send the rest one by one."""
         env, state = self.env, self.state
         done = inflight.start + inflight.latency
@@ -608,6 +551,16 @@ class BatchedEngine(EventEngine):
             self.plan([s for s, _ in rows])
             for seq, _ in rows:
                 yield from self.deliver(seq, _CREATE, 0, chain.deadline)
+
+
+def _first_tick(k: int, interval: float, limit: float) -> int:
+    """The smallest ``m >= k`` with ``m * interval >= limit`` (computed as the loops compute their instants)."""
+    m = max(k, math.ceil(limit / interval))
+    while m > k and (m - 1) * interval >= limit:
+        m -= 1
+    while m * interval < limit:
+        m += 1
+    return m
 
 
 def _columns_for(run: ArrivalRun, chosen: np.ndarray) -> dict[str, Any]:

@@ -76,9 +76,8 @@ class EventEngine:
     # -- running ----------------------------------------------------------------------
 
     def run(self) -> None:
-        env, policy = self.env, self.policy
-        env.process(self._loop("process", policy.process_interval))
-        env.process(self._loop("retry", policy.retry_interval))
+        env = self.env
+        self.start_loops()
         if self.scenario.workload is not None:
             workload = self.scenario.workload.bind(WorkloadHooksImpl(self))
             self.runs.append(workload)
@@ -92,6 +91,11 @@ class EventEngine:
         # ticks still running at the horizon keep duration NULL and their counts so far
         for index, rows, sends, hit in self.open_ticks.values():
             self.recorder.update_tick(index, rows, sends, hit)
+
+    def start_loops(self) -> None:
+        """The scheduler's two loops, each in its own process."""
+        self.env.process(self._loop("process", self.policy.process_interval))
+        self.env.process(self._loop("retry", self.policy.retry_interval))
 
     def start_workload(self, workload: Run) -> None:
         """Drive an arrival workload's arrivals in arrival order; any other workload runs its own process."""

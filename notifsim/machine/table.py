@@ -564,6 +564,20 @@ class NotificationTable:
                 armed.remove(due[i])
         return seqs[eligible]
 
+    def has_pending(self) -> bool:
+        """Whether any row is ``pending``."""
+        return bool(self._counts[PENDING])
+
+    def first_retry_due(self) -> float:
+        """The earliest ``next_retry_at`` of a ``failed`` row (``inf`` when none): no retry listing before it finds a row."""
+        armed = self._armed
+        while armed:
+            nra, seq = armed[0]
+            if self.status[seq] == FAILED and self.next_retry_at[seq] == nra:
+                return float(nra)
+            del armed[0]  # stale: the row moved on since it was indexed
+        return float("inf")
+
     def list_by_status(self, status: str, limit: int | None = None, offset: int = 0) -> list[Notification]:
         """``List{Status: status}``: rows in ``sent_at DESC NULLS LAST`` order, ties by insertion; a page of them.
 
