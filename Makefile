@@ -22,8 +22,8 @@ demo: $(VENV)/.runtime
 	$(BIN)/notifsim demo
 
 test: $(VENV)/.dev
-	$(BIN)/ruff check notifsim tests bench
-	$(BIN)/ruff format --check notifsim tests bench
+	$(BIN)/ruff check notifsim tests bench scripts
+	$(BIN)/ruff format --check notifsim tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 

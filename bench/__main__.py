@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import platform
 import resource
@@ -103,37 +104,51 @@ def fleet(certificates: int, days: float) -> tuple[float, float, str]:
     return wall, peak_mib, line
 
 
+def measure(quick: bool, repeat: int, with_fleet: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """The four figures (and what they are made of), printing each as it is measured."""
+    hours = 1.0 if quick else 12.0
+    n_timeouts = 300_000 if quick else 2_000_000
+    certificates, days = (10_000, 60.0) if quick else (100_000, 365.0)
+    out: dict[str, Any] = {"python": platform.python_version(), "notifsim": notifsim.__version__, "cpus": os.cpu_count(), "repeat": repeat, "hours": hours}
+    log(f"python {out['python']}, simpy {simpy.__version__}, notifsim {out['notifsim']}, {out['cpus']} cpus; best of {repeat}")
+    log(f"world: Poisson {RATE_PER_HOUR:,.0f}/h on Slack, Bernoulli {P_FAIL}, latency {LATENCY_S} s, {hours:g} h, certctl-i005, seed 1")
+
+    t_simpy, events = best_of(repeat, bare_simpy, n_timeouts)
+    t_sim, result = best_of(repeat, simulate, hours)
+    sends = len(result.attempts)
+    simpy_rate, sim_rate = events / t_simpy, sends / t_sim
+    out.update(sends=sends, simulate_s=t_sim, sends_per_s=sim_rate, timeouts_per_s=simpy_rate, engine_ratio=sim_rate / simpy_rate)
+    log(f"1. engine: {sends:,} Send attempts in {t_sim:.2f} s = {sim_rate:,.0f}/s; bare SimPy {simpy_rate:,.0f} timeouts/s")
+    log(f"   ratio {sim_rate / simpy_rate:.3f}   (target >= 0.25)")
+
+    t_e2e, sends_e2e = best_of(repeat, end_to_end, hours)
+    t_peer, sends_peer = best_of(repeat, peer_run, hours)
+    out.update(end_to_end_s=t_e2e, peer_s=t_peer, peer_sends=sends_peer, end_to_end_ratio=t_peer / t_e2e)
+    log(f"2. end to end with DuckDB: notifsim {t_e2e:.2f} s ({sends_e2e:,} sends); hand-written peer {t_peer:.2f} s ({sends_peer:,} sends)")
+    log(f"   notifsim is {t_peer / t_e2e:.2f}x faster   (target >= 2)")
+
+    t_summary, _ = best_of(repeat, lambda: result.summary())
+    out.update(summary_s=t_summary, summary_ratio=t_summary / t_sim)
+    log(f"3. summary() {t_summary:.3f} s / simulate() {t_sim:.2f} s = {t_summary / t_sim:.3f}   (target <= 0.2, aim 0.05)")
+
+    if with_fleet:
+        wall, peak, line = fleet(certificates, days)
+        out.update(fleet_certificates=certificates, fleet_days=days, fleet_s=wall, fleet_peak_mib=peak, fleet_line=line)
+        log(f"4. fleet {certificates:,} certificates x {days:g} days: {wall:.1f} s wall (child process, start-up included), peak RSS {peak:,.0f} MiB")
+        log(f"   {line}   (target for 100,000 x 365: <= 15 s, <= 1024 MiB)")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (about twenty seconds in all)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement, the best is kept (default 3)")
     parser.add_argument("--no-fleet", action="store_true", help="skip the fleet figure")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object at the end")
     args = parser.parse_args(argv)
-    hours = 1.0 if args.quick else 12.0
-    n_timeouts = 300_000 if args.quick else 2_000_000
-    certificates, days = (10_000, 60.0) if args.quick else (100_000, 365.0)
-    print(f"python {platform.python_version()}, simpy {simpy.__version__}, notifsim {notifsim.__version__}, {os.cpu_count()} cpus; best of {args.repeat}")
-    print(f"world: Poisson {RATE_PER_HOUR:,.0f}/h on Slack, Bernoulli {P_FAIL}, latency {LATENCY_S} s, {hours:g} h, certctl-i005, seed 1")
-
-    t_simpy, events = best_of(args.repeat, bare_simpy, n_timeouts)
-    t_sim, result = best_of(args.repeat, simulate, hours)
-    sends = len(result.attempts)
-    simpy_rate, sim_rate = events / t_simpy, sends / t_sim
-    print(f"1. engine: {sends:,} Send attempts in {t_sim:.2f} s = {sim_rate:,.0f}/s; bare SimPy {simpy_rate:,.0f} timeouts/s")
-    print(f"   ratio {sim_rate / simpy_rate:.3f}   (target >= 0.25)")
-
-    t_e2e, sends_e2e = best_of(args.repeat, end_to_end, hours)
-    t_peer, sends_peer = best_of(args.repeat, peer_run, hours)
-    print(f"2. end to end with DuckDB: notifsim {t_e2e:.2f} s ({sends_e2e:,} sends); hand-written peer {t_peer:.2f} s ({sends_peer:,} sends)")
-    print(f"   notifsim is {t_peer / t_e2e:.2f}x faster   (target >= 2)")
-
-    t_summary, _ = best_of(args.repeat, lambda: result.summary())
-    print(f"3. summary() {t_summary:.3f} s / simulate() {t_sim:.2f} s = {t_summary / t_sim:.3f}   (target <= 0.2, aim 0.05)")
-
-    if not args.no_fleet:
-        wall, peak, line = fleet(certificates, days)
-        print(f"4. fleet {certificates:,} certificates x {days:g} days: {wall:.1f} s wall (child process, start-up included), peak RSS {peak:,.0f} MiB")
-        print(f"   {line}   (target for 100,000 x 365: <= 15 s, <= 1024 MiB)")
+    figures = measure(args.quick, args.repeat, not args.no_fleet, log=(lambda _line: None) if args.json else print)
+    if args.json:
+        print(json.dumps(figures))
     return 0
 
 

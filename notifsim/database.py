@@ -81,6 +81,9 @@ class DatabaseState:
         return bool(self.outages) or self._uniform is not None
 
     def available(self, now: float) -> bool:
+        """Whether the database answers calls at ``now`` (outside every outage)."""
+        if not self.outages:
+            return True
         return all(not start <= now < end for start, end in self.outages)
 
     def available_many(self, now: np.ndarray) -> np.ndarray:

@@ -9,9 +9,10 @@ is written by this script, never typed by hand:
   ``Result.summary()``; about two minutes on two cores;
 * ``demo`` (README.md): what ``notifsim demo`` prints (both certctl
   profiles on the default scenario, one week, seed 1); seconds;
-* ``speed`` (README.md): the engine against bare SimPy (``bench/engine.py``)
-  and a certificate fleet over a year (``bench/fleet.py``), each measured in
-  a child process of its own; about three minutes (``--quick``: seconds).
+* ``speed`` (README.md): the four figures of ``python -m bench`` (the
+  engine against bare SimPy, end to end against ``bench/peer.py``, summary
+  against simulation, a certificate fleet over a year), measured in a child
+  process; about three minutes (``--quick``: seconds).
 
 Run from anywhere::
 
@@ -28,21 +29,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import io
 import json
 import math
 import os
-import platform
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
 HORIZON = "7d"
@@ -53,9 +50,6 @@ OUTAGE = ("provider-outage", (1, 2, 3))
 POISON = ("poison-recipients", (1,))
 
 #: Bench sizes: engine (simulated days, bare SimPy timeouts) and fleet (certificates, simulated days).
-ENGINE_SIZES = {"full": (3.0, 2_000_000), "quick": (0.1, 200_000)}
-FLEET_SIZES = {"full": (100_000, 365.0), "quick": (10_000, 30.0)}
-ENGINE_RATE_PER_HOUR = 5000.0
 
 
 # -- markers ----------------------------------------------------------------------------------------------------------
@@ -197,74 +191,27 @@ def demo_text() -> str:
 # -- speed ------------------------------------------------------------------------------------------------------------
 
 
-def _load_bench(name: str) -> ModuleType:
-    """``bench/<name>.py`` as a module (its ``main`` is not run)."""
-    path = ROOT / "bench" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
-    if spec is None or spec.loader is None:
-        raise FileNotFoundError(path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _engine_worker(days: float, timeouts: int, repeat: int) -> dict[str, float]:
-    """Best-of-``repeat`` rates of bench/engine.py's two measurements, in this process."""
-    bench = _load_bench("engine")
-    t_simpy, events = bench.best_of(repeat, bench.bare_simpy, timeouts)
-    t_sim, (sends, notifications) = bench.best_of(repeat, bench.notifsim_run, days, ENGINE_RATE_PER_HOUR, 1)
-    return {"days": days, "sends": sends, "notifications": notifications, "sends_per_s": sends / t_sim, "timeouts_per_s": events / t_simpy}
-
-
-def _fleet_worker(certificates: int, days: float, lifetime_days: float) -> dict[str, float]:
-    """One bench/fleet.py world (its default policy), in this process: wall seconds, notifications, peak memory."""
-    import notifsim
-
-    bench = _load_bench("fleet")
-    scenario = bench.scenario(certificates, False, lifetime_days)
-    t0 = time.perf_counter()
-    result = notifsim.simulate(scenario, "certctl-asbuilt", seed=1, horizon=days * 86400.0)
-    wall = time.perf_counter() - t0
-    return {"wall_s": wall, "notifications": len(result.notifications), "peak_mib": bench.peak_mb()}
-
-
-_WORKERS = {"engine": _engine_worker, "fleet": _fleet_worker}
-
-
-def _in_child(kind: str, *args: float) -> dict[str, float]:
-    """Run a worker in a fresh Python process (clean timings and peak memory) and return what it measured."""
-    command = [sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps([kind, *args])]
-    print(f"speed: {kind} {args}", file=sys.stderr)
+def speed_text(quick: bool, repeat: int) -> str:
+    """The README's speed bullets, from ``python -m bench --json`` run in a fresh process."""
+    command = [sys.executable, "-m", "bench", "--json", "--repeat", str(repeat), *(["--quick"] if quick else [])]
+    print("speed: python -m bench", file=sys.stderr)
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"the {kind} measurement failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def speed_text(quick: bool, repeat: int) -> str:
-    """The README's speed bullets."""
-    import notifsim
-
-    size = "quick" if quick else "full"
-    days, timeouts = ENGINE_SIZES[size]
-    engine = _in_child("engine", days, timeouts, repeat)
-    certificates, fleet_days = FLEET_SIZES[size]
-    short = _in_child("fleet", certificates, fleet_days, 90.0)
-    long = _in_child("fleet", certificates, fleet_days, 398.0)
-    r = engine["sends_per_s"] / engine["timeouts_per_s"]
+        raise RuntimeError(f"python -m bench failed:\n{done.stderr}")
+    f = json.loads(done.stdout.strip().splitlines()[-1])
     return "\n".join(
         [
-            f"Measured by `scripts/measure_tables.py{' --quick' if quick else ''}` on a {os.cpu_count()}-core machine "
-            f"(Python {platform.python_version()}, notifsim {notifsim.__version__}); no test asserts a wall time.",
+            f"Measured by `python -m bench{' --quick' if quick else ''}` (through `scripts/measure_tables.py`) on a {f['cpus']}-core machine "
+            f"(Python {f['python']}, notifsim {f['notifsim']}), best of {f['repeat']}; no test asserts a wall time.",
             "",
-            f"* Engine (`bench/engine.py`): Poisson {ENGINE_RATE_PER_HOUR:,.0f} alerts/h on Slack and Email, 20 % failures, "
-            f"{engine['days']:g} simulated days under `certctl-i005` ({engine['notifications']:,.0f} notifications, "
-            f"{engine['sends']:,.0f} Send calls): {engine['sends_per_s']:,.0f} Send calls per second against "
-            f"{engine['timeouts_per_s']:,.0f} bare SimPy timeouts per second, a ratio of {r:.3f}: one simulated Send "
-            f"costs about {1 / r:.0f} bare SimPy events.",
-            f"* Fleet (`bench/fleet.py`): {certificates:,} 90-day certificates over {fleet_days:g} simulated days "
-            f"({short['notifications']:,.0f} notifications) in {duration(short['wall_s'])} and {short['peak_mib'] / 1024:.2f} GiB "
-            f"peak memory; with 398-day certificates {duration(long['wall_s'])} and {long['peak_mib'] / 1024:.2f} GiB.",
+            f"* Engine: Poisson 20,000 alerts/h on Slack, 20 % failures, {f['hours']:g} simulated hours under `certctl-i005` "
+            f"({f['sends']:,} Send calls) in {f['simulate_s']:.2f} s: {f['sends_per_s']:,.0f} Send calls per second against "
+            f"{f['timeouts_per_s']:,.0f} bare SimPy timeouts per second, a ratio of {f['engine_ratio']:.3f}.",
+            f"* End to end, simulated and written to DuckDB: {f['end_to_end_s']:.2f} s, against {f['peer_s']:.2f} s for "
+            f"`bench/peer.py` (the SimPy script one would write by hand, same workload, no certctl rules): {f['end_to_end_ratio']:.2f}× as fast.",
+            f"* `summary()` costs {f['summary_ratio']:.3f} of the simulation it summarises ({f['summary_s'] * 1000:.0f} ms).",
+            f"* Fleet (`bench/fleet.py`): {f['fleet_certificates']:,} 90-day certificates over {f['fleet_days']:g} simulated days "
+            f"in {duration(f['fleet_s'])} and {f['fleet_peak_mib'] / 1024:.2f} GiB peak memory ({f['fleet_line'].split('   ')[0]}).",
         ]
     )
 
@@ -281,12 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="speed: bench sizes of a few seconds")
     parser.add_argument("--repeat", type=int, default=3, help="speed: repeats of each engine measurement, the best kept (default 3)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="presets: processes running simulations (default: one per core)")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.worker:
-        kind, *values = json.loads(args.worker)
-        print(json.dumps(_WORKERS[kind](*values)))
-        return 0
 
     builders = {"presets": lambda: presets_table(args.jobs), "demo": demo_text, "speed": lambda: speed_text(args.quick, args.repeat)}
     status = 0

@@ -571,11 +571,13 @@ class NotificationTable:
     def first_retry_due(self) -> float:
         """The earliest ``next_retry_at`` of a ``failed`` row (``inf`` when none): no retry listing before it finds a row."""
         armed = self._armed
-        while armed:
-            nra, seq = armed[0]
-            if self.status[seq] == FAILED and self.next_retry_at[seq] == nra:
+        status, next_retry_at = self.status, self.next_retry_at
+        for i, (nra, seq) in enumerate(armed):
+            if status[seq] == FAILED and next_retry_at[seq] == nra:
+                if i:
+                    del armed[:i]  # stale entries: their rows moved on since they were indexed
                 return float(nra)
-            del armed[0]  # stale: the row moved on since it was indexed
+        armed.clear()
         return float("inf")
 
     def list_by_status(self, status: str, limit: int | None = None, offset: int = 0) -> list[Notification]:
