@@ -50,6 +50,7 @@ class Result:
     #: Each Send call's notification as a row position of ``notifications`` (derived; spares matching ids).
     attempt_rows: Any = field(default=None, repr=False)
     experiment: str = ""
+    label: str = ""
     replication: int = 0
     wall_s: float = 0.0
     created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))

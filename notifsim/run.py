@@ -35,6 +35,7 @@ def simulate(
     run_name: str | None = None,
     sample_interval: float | str = "15m",
     experiment: str = "",
+    label: str = "",
     replication: int = 0,
     engine: str = "batched",
 ) -> Result:
@@ -45,6 +46,10 @@ def simulate(
     list-API JSON) is added after the scenario's own initial rows.  With
     ``db`` the run is appended to that DuckDB file in one transaction.
     ``run_name`` becomes the ``run_id`` (default: a fresh unique id).
+    ``experiment``, ``label`` (the configuration's label) and
+    ``replication`` are stored with the run for sweeps to find it again.
+    ``engine`` is ``"batched"`` (the default) or ``"events"`` (the
+    reference, one SimPy event per happening); both give the same tables.
     Everything is validated before the run starts; bad input raises
     :class:`~notifsim.errors.ConfigError` and nothing is written.
     """
@@ -85,6 +90,7 @@ def simulate(
         counters=counters,
         attempt_rows=sim.recorder.attempt_rows,
         experiment=experiment,
+        label=label,
         replication=replication,
         wall_s=time.perf_counter() - wall,
         **tables,

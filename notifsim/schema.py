@@ -146,6 +146,7 @@ RUNS = Table(
     (
         _c("run_id", "text", "the run's id (its run_name, or a fresh unique id)"),
         _c("experiment", "text", "the experiment it belongs to ('' for none)"),
+        _c("label", "text", "its configuration's label within the experiment ('' for none)"),
         _c("scenario", "text", "the scenario's name"),
         _c("policy", "text", "the policy's name"),
         _c("replication", "int", "replication number within its experiment"),

@@ -139,6 +139,7 @@ def _run_row(result: Result) -> pa.Table:
     values = {
         "run_id": result.run_id,
         "experiment": result.experiment,
+        "label": result.label,
         "scenario": result.scenario,
         "policy": result.policy,
         "replication": result.replication,
@@ -216,6 +217,7 @@ class ResultsFile:
             start=m["start"].to_pydatetime(),
             config=json.loads(m["config"]),
             experiment=m["experiment"],
+            label=m["label"],
             replication=int(m["replication"]),
             wall_s=float(m["wall_s"]),
             lost_creations=int(m["lost_creations"]),
