@@ -20,8 +20,8 @@ Ordering guarantees:
   ``next_retry_at <= now`` and ``retry_count < max_attempts``, oldest
   ``next_retry_at`` first, ties to the row inserted first.
 
-Both are served by indexes kept lazily (entries are checked when listed),
-so a transition costs O(1) and a listing O(rows it touches).  Times are
+Both are served by lazy indexes (:mod:`.listing`): a transition costs
+O(1) and a listing O(rows it touches).  Times are
 simulation seconds (NaN is NULL, ``-inf`` Go's zero time).  See
 ``docs/certctl.md`` for the rules and ``docs/architecture.md`` for the layers.
 """
@@ -32,10 +32,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sortedcontainers import SortedList
 
 from ..certctl import CHANNELS, COLUMNS, GENERATED_ID_PREFIX, STATUSES, THRESHOLD_TAG, TYPES
 from .columns import NULL, Pool, TextColumn
+from .listing import PendingIndex, RetryIndex
 
 #: Status codes of the five certctl statuses (other status texts from initial rows get codes after them).
 PENDING, SENT, FAILED, DEAD, READ = range(5)
@@ -133,10 +133,8 @@ class NotificationTable:
         self._given: dict[str, int] = {}  # ids given explicitly -> seq
         self._given_text: dict[int, str] = {}
         self._generated: list[int] = []  # n-1 -> seq of the row with the n-th generated id
-        self._pending_dated = SortedList()  # (-sent_at, seq, stamp): pending rows with a sent_at, lazily checked
-        self._pending_fresh: list[np.ndarray] = []  # seqs that became pending with sent_at NULL, lazily checked
-        self._stamp = np.zeros(self._cap, np.int64)  # bumped each time a row becomes pending
-        self._armed = SortedList()  # (next_retry_at, seq): failed rows with next_retry_at set, lazily checked
+        self._pending = PendingIndex(self._cap)
+        self._retry = RetryIndex()
         self._counts = np.zeros(8, np.int64)  # rows per status code
         self._stranded = 0  # failed rows with next_retry_at NULL
         self._threshold_rows: dict[tuple[str, str, int], list[int]] = {}  # (certificate, threshold digits, channel code)
@@ -154,9 +152,7 @@ class NotificationTable:
                 new[:n] = getattr(self, name)[:n]
             setattr(self, name, new)
         if self._cap:
-            stamp = np.zeros(cap, np.int64)
-            stamp[:n] = self._stamp[:n]
-            self._stamp = stamp
+            self._pending.grow(cap, n)
         self._cap = cap
 
     def column(self, name: str) -> np.ndarray:
@@ -375,8 +371,7 @@ class NotificationTable:
         self.messages.extend(messages)
         self.n = first + k
         self._counts[PENDING] += k
-        self._stamp[sl] += 1
-        self._pending_fresh.append(seqs)
+        self._pending.enter_many(seqs, self.sent_at[sl])
         return seqs
 
     # -- index upkeep ----------------------------------------------------------------
@@ -392,18 +387,13 @@ class NotificationTable:
         self._count_slot(code)
         self._counts[code] += 1
         if code == PENDING:
-            self._stamp[seq] += 1
-            sent = float(self.sent_at[seq])
-            if sent != sent:
-                self._pending_fresh.append(np.array([seq], _INT))
-            else:
-                self._pending_dated.add((-sent, seq, int(self._stamp[seq])))
+            self._pending.enter(seq, float(self.sent_at[seq]))
         elif code == FAILED:
             nra = float(self.next_retry_at[seq])
             if nra != nra:
                 self._stranded += 1
             else:
-                self._armed.add((nra, seq))
+                self._retry.enter(nra, seq)
             if self.type[seq] == _ALERT:
                 self.failed_alert_log.append(seq)
 
@@ -476,13 +466,7 @@ class NotificationTable:
         pend = new == PENDING
         if pend.any():
             p = seqs[pend]
-            self._stamp[p] += 1
-            sent = self.sent_at[p]
-            fresh = np.isnan(sent)
-            if fresh.any():
-                self._pending_fresh.append(p[fresh])
-            for s, sa in zip(p[~fresh].tolist(), sent[~fresh].tolist()):
-                self._pending_dated.add((-sa, s, int(self._stamp[s])))
+            self._pending.enter_many(p, self.sent_at[p])
         failed = new == FAILED
         if failed.any():
             f = seqs[failed]
@@ -490,7 +474,7 @@ class NotificationTable:
             stranded = np.isnan(nra)
             self._stranded += int(np.count_nonzero(stranded))
             if (~stranded).any():
-                self._armed.update(zip(nra[~stranded].tolist(), f[~stranded].tolist()))
+                self._retry.enter_many(nra[~stranded], f[~stranded])
             alerts = f[self.type[f] == _ALERT]
             if len(alerts):
                 self.failed_alert_log.extend(alerts.tolist())
@@ -503,32 +487,7 @@ class NotificationTable:
 
     def pending_seqs(self, limit: int) -> np.ndarray:
         """Row numbers of :meth:`list_pending`."""
-        out: list[int] = []
-        if self._pending_dated:
-            dead = []
-            for entry in self._pending_dated:
-                neg_sent, seq, stamp = entry
-                if self.status[seq] != PENDING or self._stamp[seq] != stamp or self.sent_at[seq] != -neg_sent:
-                    dead.append(entry)
-                elif len(out) < limit:
-                    out.append(seq)
-            for entry in dead:
-                self._pending_dated.remove(entry)
-        fresh = self._fresh_pending()
-        need = limit - len(out)
-        if need > 0 and len(fresh):
-            return np.concatenate([np.array(out, _INT), fresh[:need]])
-        return np.array(out, _INT)
-
-    def _fresh_pending(self) -> np.ndarray:
-        """Pending rows with sent_at NULL, in insertion order (compacting the lazy candidate list)."""
-        if not self._pending_fresh:
-            return np.empty(0, _INT)
-        cand = np.concatenate(self._pending_fresh) if len(self._pending_fresh) > 1 else self._pending_fresh[0]
-        keep = (self.status[cand] == PENDING) & np.isnan(self.sent_at[cand])
-        cand = np.unique(cand[keep])
-        self._pending_fresh = [cand] if len(cand) else []
-        return cand
+        return self._pending.first(limit, self.status, self.sent_at, PENDING)
 
     def list_retry_eligible(self, now: float, max_attempts: int, limit: int) -> list[Notification]:
         """``ListRetryEligible``: failed, ``next_retry_at <= now``, ``retry_count < max_attempts``; oldest first.
@@ -541,28 +500,7 @@ class NotificationTable:
         """Row numbers of :meth:`list_retry_eligible`."""
         if limit <= 0:
             limit = 1000
-        armed = self._armed
-        end = armed.bisect_right((now, float("inf")))  # entries due by now: a prefix of the index
-        if not end:
-            return np.empty(0, _INT)
-        due = armed[:end]
-        nra = np.fromiter((e[0] for e in due), float, count=end)
-        seqs = np.fromiter((e[1] for e in due), _INT, count=end)
-        live = (self.status[seqs] == FAILED) & (self.next_retry_at[seqs] == nra)
-        eligible = np.flatnonzero(live & (self.retry_count[seqs] < max_attempts))
-        if len(eligible) > limit:  # the rest of the prefix stays as it is, stale entries included
-            keep_from = int(eligible[limit])
-            eligible = eligible[:limit]
-            live[keep_from:] = True  # not examined: leave them in place
-        stale = np.flatnonzero(~live)
-        if len(stale) > end // 4:  # rebuild the prefix without its stale entries
-            kept = [due[i] for i in np.flatnonzero(live).tolist()]
-            del armed[:end]
-            armed.update(kept)
-        elif len(stale):
-            for i in stale.tolist():
-                armed.remove(due[i])
-        return seqs[eligible]
+        return self._retry.due(now, limit, max_attempts, self.status, self.next_retry_at, self.retry_count, FAILED)
 
     def has_pending(self) -> bool:
         """Whether any row is ``pending``."""
@@ -570,15 +508,7 @@ class NotificationTable:
 
     def first_retry_due(self) -> float:
         """The earliest ``next_retry_at`` of a ``failed`` row (``inf`` when none): no retry listing before it finds a row."""
-        armed = self._armed
-        status, next_retry_at = self.status, self.next_retry_at
-        for i, (nra, seq) in enumerate(armed):
-            if status[seq] == FAILED and next_retry_at[seq] == nra:
-                if i:
-                    del armed[:i]  # stale entries: their rows moved on since they were indexed
-                return float(nra)
-        armed.clear()
-        return float("inf")
+        return self._retry.first_due(self.status, self.next_retry_at, FAILED)
 
     def list_by_status(self, status: str, limit: int | None = None, offset: int = 0) -> list[Notification]:
         """``List{Status: status}``: rows in ``sent_at DESC NULLS LAST`` order, ties by insertion; a page of them.
