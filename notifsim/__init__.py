@@ -19,6 +19,7 @@ from ._version import __version__
 #: Public name → the module that defines it (``None``: the name is that submodule).
 _PUBLIC: dict[str, str | None] = {
     "ConfigError": "notifsim.errors",
+    "Deployment": "notifsim.deployment",
     "Policy": "notifsim.policy",
     "Result": "notifsim.result",
     "Scenario": "notifsim.scenario",
@@ -28,6 +29,7 @@ _PUBLIC: dict[str, str | None] = {
     "certctl": None,
     "channels": None,
     "database": None,
+    "deployment": None,
     "machine": None,
     "operators": None,
     "policy": None,
@@ -61,6 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         certctl,
         channels,
         database,
+        deployment,
         machine,
         operators,
         policy,
@@ -68,6 +71,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         timeutil,
         workloads,
     )
+    from .deployment import Deployment  # noqa: F401
     from .errors import ConfigError  # noqa: F401
     from .policy import Policy  # noqa: F401
     from .result import Result  # noqa: F401

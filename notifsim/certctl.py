@@ -101,6 +101,19 @@ EMAIL_QUIT_ERROR = "failed to quit SMTP: 250 2.0.0 Ok: queued"
 
 #: Error text of a Send or a database call made on an expired context.
 DEADLINE_ERROR = "context deadline exceeded"
+#: Error text of a Send or a database call made on a context cancelled by shutdown (``cmd/server/main.go``).
+CANCELED_ERROR = "context canceled"
+
+#: HTTP statuses each adapter takes for success: Slack and Teams exactly 200 (``slack.go``, ``teams.go``),
+#: PagerDuty and OpsGenie 200 or 202 (``pagerduty.go``, ``opsgenie.go``), the webhook connector any 2xx
+#: (``webhook.go``).  Microsoft's Workflows webhooks answer 202 on acceptance.
+ACCEPTED_STATUSES: dict[str, frozenset[int]] = {
+    "Slack": frozenset({200}),
+    "Teams": frozenset({200}),
+    "PagerDuty": frozenset({200, 202}),
+    "OpsGenie": frozenset({200, 202}),
+    "Webhook": frozenset(range(200, 300)),
+}
 
 #: How each HTTP adapter words a non-success status (``slack.go``, ``teams.go``, ``pagerduty.go``,
 #: ``opsgenie.go``, ``webhook.go``).
@@ -119,6 +132,14 @@ ADAPTER_NAME = {"Slack": "slack", "Teams": "teams", "PagerDuty": "pagerduty", "O
 def http_error(channel: str, code: int, body: str) -> str:
     """The error text an HTTP adapter returns for a non-success status."""
     return f"{HTTP_ERROR_PREFIX[channel]} {code}: {body}"
+
+
+def rejected_acceptance(channel: str, status: int) -> str | None:
+    """The error an HTTP adapter returns when the provider accepted the message with ``status``
+    (None when the adapter takes that status for success).  The body of such an answer is empty."""
+    if status in ACCEPTED_STATUSES[channel]:
+        return None
+    return http_error(channel, status, "")
 
 
 def timeout_error(channel: str, timeout_s: float) -> str:

@@ -43,6 +43,9 @@ SWITCHES = (
     "success_clears_retry_fields",
 )
 
+#: What-if switches, off in both certctl profiles: behaviours certctl's comments describe but its code does not do.
+WHAT_IFS = ("retry_via_pending",)
+
 #: Backoff schedules: the nominal wait after a failure at ``retry_count`` *n* (before jitter).
 SCHEDULES = {
     "exponential": "min(backoff_base × backoff_multiplier^n, backoff_cap) (certctl, gRPC, k8s, Celery, AWS SDK)",
@@ -90,6 +93,7 @@ _BOOLEANS = (
     "requeue_any_status",
     "success_clears_retry_fields",
     "honor_retry_after",
+    "retry_via_pending",
 )
 _CHOICES = {"backoff_schedule": SCHEDULES, "jitter": JITTERS, "requeue_mode": REQUEUE_MODES, "retry_quota_empty": QUOTA_EMPTY}
 
@@ -117,6 +121,12 @@ class Policy:
     after the send returned; a failure at ``n >= max_attempts - 1`` goes to
     ``dead`` instead.  A retry tick sends at most ``sweep_limit`` rows; a
     process tick at most ``pending_batch`` rows.
+
+    What-if (:data:`WHAT_IFS`, off in both profiles): ``retry_via_pending``
+    makes the retry sweep move each due row back to ``pending`` (one status
+    write, no Send) for the process loop to send, as the comment above the
+    sweep in certctl's ``internal/scheduler/scheduler.go`` describes; certctl's
+    code sends from the sweep.
 
     Beyond certctl (every default below is certctl's behaviour):
 
@@ -158,6 +168,8 @@ class Policy:
     email_quit_defect: bool = True
     requeue_any_status: bool = True
     success_clears_retry_fields: bool = False
+    # -- what-ifs (off in both profiles) --
+    retry_via_pending: bool = False
     # -- industry policy space (defaults = certctl) --
     backoff_schedule: str = "exponential"
     backoff_table: tuple[float, ...] = ()
@@ -429,5 +441,6 @@ __all__ = [
     "SCHEDULES",
     "SWITCHES",
     "TIMEOUT_ERROR",
+    "WHAT_IFS",
     "Policy",
 ]

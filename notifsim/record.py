@@ -52,6 +52,7 @@ _ATTEMPT_COLUMNS = {
     "delivered": np.bool_,
     "retry_after": np.float64,
     "ordinal": np.int64,
+    "replica": np.int16,
 }
 _ROW_COLUMNS = {"n_attempts": np.int64, "n_deliveries": np.int64, "first_delivered": np.float64, "n_requeues": np.int64, "origin": np.int8}
 ORIGINS = ("created", "initial")
@@ -107,6 +108,7 @@ class Recorder:
         self.attempt_rows: np.ndarray | None = None  # after tables(): each Send's row, in the attempts table's order
         # ticks
         self.t_loop = array("b")
+        self.t_replica = array("h")
         self.t_at = array("d")
         self.t_rows = array("q")
         self.t_sends = array("q")
@@ -147,8 +149,10 @@ class Recorder:
 
     # -- Send calls ---------------------------------------------------------------------
 
-    def attempt(self, seq: int, at: float, loop: int, rc_before: int, error: int, latency: float, delivered: bool, done: float, retry_after: float) -> None:
-        """One Send call of row ``seq`` (``loop`` a code of :data:`LOOPS`; ``error`` a text code, -1 for none)."""
+    def attempt(
+        self, seq: int, at: float, loop: int, rc_before: int, error: int, latency: float, delivered: bool, done: float, retry_after: float, replica: int = 0
+    ) -> None:
+        """One Send call of row ``seq`` by ``replica`` (``loop`` a code of :data:`LOOPS`; ``error`` a text code, -1 for none)."""
         s = self.sends
         if s.n >= s.cap:
             s.reserve(1)
@@ -165,6 +169,7 @@ class Recorder:
         c["delivered"][i] = delivered
         c["retry_after"][i] = retry_after
         c["ordinal"][i] = n_attempts[seq]
+        c["replica"][i] = replica
         s.n = i + 1
         n_attempts[seq] += 1
         if delivered:
@@ -184,6 +189,7 @@ class Recorder:
         delivered: np.ndarray,
         done: np.ndarray,
         retry_after: np.ndarray,
+        replica: np.ndarray | int = 0,
     ) -> None:
         """Many Send calls of distinct rows at once."""
         k = len(seq)
@@ -204,6 +210,7 @@ class Recorder:
         c["delivered"][sl] = delivered
         c["retry_after"][sl] = retry_after
         c["ordinal"][sl] = n_attempts[seq]
+        c["replica"][sl] = replica
         s.n += k
         n_attempts[seq] += 1
         if delivered.any():
@@ -229,8 +236,9 @@ class Recorder:
 
     # -- ticks, actions, samples ------------------------------------------------------------
 
-    def open_tick(self, loop: str, at: float, skipped: bool = False) -> int:
+    def open_tick(self, loop: str, at: float, replica: int = 0, skipped: bool = False) -> int:
         self.t_loop.append(LOOP_CODE[loop])
+        self.t_replica.append(replica)
         self.t_at.append(at)
         self.t_rows.append(0)
         self.t_sends.append(0)
@@ -239,11 +247,12 @@ class Recorder:
         self.t_deadline_hit.append(False)
         return len(self.t_at) - 1
 
-    def empty_ticks(self, loops: np.ndarray, at: np.ndarray, error: np.ndarray, error_text: str) -> None:
+    def empty_ticks(self, loops: np.ndarray, replicas: np.ndarray, at: np.ndarray, error: np.ndarray, error_text: str) -> None:
         """Ticks that listed nothing (``error``: their List failed with ``error_text``), in the order given."""
         first = len(self.t_at)
         n = len(at)
         self.t_loop.frombytes(loops.astype(np.int8).tobytes())
+        self.t_replica.frombytes(replicas.astype(np.int16).tobytes())
         self.t_at.frombytes(at.astype(np.float64).tobytes())
         self.t_rows.frombytes(bytes(8 * n))
         self.t_sends.frombytes(bytes(8 * n))
@@ -307,6 +316,7 @@ class Recorder:
             "delivered": s.used("delivered")[order],
             "channel": channels.take(a_seq),
             "retry_after_s": s.used("retry_after")[order],
+            "replica": s.used("replica")[order].astype(np.int64),
         }
         self.sends = _Buffer(_ATTEMPT_COLUMNS, 1)
         _give_back_free_memory()
@@ -322,6 +332,7 @@ class Recorder:
         n_ticks = len(self.t_at)
         ticks = {
             "loop": _decode(pa.array(LOOPS, pa.large_string()), np.frombuffer(self.t_loop, np.int8).astype(np.int32) if n_ticks else np.empty(0, np.int32)),
+            "replica": np.frombuffer(self.t_replica, np.int16).astype(np.int64) if n_ticks else np.empty(0, np.int64),
             "at": self.t_at,
             "rows": self.t_rows,
             "sends": self.t_sends,

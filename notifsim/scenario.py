@@ -21,6 +21,7 @@ from . import operators as operator_mod
 from . import workloads as workload_mod
 from .certctl import CHANNELS
 from .database import HEALTHY, Database
+from .deployment import SINGLE, Deployment
 from .errors import ConfigError, build_from_spec, unknown_name
 from .timeutil import parse_start
 
@@ -29,7 +30,8 @@ _PRESET_DIR = "scenarios"
 
 class Scenario:
     """Channels (``{"Slack": model, ...}``), a workload (or ``None``), a start instant (UTC),
-    optional initial rows, an optional operator and the database's faults (default: none)."""
+    optional initial rows, an optional operator, the database's faults (default: none) and how
+    certctl is deployed (:class:`~notifsim.deployment.Deployment`; default: one replica, never restarted)."""
 
     def __init__(
         self,
@@ -41,6 +43,7 @@ class Scenario:
         operator: operator_mod.Operator | None = None,
         description: str = "",
         database: Database | None = None,
+        deployment: Deployment | None = None,
     ):
         if not isinstance(name, str) or not name:
             raise ConfigError("scenario.name", "must be a non-empty string")
@@ -52,10 +55,14 @@ class Scenario:
                 model = channels[channel] = channels_mod.Compose(model)
             if not isinstance(model, channels_mod.ChannelModel):
                 raise ConfigError(f"scenario.channels.{channel}", f"must be a channel model such as Bernoulli(0.1), or a list of them; got {model!r}")
+            if channel == "Email" and model.accept_status != 200:
+                raise ConfigError("scenario.channels.Email.accept_status", "applies to HTTP channels only (Email is SMTP); leave it at 200")
         if workload is not None and not isinstance(workload, workload_mod.Workload):
             raise ConfigError("scenario.workload", f"must be a workload such as Poisson(60) or None; got {workload!r}")
         if database is not None and not isinstance(database, Database):
             raise ConfigError("scenario.database", f"must be a notifsim.database.Database or None; got {database!r}")
+        if deployment is not None and not isinstance(deployment, Deployment):
+            raise ConfigError("scenario.deployment", f"must be a notifsim.Deployment or None; got {deployment!r}")
         if operator is not None and not isinstance(operator, operator_mod.Operator):
             raise ConfigError("scenario.operator", f"must be an operator or None; got {operator!r}")
         self.name = name
@@ -64,6 +71,7 @@ class Scenario:
         self.start = parse_start(start, "scenario.start")
         self.initial_rows = initial_rows
         self.database = database or HEALTHY
+        self.deployment = deployment or SINGLE
         self.operator = operator
         self.description = description
 
@@ -79,6 +87,7 @@ class Scenario:
             "workload": self.workload.describe() if self.workload else None,
             "operator": self.operator.describe() if self.operator else None,
             "database": self.database.describe(),
+            "deployment": self.deployment.describe(),
             "initial_rows": None if self.initial_rows is None else (str(self.initial_rows) if isinstance(self.initial_rows, (str, Path)) else "inline"),
         }
 
@@ -119,7 +128,7 @@ class Scenario:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "scenario") -> Scenario:
         """A scenario from plain values, as read from TOML."""
-        allowed = ("name", "description", "start", "channels", "workload", "initial_rows", "operator", "database")
+        allowed = ("name", "description", "start", "channels", "workload", "initial_rows", "operator", "database", "deployment")
         for key in data:
             if key not in allowed:
                 raise unknown_name("scenario key", key, allowed)
@@ -143,5 +152,8 @@ class Scenario:
             initial_rows=data.get("initial_rows"),
             operator=operator,
             database=build_from_spec({"model": "Database", **data["database"]}, {"Database": Database}, "database") if data.get("database") else None,
+            deployment=build_from_spec({"model": "Deployment", **data["deployment"]}, {"Deployment": Deployment}, "deployment")
+            if data.get("deployment")
+            else None,
             description=data.get("description", ""),
         )

@@ -95,6 +95,7 @@ ATTEMPTS = Table(
         _c("delivered", "bool", "whether it reached the recipient (an Email can be delivered and still return an error)"),
         _c("channel", "text", "the notification's channel"),
         _c("retry_after_s", "float", "the Retry-After a throttled Send carried, seconds (NULL when none)"),
+        _c("replica", "int", "the replica whose loop or creator made the Send (0 with one replica)"),
     ),
 )
 
@@ -109,8 +110,9 @@ TICKS = Table(
         _c("sends", "int", "Send calls it made"),
         _c("duration_s", "float", "seconds it ran (NULL: still running at the horizon; 0 when skipped)"),
         _c("skipped", "bool", "skipped because the previous tick of the same loop was still running"),
-        _c("deadline_hit", "bool", "its context expired before it was done"),
+        _c("deadline_hit", "bool", "its context ended (deadline, or a restart's cancel) before it was done"),
         _c("error", "text", "the error it returned (a failed List), else NULL"),
+        _c("replica", "int", "the replica whose loop ticked (0 with one replica)"),
     ),
 )
 

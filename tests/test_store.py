@@ -115,7 +115,7 @@ def test_runs_table_has_the_run_and_its_config(stored):
     assert config == json.loads(json.dumps(result.config, default=str))
     assert config["policy"]["name"] == "certctl-asbuilt"
     assert config["policy"]["arm_first_failure"] is False
-    assert config["scenario"]["channels"]["Slack"] == {"model": "Bernoulli", "p_fail": 0.3, "latency": 0.2, "error": None}
+    assert config["scenario"]["channels"]["Slack"] == {"model": "Bernoulli", "p_fail": 0.3, "latency": 0.2, "error": None, "accept_status": 200}
 
 
 def test_run_round_trips_tables(stored):

@@ -121,6 +121,16 @@ def _check_pair(value: object, field: str, names: tuple[str, str]) -> tuple[obje
     raise ConfigError(field, f"must be a pair ({names[0]}, {names[1]}); got {value!r}")
 
 
+def check_accept_status(value: object, field: str) -> int:
+    """An HTTP status a provider answers on acceptance: an integer from 200 to 299."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 200 <= value <= 299:
+        raise ConfigError(
+            field,
+            f"must be the HTTP status the provider answers on acceptance, an integer from 200 to 299 (200, or 202 for Microsoft Workflows); got {value!r}",
+        )
+    return value
+
+
 def _plain(value: Any) -> Any:
     """Parameters as JSON-ready values: nested models and latencies by their ``plain()``, tuples as lists."""
     plain = getattr(value, "plain", None)
@@ -149,7 +159,15 @@ class _SubStreams:
 
 
 class ChannelModel:
-    """Base of all channel models: validate on construction, ``bind`` per run."""
+    """Base of all channel models: validate on construction, ``bind`` per run.
+
+    ``accept_status`` is the HTTP status the provider answers when it accepts
+    a message (200 unless a model says otherwise); whether certctl's adapter
+    takes that status for success is the adapter's rule
+    (:data:`notifsim.certctl.ACCEPTED_STATUSES`), applied by the engine.
+    """
+
+    accept_status: int = 200
 
     def bind(self, channel: str, streams) -> ChannelState:  # pragma: no cover - interface
         raise NotImplementedError

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..errors import ConfigError, build_from_spec
-from .base import ChannelModel, ManyResult, SendResult, TextPools, _SubStreams
+from .base import ChannelModel, ManyResult, SendResult, TextPools, _SubStreams, check_accept_status
 from .failures import Bernoulli, GilbertElliott, Outages, PermanentRecipients, Scripted
 from .rate_limits import MultiWindow, TokenBucket
 from .smtp import Greylisting
@@ -28,7 +28,8 @@ class Compose(ChannelModel):
     nested compositions are flattened.
     """
 
-    def __init__(self, models: Sequence):
+    def __init__(self, models: Sequence, accept_status: int = 200):
+        self.accept_status = check_accept_status(accept_status, "Compose.accept_status")
         if isinstance(models, (str, bytes, Mapping)) or not isinstance(models, Sequence) or not models:
             raise ConfigError("Compose.models", f"must be a non-empty list of channel models; got {models!r}")
         flat: list[ChannelModel] = []

@@ -20,7 +20,19 @@ from ..certctl import DEFAULT_ERROR, PERMANENT_ERROR
 from ..errors import ConfigError
 from ..streams import KeyedUniform, uniforms
 from ..timeutil import parse_duration
-from .base import ChannelModel, ErrorCodes, ManyResult, SendResult, TextPools, _check_error, _check_latency, _check_pair, _check_probability, with_recipient
+from .base import (
+    ChannelModel,
+    ErrorCodes,
+    ManyResult,
+    SendResult,
+    TextPools,
+    _check_error,
+    _check_latency,
+    _check_pair,
+    _check_probability,
+    check_accept_status,
+    with_recipient,
+)
 from .latency import Latency, _sampler, as_latency
 
 NULL_CODE = -1
@@ -34,7 +46,8 @@ class Scripted(ChannelModel):
     (the last one repeats).
     """
 
-    def __init__(self, outcomes: Sequence[str | None], then: str | None = None, latency: float | Sequence[float] = 0.0):
+    def __init__(self, outcomes: Sequence[str | None], then: str | None = None, latency: float | Sequence[float] = 0.0, accept_status: int = 200):
+        self.accept_status = check_accept_status(accept_status, "Scripted.accept_status")
         outcomes = list(outcomes)
         for i, outcome in enumerate(outcomes):
             if outcome is not None and not isinstance(outcome, str):
@@ -81,7 +94,8 @@ class Bernoulli(ChannelModel):
     transient error (:data:`DEFAULT_ERROR`).
     """
 
-    def __init__(self, p_fail: float, latency: float | str | Latency = 0.0, error: str | None = None):
+    def __init__(self, p_fail: float, latency: float | str | Latency = 0.0, error: str | None = None, accept_status: int = 200):
+        self.accept_status = check_accept_status(accept_status, "Bernoulli.accept_status")
         self.p_fail = _check_probability(p_fail, "Bernoulli.p_fail")
         self.latency = as_latency(latency, "Bernoulli.latency")
         if error is not None and not isinstance(error, str):
@@ -144,7 +158,9 @@ class GilbertElliott(ChannelModel):
         p_fail_down: float = 1.0,
         latency: float | str | Latency = 0.0,
         error: str | None = None,
+        accept_status: int = 200,
     ):
+        self.accept_status = check_accept_status(accept_status, "GilbertElliott.accept_status")
         self.mean_up = parse_duration(mean_up, "GilbertElliott.mean_up")
         self.mean_down = parse_duration(mean_down, "GilbertElliott.mean_down")
         self.p_fail_up = _check_probability(p_fail_up, "GilbertElliott.p_fail_up")
@@ -278,7 +294,8 @@ class Outages(ChannelModel):
     hanging endpoint: the engine turns it into a timeout error).
     """
 
-    def __init__(self, windows: Sequence, error: str | None = None, latency: float | str | Latency = 0.0):
+    def __init__(self, windows: Sequence, error: str | None = None, latency: float | str | Latency = 0.0, accept_status: int = 200):
+        self.accept_status = check_accept_status(accept_status, "Outages.accept_status")
         if isinstance(windows, (str, bytes, Mapping)) or not isinstance(windows, Sequence):
             raise ConfigError("Outages.windows", f"must be a list of (start, duration) pairs; got {windows!r}")
         parsed = []
@@ -355,7 +372,8 @@ class PermanentRecipients(ChannelModel):
     in ``error`` is replaced by the recipient.  Others succeed.
     """
 
-    def __init__(self, fraction: float, error: str | None = None, latency: float | str | Latency = 0.0):
+    def __init__(self, fraction: float, error: str | None = None, latency: float | str | Latency = 0.0, accept_status: int = 200):
+        self.accept_status = check_accept_status(accept_status, "PermanentRecipients.accept_status")
         self.fraction = _check_probability(fraction, "PermanentRecipients.fraction")
         self.error = _check_error(error, "PermanentRecipients.error")
         self.latency = as_latency(latency, "PermanentRecipients.latency")

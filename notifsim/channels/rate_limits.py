@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from ..certctl import RATE_LIMIT_ERROR
 from ..errors import ConfigError
 from ..timeutil import parse_duration
-from .base import ChannelModel, SendResult, _check_error, _check_pair, with_recipient
+from .base import ChannelModel, SendResult, _check_error, _check_pair, check_accept_status, with_recipient
 from .latency import Latency, _sampler, as_latency
 
 
@@ -38,8 +38,15 @@ class TokenBucket(ChannelModel):
     """
 
     def __init__(
-        self, burst: int = 25, rate_per_s: float = 1.0, retry_after: float | str | None = None, error: str | None = None, latency: float | str | Latency = 0.0
+        self,
+        burst: int = 25,
+        rate_per_s: float = 1.0,
+        retry_after: float | str | None = None,
+        error: str | None = None,
+        latency: float | str | Latency = 0.0,
+        accept_status: int = 200,
     ):
+        self.accept_status = check_accept_status(accept_status, "TokenBucket.accept_status")
         if isinstance(burst, bool) or not isinstance(burst, int) or burst < 1:
             raise ConfigError("TokenBucket.burst", f"must be an integer >= 1; got {burst!r}")
         if isinstance(rate_per_s, bool) or not isinstance(rate_per_s, (int, float)) or not math.isfinite(rate_per_s) or rate_per_s <= 0:
@@ -92,7 +99,15 @@ class MultiWindow(ChannelModel):
     success, so the result is ``error=None, delivered=False`` (silently lost).
     """
 
-    def __init__(self, limits: Sequence = TEAMS_LIMITS, teams_quirk: bool = True, error: str | None = None, latency: float | str | Latency = 0.0):
+    def __init__(
+        self,
+        limits: Sequence = TEAMS_LIMITS,
+        teams_quirk: bool = True,
+        error: str | None = None,
+        latency: float | str | Latency = 0.0,
+        accept_status: int = 200,
+    ):
+        self.accept_status = check_accept_status(accept_status, "MultiWindow.accept_status")
         if isinstance(limits, (str, bytes, Mapping)) or not isinstance(limits, Sequence) or not limits:
             raise ConfigError("MultiWindow.limits", f"must be a non-empty list of (count, window) pairs; got {limits!r}")
         parsed = []

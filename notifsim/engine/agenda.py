@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .timeline import NO_NOTIFIER, SEND, Timeline
+from .state import Context
+from .timeline import INSTANT, SEND, Timeline
 
 ITEM: tuple[str, ...] = (
     "t",
@@ -32,6 +33,8 @@ ITEM: tuple[str, ...] = (
     "loop",
     "rc",
     "deadline",
+    "cancel",
+    "replica",
     "chain",
     "planned",
     "unplan_self",
@@ -42,14 +45,14 @@ ITEM: tuple[str, ...] = (
 class Chain:
     """A laid-out chain that needs bookkeeping or may be handed over: a tick, or a creator of several rows."""
 
-    __slots__ = ("applied", "deadline", "hit", "index", "items", "loop", "rows", "sends", "seqs", "total")
+    __slots__ = ("applied", "ctx", "hit", "index", "items", "loop", "rows", "sends", "seqs", "total")
 
-    def __init__(self, loop: str | None, index: int, seqs: np.ndarray, deadline: float, items: dict[str, np.ndarray]):
+    def __init__(self, loop: str | None, index: int, seqs: np.ndarray, ctx: Context, items: dict[str, np.ndarray]):
         self.loop = loop  # "process" / "retry" for a tick, None for a creator
         self.index = index  # the tick's row in the ticks table
         self.seqs = seqs
         self.rows = len(seqs)
-        self.deadline = deadline
+        self.ctx = ctx  # the context its rows are sent and written on
         self.items = items  # its items after the first step, in chain order
         self.total = len(items["seq"])
         self.applied = 0
@@ -57,8 +60,13 @@ class Chain:
         self.hit = False
 
 
-def lay_out(tl: Timeline, seq: np.ndarray, rc: np.ndarray, loop: int, deadline: np.ndarray, chain_no: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def lay_out(
+    tl: Timeline, seq: np.ndarray, rc: np.ndarray, loop: int, deadline: np.ndarray, chain_no: np.ndarray, cancel: np.ndarray, replica: np.ndarray
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The items of laid-out chains and which come after each chain's first step.
+
+    ``deadline`` and ``cancel`` are each item's context's deadline and
+    shutdown instant, ``replica`` the replica its caller runs on.
 
     A chain's first step is everything up to its first Send that takes time;
     step *s* begins when its *s*-th timed Send returns and is keyed like that
@@ -87,7 +95,7 @@ def lay_out(tl: Timeline, seq: np.ndarray, rc: np.ndarray, loop: int, deadline: 
         s_start[later] = tl.start[owner]
         s_seq[later] = seq[owner]
         s_att[later] = tl.attempt[owner]
-    begins = tl.kind != NO_NOTIFIER
+    begins = (tl.kind == SEND) | (tl.kind == INSTANT)
     # a Send begins in the step before its effect (timed) or in its own step (zero time); step 0 is now
     start_step = np.where(timed, step - 1, step)
     planned = begins & (start_step >= 1)
@@ -114,6 +122,8 @@ def lay_out(tl: Timeline, seq: np.ndarray, rc: np.ndarray, loop: int, deadline: 
         "loop": np.full(k, loop, np.int8),
         "rc": rc,
         "deadline": deadline,
+        "cancel": cancel,
+        "replica": replica,
         "chain": np.full(k, -1, np.int64),
         "planned": planned,
         "unplan_self": unplan_self,

@@ -41,8 +41,8 @@ from ..workloads.arrivals import ArrivalRun
 from .agenda import ITEM, Chain, key_sorted, lay_out, prefix, subset
 from .clock import arrival_order, completion_order, tick_order
 from .events import LOOPS, EventEngine
-from .state import _WRITE_SALT, Send
-from .timeline import NO_NOTIFIER, SEND, channel_facts, timelines
+from .state import _WRITE_SALT, Context, Send
+from .timeline import INSTANT, NO_NOTIFIER, SEND, channel_facts, timelines
 
 _CREATE, _PROCESS, _RETRY = LOOP_CODE["create"], LOOP_CODE["process"], LOOP_CODE["retry"]
 
@@ -112,7 +112,7 @@ class BatchedEngine(EventEngine):
         self.env.process(self._ticker())
 
     def _ticker(self) -> Generator[Any, Any, None]:
-        """Both loops' ticks in one process, at the instants and in the order the reference engine runs them.
+        """Every replica's ticks in one process, at the instants and in the order the reference engine runs them.
 
         A tick lists its rows inline and lays them out (or sends them one by
         one in a process of its own, which starts before anything else at that
@@ -120,35 +120,39 @@ class BatchedEngine(EventEngine):
         coming tick that must list nothing is recorded at once and skipped
         (:meth:`_skip_empty`).
         """
-        env = self.env
-        intervals = (self.policy.process_interval, self.policy.retry_interval)
-        self._k = k = [0, 0]  # the next tick of each loop is k * interval
+        env, plan = self.env, self.state.plan
+        intervals = {"process": self.policy.process_interval, "retry": self.policy.retry_interval}
+        # one tick source per (replica, loop), in their order at one instant
+        self._sources = sources = [(r, loop, plan.grid(r, intervals[loop])) for r in range(self.replicas) for loop in LOOPS]
         while True:
-            due = (k[0] * intervals[0], k[1] * intervals[1])
-            t = min(due)
-            yield env.at(t, tick_order(0 if due[0] == t else 1))
+            t = min(grid.next for _, _, grid in sources)
+            if t == math.inf:
+                return
+            due = [(r, loop, grid) for r, loop, grid in sources if grid.next == t]
             spawned = False
-            for i, loop in enumerate(LOOPS):
-                if due[i] != t:
-                    continue
-                if spawned:  # let the earlier loop's tick process start first, as in the reference
-                    yield env.at(t, tick_order(i))
-                spawned = self._tick_now(loop)
-                k[i] += 1
-            self._skip_empty(intervals)
+            for n, (r, loop, grid) in enumerate(due):
+                order = tick_order(r, LOOPS.index(loop))
+                if n == 0 or spawned:  # the first tick of the instant, or after a tick process that must start first
+                    yield env.at(t, order)
+                spawned = self._tick_now(loop, r)
+                grid.advance()
+            self._skip_empty()
 
-    def _tick_now(self, loop: str) -> bool:
-        """Run a tick of ``loop`` now; True when it sends one by one in a process of its own."""
-        if self.running[loop]:
-            self.recorder.open_tick(loop, self.env.now, skipped=True)
+    def _tick_now(self, loop: str, replica: int) -> bool:
+        """Run a tick of ``replica``'s ``loop`` now; True when it sends one by one in a process of its own."""
+        if self.running[(loop, replica)]:
+            self.recorder.open_tick(loop, self.env.now, replica, skipped=True)
             return False
-        self.running[loop] = True
-        index, deadline, listed = self.listing(loop)
+        self.running[(loop, replica)] = True
+        index, ctx, listed = self.listing(loop, replica)
         if listed is None:
             return False
         if not listed:
             self.recorder.close_tick(index, 0, 0, self.env.now, False)
-            self.running[loop] = False
+            self.running[(loop, replica)] = False
+            return False
+        if loop == "retry" and self.policy.retry_via_pending:
+            self.move_to_pending(loop, index, ctx, listed)
             return False
         state = self.state
         seqs = np.array([s for s, _ in listed], np.int64)
@@ -157,45 +161,41 @@ class BatchedEngine(EventEngine):
         if not self.bulk or self.facts()["stateful"][ch].any() or collide:
             if collide:
                 self._hand_over(seqs)
-            self.env.process(self.tick_body(loop, index, deadline, listed, 0, 0, False))
+            self.env.process(self.tick_body(loop, index, ctx, listed, 0, 0, False))
             return True
-        self._lay_out_tick(loop, index, deadline, listed, seqs, ch)
+        self._lay_out_tick(loop, index, ctx, listed, seqs, ch)
         return False
 
-    def _skip_empty(self, intervals: tuple[float, float]) -> None:
+    def _skip_empty(self) -> None:
         """Record, without running them, the coming ticks that cannot list a row.
 
         Until the next event in the queue, the next agenda item or arrival, or
         the horizon (whichever comes first), nothing changes the table: a
         process tick then lists nothing if no row is pending, a retry tick if
         no failed row is due by its start.  Ticks are skipped up to the first
-        one that may list something, of either loop (it may change what the
-        other lists).  Their List still fails during a database outage.
+        one that may list something, of any replica and loop (it may change
+        what the others list).  Their List still fails during a database outage.
         """
-        if self.running["process"] or self.running["retry"]:
+        if any(self.running.values()):
             return
-        k = self._k
         now = self.env.now
         bound = min(self.env.next_key()[0], self._agenda_next(), self.horizon_s)
-        table = self.state.table
         if bound <= now:
             return
-        limits = (now if table.has_pending() else bound, min(bound, table.first_retry_due()))
-        # the first tick of each loop that may list something; every earlier tick of both loops lists nothing
-        first = [_first_tick(k[i], intervals[i], limits[i]) for i in (0, 1)]
-        stop = min(first[0] * intervals[0], first[1] * intervals[1])
-        times = [np.arange(k[i], _first_tick(k[i], intervals[i], stop)) * intervals[i] for i in (0, 1)]
-        if not (len(times[0]) or len(times[1])):
+        table = self.state.table
+        limits = {"process": now if table.has_pending() else bound, "retry": min(bound, table.first_retry_due())}
+        stop = min(grid.first_at_or_after(limits[loop]) for _, loop, grid in self._sources)
+        taken = [(r, loop, grid.take_before(stop)) for r, loop, grid in self._sources]
+        if not any(len(times) for _, _, times in taken):
             return
-        at = np.concatenate(times)
-        loops = np.concatenate([np.full(len(times[0]), LOOP_CODE["process"]), np.full(len(times[1]), LOOP_CODE["retry"])])
-        order = np.lexsort((loops, at))
-        at, loops = at[order], loops[order]
+        at = np.concatenate([times for _, _, times in taken])
+        replicas = np.concatenate([np.full(len(times), r) for r, _, times in taken])
+        loops = np.concatenate([np.full(len(times), LOOP_CODE[loop]) for _, loop, times in taken])
+        order = np.lexsort((loops, replicas, at))
+        at, replicas, loops = at[order], replicas[order], loops[order]
         db = self.state.db
         down = ~db.available_many(at)
-        self.recorder.empty_ticks(loops, at, down, f"failed to list notifications: {db.error}")
-        k[0] += len(times[0])
-        k[1] += len(times[1])
+        self.recorder.empty_ticks(loops, replicas, at, down, f"failed to list notifications: {db.error}")
 
     def _agenda_next(self) -> float:
         """The instant of the next agenda item or arrival (``inf`` when none)."""
@@ -208,7 +208,7 @@ class BatchedEngine(EventEngine):
                 t = min(t, float(a["later"]["t"][a["later_taken"]]))
         return t
 
-    def _lay_out_tick(self, loop: str, index: int, deadline: float, listed: list[tuple[int, int]], seqs: np.ndarray, ch: np.ndarray) -> None:
+    def _lay_out_tick(self, loop: str, index: int, ctx: Context, listed: list[tuple[int, int]], seqs: np.ndarray, ch: np.ndarray) -> None:
         """Lay a tick's rows out: its first step now, the rest to the agenda."""
         state = self.state
         facts = self.facts()
@@ -217,13 +217,14 @@ class BatchedEngine(EventEngine):
         attempt = state.sends[seqs]
         key = mix64_many(state.keys[seqs] + attempt.astype(np.uint64))
         chain_no = np.zeros(k, np.int64)
-        dl = np.full(k, float(deadline))
-        tl = timelines(state, ch, state.table.recipient[seqs], key, attempt, chain_no, np.full(k, now), dl, facts)
+        dl = np.full(k, float(ctx.deadline))
+        cancel = np.full(k, float(ctx.cancel))
+        tl = timelines(state, ch, state.table.recipient[seqs], key, attempt, chain_no, np.full(k, now), dl, facts, cancel)
         rc = np.array([r for _, r in listed], np.int64)
-        items, later = lay_out(tl, seqs, rc, _PROCESS if loop == "process" else _RETRY, dl, chain_no)
+        items, later = lay_out(tl, seqs, rc, _PROCESS if loop == "process" else _RETRY, dl, chain_no, cancel, np.full(k, ctx.replica, np.int16))
         state.sends[seqs[tl.kind == SEND]] += 1
         self._plan(items, later)
-        rid = self._record(loop, index, seqs, deadline, items, later, np.ones(k, bool))
+        rid = self._record(loop, index, seqs, ctx, items, later, np.ones(k, bool))
         self._apply(subset(items, ~later), later=False)
         if later.any():
             self.blocks.append(key_sorted(subset(items, later)))
@@ -236,15 +237,13 @@ class BatchedEngine(EventEngine):
         if counted.any():
             np.add.at(self.state.planned, items["seq"][counted], 1)
 
-    def _record(
-        self, loop: str | None, index: int, seqs: np.ndarray, deadline: float, items: dict[str, np.ndarray], later: np.ndarray, rows: np.ndarray
-    ) -> int:
+    def _record(self, loop: str | None, index: int, seqs: np.ndarray, ctx: Context, items: dict[str, np.ndarray], later: np.ndarray, rows: np.ndarray) -> int:
         """A chain record for the items flagged in ``rows``; its number is written into their ``chain``."""
         rid = self._next_chain
         self._next_chain += 1
         items["chain"][rows] = rid
         mine = later & rows
-        self.chains[rid] = Chain(loop, index, seqs, deadline, subset(items, mine))
+        self.chains[rid] = Chain(loop, index, seqs, ctx, subset(items, mine))
         return rid
 
     # -- arrivals ---------------------------------------------------------------------------
@@ -266,8 +265,10 @@ class BatchedEngine(EventEngine):
         if len(scalar):
             self.env.process(self._scalar_arrivals(run, scalar))
         times = run.times
-        available = state.db.available_many(times) if n else np.zeros(0, bool)
-        lost = ~on_stateful & ~available  # the first Create fails at their instant: nothing is created or sent
+        replica_of = state.plan.creators(times)
+        self._arrival_replicas = replica_of
+        available = (state.db.available_many(times) & (replica_of >= 0)) if n else np.zeros(0, bool)
+        lost = ~on_stateful & ~available  # the first Create fails at their instant (or no replica is up): nothing is created or sent
         if lost.any():
             state.recorder.lost_creations += int(np.where(revocation[lost], 2, 1).sum())
         chosen = np.flatnonzero(~on_stateful & available)
@@ -289,11 +290,13 @@ class BatchedEngine(EventEngine):
         first[1:] = arrival[1:] != arrival[:-1]
         group = np.cumsum(first) - 1
         deadline = t + run.deadline
+        replica = replica_of[arrival]
+        cancel = state.plan.cancel_after_many(replica, t)
         ch = channel_codes.astype(np.int64)
         send_keys = mix64_many(keys)  # attempt 0: mix64(key + 0)
-        tl = timelines(state, ch, recipient_codes, send_keys, np.zeros(len(arrival), np.int64), group, t, deadline, facts)
+        tl = timelines(state, ch, recipient_codes, send_keys, np.zeros(len(arrival), np.int64), group, t, deadline, facts, cancel)
         rows = np.arange(len(arrival), dtype=np.int64)  # arrival rows stand in for row numbers until created
-        items, later = lay_out(tl, rows, np.zeros(len(arrival), np.int64), _CREATE, deadline, group)
+        items, later = lay_out(tl, rows, np.zeros(len(arrival), np.int64), _CREATE, deadline, group, cancel, replica.astype(np.int16))
         counts = np.bincount(group, weights=later.astype(float)).astype(np.int64) if len(group) else np.zeros(0, np.int64)
         self._plan_arrivals = {
             "time": times[chosen],  # per arrival, ascending
@@ -322,9 +325,10 @@ class BatchedEngine(EventEngine):
 
     def _scalar_arrivals(self, run: ArrivalRun, indexes: np.ndarray) -> Generator[Any, Any, None]:
         env = self.env
+        replicas = self.state.plan.creators(run.times)
         for i in indexes.tolist():
             yield env.after(float(run.times[i]) - env.now, arrival_order(i))
-            self.create_batch(run.specs(i), run.deadline, identity=i)
+            self.create_batch(run.specs(i), run.deadline, identity=i, replica=int(replicas[i]))
 
     def _create_arrivals(self, key: tuple) -> list[dict[str, np.ndarray]]:
         """Create the arrivals whose key comes before ``key``; their effects before ``key``, as taken items."""
@@ -398,7 +402,7 @@ class BatchedEngine(EventEngine):
                 self._next_chain += 1
                 chain_rows = a["seq"][np.flatnonzero(a["group"] == g)]
                 own["chain"][:] = rid
-                self.chains[rid] = Chain(None, -1, chain_rows, float(own["deadline"][0]), own)
+                self.chains[rid] = Chain(None, -1, chain_rows, self._context_of(own), own)
                 later["chain"][where_all[sel]] = rid
         now_rows = a["now_rows"]
         sel = (now_rows >= rlo) & (now_rows < rhi)
@@ -428,12 +432,21 @@ class BatchedEngine(EventEngine):
         """Effects of distinct rows."""
         state = self.state
         kind, seq, t = it["kind"], it["seq"], it["t"]
-        refused = t >= it["deadline"]
-        recorded = kind != NO_NOTIFIER
+        refused = t >= np.minimum(it["deadline"], it["cancel"])
+        recorded = (kind == SEND) | (kind == INSTANT)
         if recorded.any():
             r = recorded
             state.recorder.attempts_many(
-                seq[r], it["start"][r], it["loop"][r], it["rc"][r], it["error"][r], it["latency"][r], it["delivered"][r], t[r], it["retry_after"][r]
+                seq[r],
+                it["start"][r],
+                it["loop"][r],
+                it["rc"][r],
+                it["error"][r],
+                it["latency"][r],
+                it["delivered"][r],
+                t[r],
+                it["retry_after"][r],
+                it["replica"][r],
             )
         if later:
             if it["unplan_self"].any():
@@ -490,7 +503,12 @@ class BatchedEngine(EventEngine):
         chain = self.chains.pop(rid)
         if chain.loop is not None:
             self.recorder.close_tick(chain.index, chain.rows, chain.sends, end, chain.hit)
-            self.running[chain.loop] = False
+            self.running[(chain.loop, chain.ctx.replica)] = False
+
+    def _context_of(self, items: dict[str, np.ndarray]) -> Context:
+        """The context of a chain, from its first item."""
+        cancel = float(items["cancel"][0])
+        return Context(float(items["deadline"][0]), cancel, cancel + self.state.plan.drain, int(items["replica"][0]))
 
     # -- handing chains over to the per-event path ------------------------------------------------
 
@@ -514,7 +532,7 @@ class BatchedEngine(EventEngine):
         rest = subset(chain.items, slice(chain.applied, None))
         # the first remaining item is the Send in flight (begun, not returned); the others have not begun
         unstarted = subset(rest, slice(1, None))
-        counted = unstarted["kind"] != NO_NOTIFIER
+        counted = (unstarted["kind"] == SEND) | (unstarted["kind"] == INSTANT)
         if counted.any():
             np.subtract.at(state.planned, unstarted["seq"][counted], 1)
         began = unstarted["kind"] == SEND
@@ -531,6 +549,7 @@ class BatchedEngine(EventEngine):
             int(rest["attempt"][0]),
             int(rest["loop"][0]),
             int(rest["rc"][0]),
+            int(rest["replica"][0]),
         )
         rows = list(zip(unstarted["seq"].tolist(), unstarted["rc"].tolist()))
         env.process(self._resume(chain, inflight, rows))
@@ -541,16 +560,16 @@ class BatchedEngine(EventEngine):
         done = inflight.start + inflight.latency
         yield env.after(done - env.now, completion_order(inflight.start, inflight.seq, inflight.attempt))
         state.complete(inflight, env.now)
-        refused = state.write(inflight, chain.deadline, env.now)
+        refused = state.write(inflight, chain.ctx, env.now)
         sends, hit = chain.sends + 1, chain.hit or refused
         if chain.loop is not None:
             listed = [(int(s), 0) for s in chain.seqs.tolist()]
             position = chain.rows - len(rows)
-            yield from self.tick_body(chain.loop, chain.index, chain.deadline, listed[:position] + rows, position, sends, hit)
+            yield from self.tick_body(chain.loop, chain.index, chain.ctx, listed[:position] + rows, position, sends, hit)
         else:
             self.plan([s for s, _ in rows])
             for seq, _ in rows:
-                yield from self.deliver(seq, _CREATE, 0, chain.deadline)
+                yield from self.deliver(seq, _CREATE, 0, chain.ctx)
 
 
 def _first_tick(k: int, interval: float, limit: float) -> int:

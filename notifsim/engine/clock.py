@@ -12,7 +12,8 @@ reference, and :mod:`.batched`) follow it exactly.  At one instant:
    attempt number;
 3. :data:`ARRIVAL` — arrivals of an arrival workload, in arrival order;
 4. :data:`OPERATOR` — an operator's actions, in the order they were scheduled;
-5. :data:`TICK` — scheduler ticks: the process loop's, then the retry loop's;
+5. :data:`TICK` — scheduler ticks, by replica, then the process loop's
+   before the retry loop's;
 6. everything else (operators, a fleet's checks, the sampler), in the order
    they were scheduled, as SimPy does.
 
@@ -94,9 +95,9 @@ def completion_order(start: float, seq: int, attempt: int) -> tuple:
     return (int(NORMAL), COMPLETION, start, seq, attempt)
 
 
-def tick_order(loop: int) -> tuple:
-    """The order of a tick of ``loop`` (0 process, 1 retry) among simultaneous events."""
-    return (int(NORMAL), TICK, loop)
+def tick_order(replica: int, loop: int) -> tuple:
+    """The order of a tick of ``replica``'s ``loop`` (0 process, 1 retry) among simultaneous events."""
+    return (int(NORMAL), TICK, replica, loop)
 
 
 def arrival_order(index: int) -> tuple:

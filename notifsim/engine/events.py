@@ -42,7 +42,7 @@ from ..scenario import Scenario
 from ..workloads.arrivals import ArrivalRun
 from .clock import Clock, arrival_order, completion_order, tick_order
 from .hooks import OperatorHooksImpl, WorkloadHooksImpl
-from .state import RunState
+from .state import Context, RunState
 
 _CREATE, _PROCESS, _RETRY = LOOP_CODE["create"], LOOP_CODE["process"], LOOP_CODE["retry"]
 #: The scheduler loops, in their order at one instant.
@@ -59,8 +59,9 @@ class EventEngine:
         self.sample_interval = sample_interval
         self.state = RunState(scenario, policy, seed=seed, horizon_s=horizon_s)
         self.env = Clock()
-        self.running = {"process": False, "retry": False}
-        self.open_ticks: dict[str, tuple[int, int, int, bool]] = {}  # loop -> (tick index, rows, sends, deadline hit)
+        self.replicas = scenario.deployment.replicas
+        self.running = {(loop, r): False for r in range(self.replicas) for loop in LOOPS}  # each replica's "running" guards
+        self.open_ticks: dict[tuple[str, int], tuple[int, int, int, bool]] = {}  # (loop, replica) -> (tick index, rows, sends, deadline hit)
         self.runs: list[Run] = []  # the bound workload and operator
         for row in initial_rows:
             self.state.add_initial(row)
@@ -93,9 +94,10 @@ class EventEngine:
             self.recorder.update_tick(index, rows, sends, hit)
 
     def start_loops(self) -> None:
-        """The scheduler's two loops, each in its own process."""
-        self.env.process(self._loop("process", self.policy.process_interval))
-        self.env.process(self._loop("retry", self.policy.retry_interval))
+        """Each replica's two scheduler loops, each in its own process."""
+        for r in range(self.replicas):
+            self.env.process(self._loop("process", r, self.policy.process_interval))
+            self.env.process(self._loop("retry", r, self.policy.retry_interval))
 
     def start_workload(self, workload: Run) -> None:
         """Drive an arrival workload's arrivals in arrival order; any other workload runs its own process."""
@@ -117,22 +119,21 @@ class EventEngine:
 
     # -- scheduler loops ----------------------------------------------------------------
 
-    def _loop(self, loop: str, interval: float) -> Generator[Any, Any, None]:
-        """Ticks at 0, interval, 2·interval, ... (exactly ``k * interval``); skipped while the previous run is still going."""
+    def _loop(self, loop: str, replica: int, interval: float) -> Generator[Any, Any, None]:
+        """Ticks at each start or reboot of the replica and every interval after it (exactly ``begin + k * interval``);
+        skipped while the previous run is still going."""
         env = self.env
-        order = tick_order(LOOPS.index(loop))
-        k = 0
-        while True:
-            yield env.at(k * interval, order)
-            if self.running[loop]:
-                self.recorder.open_tick(loop, env.now, skipped=True)
+        order = tick_order(replica, LOOPS.index(loop))
+        for at in self.state.plan.ticks(replica, interval):
+            yield env.at(at, order)
+            if self.running[(loop, replica)]:
+                self.recorder.open_tick(loop, env.now, replica, skipped=True)
             else:
-                self.running[loop] = True
-                env.process(self._tick(loop))
-            k += 1
+                self.running[(loop, replica)] = True
+                env.process(self._tick(loop, replica))
 
-    def listing(self, loop: str) -> tuple[int, float, list[tuple[int, int]] | None]:
-        """A tick starts now: its index, deadline and listed rows ``(seq, retry_count)`` (None: the List failed).
+    def listing(self, loop: str, replica: int) -> tuple[int, Context, list[tuple[int, int]] | None]:
+        """A tick starts now: its index, context and listed rows ``(seq, retry_count)`` (None: the List failed).
 
         ``process`` is ``ProcessPendingNotifications`` (up to ``pending_batch``
         pending rows, ``sent_at DESC NULLS LAST``); ``retry`` is
@@ -142,64 +143,82 @@ class EventEngine:
         """
         state, policy, table = self.state, self.policy, self.state.table
         start = self.env.now
-        index = self.recorder.open_tick(loop, start)
+        index = self.recorder.open_tick(loop, start, replica)
         if not state.db.available(start):  # List fails: the service returns its error with zero sends
             self.recorder.close_tick(index, 0, 0, start, False, error=f"failed to list notifications: {state.db.error}")
-            self.running[loop] = False
-            return index, start, None
+            self.running[(loop, replica)] = False
+            return index, state.context(replica, start, start), None
         if loop == "process":
-            deadline = start + policy.process_deadline
+            ctx = state.context(replica, start, start + policy.process_deadline)
             seqs = table.pending_seqs(policy.pending_batch)
         else:
-            deadline = start + policy.retry_deadline
+            ctx = state.context(replica, start, start + policy.retry_deadline)
             seqs = table.retry_eligible_seqs(start, policy.max_attempts, policy.sweep_limit)
         rcs = table.retry_count[seqs]
-        return index, deadline, list(zip(seqs.tolist(), rcs.tolist()))
+        return index, ctx, list(zip(seqs.tolist(), rcs.tolist()))
 
-    def _tick(self, loop: str) -> Generator[Any, Any, None]:
-        """One run of a loop: list rows once at the start, then send them one by one."""
-        index, deadline, listed = self.listing(loop)
+    def _tick(self, loop: str, replica: int) -> Generator[Any, Any, None]:
+        """One run of a loop: list rows once at the start, then send them one by one (or move them to pending)."""
+        index, ctx, listed = self.listing(loop, replica)
         if listed is None:
             return
-        yield from self.tick_body(loop, index, deadline, listed, 0, 0, False)
+        if loop == "retry" and self.policy.retry_via_pending:
+            self.move_to_pending(loop, index, ctx, listed)
+            return
+        yield from self.tick_body(loop, index, ctx, listed, 0, 0, False)
 
-    def tick_body(
-        self, loop: str, index: int, deadline: float, listed: list[tuple[int, int]], position: int, sends: int, hit: bool
-    ) -> Generator[Any, Any, None]:
+    def move_to_pending(self, loop: str, index: int, ctx: Context, listed: list[tuple[int, int]]) -> None:
+        """The sweep as certctl's scheduler comment describes it: every listed row back to ``pending`` (one write
+        each, on the tick's context), for the process loop to send; no Send here."""
+        state, now = self.state, self.env.now
+        hit = False
+        for seq, _ in listed:
+            if now >= ctx.end:
+                hit = True
+            elif state.db.write_ok(now, state.write_key(seq)):
+                state.service.move_to_pending(seq)
+        self.recorder.close_tick(index, len(listed), 0, now, hit)
+        self.running[(loop, ctx.replica)] = False
+
+    def tick_body(self, loop: str, index: int, ctx: Context, listed: list[tuple[int, int]], position: int, sends: int, hit: bool) -> Generator[Any, Any, None]:
         """Send the listed rows from ``position`` on, then close the tick."""
         code = _PROCESS if loop == "process" else _RETRY
-        self.open_ticks[loop] = (index, len(listed), sends, hit)
+        key = (loop, ctx.replica)
+        self.open_ticks[key] = (index, len(listed), sends, hit)
         self.plan([seq for seq, _ in listed[position:]])
         for seq, rc in listed[position:]:
-            sent, refused = yield from self.deliver(seq, code, rc, deadline)
+            sent, refused = yield from self.deliver(seq, code, rc, ctx)
             sends += sent
             hit = hit or refused
-            self.open_ticks[loop] = (index, len(listed), sends, hit)
-        del self.open_ticks[loop]
+            self.open_ticks[key] = (index, len(listed), sends, hit)
+        del self.open_ticks[key]
         self.recorder.close_tick(index, len(listed), sends, self.env.now, hit)
-        self.running[loop] = False
+        self.running[key] = False
 
     # -- one row ---------------------------------------------------------------------------
 
-    def deliver(self, seq: int, loop: int, rc_before: int, deadline: float) -> Generator[Any, Any, tuple[bool, bool]]:
+    def deliver(self, seq: int, loop: int, rc_before: int, ctx: Context) -> Generator[Any, Any, tuple[bool, bool]]:
         """One row through ``sendNotification`` (creators, the process loop) or the retry sweep's body.
 
         Without a notifier for the channel the row is marked ``sent`` (T3/T6);
         otherwise the notifier's Send runs and the service writes its outcome.
-        The write happens on the caller's context: at or after ``deadline`` it
-        fails, as does a write the database refuses, and the row stays as it
-        was.  Returns ``(sent, refused)``: whether a Send was made, and
-        whether the expired context refused the write.
+        The write happens on the caller's context ``ctx``: once it has ended
+        the write fails, as does a write the database refuses, and the row
+        stays as it was.  Once the replica's process has exited nothing
+        happens.  Returns ``(sent, refused)``: whether a Send was made, and
+        whether the ended context refused the write.
         """
         env, state = self.env, self.state
         state.planned[seq] -= 1
         if not state.has_notifier(seq):
-            return False, state.write_no_notifier(seq, deadline, env.now)
-        send = state.begin(seq, loop, rc_before, deadline, env.now)
+            return False, state.write_no_notifier(seq, ctx, env.now)
+        send = state.begin(seq, loop, rc_before, ctx, env.now)
+        if send is None:
+            return False, True
         if send.latency > 0:
             yield env.after(send.latency, completion_order(send.start, seq, send.attempt))
         state.complete(send, env.now)
-        return True, state.write(send, deadline, env.now)
+        return True, state.write(send, ctx, env.now)
 
     def plan(self, seqs: list[int]) -> None:
         """Rows a caller will send one after the other (each is counted until :meth:`deliver` begins it)."""
@@ -209,44 +228,49 @@ class EventEngine:
     # -- creators -----------------------------------------------------------------------------
 
     def _arrivals(self, run: ArrivalRun) -> Generator[Any, Any, None]:
-        """An arrival workload's arrivals, each at its instant in arrival order."""
+        """An arrival workload's arrivals, each at its instant in arrival order, on the replica :meth:`DeploymentPlan.creators` picks."""
         env = self.env
+        replicas = self.state.plan.creators(run.times).tolist()
         for i, at in enumerate(run.times.tolist()):
             yield env.after(at - env.now, arrival_order(i))
-            self.create_batch(run.specs(i), run.deadline, identity=i)
+            self.create_batch(run.specs(i), run.deadline, identity=i, replica=replicas[i])
 
-    def create_batch(self, specs: list[dict], deadline: float, identity: int | None = None) -> list:
-        """Several ``Create`` calls, then their sends one after another in one creator process.
+    def create_batch(self, specs: list[dict], deadline: float, identity: int | None = None, replica: int | None = None) -> list:
+        """Several ``Create`` calls, then their sends one after another in one creator process on ``replica``.
 
         This is how a revocation fans out: the Webhook row and the Email row
         are inserted first, then sent in that order.  ``deadline`` is the
         creator's context in seconds.  Rows before the first one with a
-        notifier are marked ``sent`` at once.
+        notifier are marked ``sent`` at once.  Replica ``-1`` means no
+        replica is up: nothing is created; ``None`` is a workload's own
+        process (replica 0, never restarted).
         """
         state = self.state
         now = self.env.now
-        if not state.db.available(now):  # the first Create fails: the creator returns its error, nothing is sent
+        if (replica is not None and replica < 0) or not state.db.available(now):  # the first Create fails: nothing is sent
             state.recorder.lost_creations += len(specs)
             return []
+        ctx = Context(now + deadline) if replica is None else state.context(replica, now, now + deadline)
         seqs = [state.create(now, spec, identity) for spec in specs]
         pending: list[int] = []
         for seq in seqs:
             if pending or state.has_notifier(seq):
                 pending.append(seq)
             else:  # nothing to wait for: the no-notifier write happens at once
-                state.write_no_notifier(seq, now + deadline, now)
+                state.write_no_notifier(seq, ctx, now)
         if pending:
-            self.env.process(self._creator(pending, now + deadline))
+            self.env.process(self._creator(pending, ctx))
         return [state.table.row(seq) for seq in seqs]
 
-    def _creator(self, seqs: list[int], deadline: float) -> Generator[Any, Any, None]:
+    def _creator(self, seqs: list[int], ctx: Context) -> Generator[Any, Any, None]:
         """The creator's synchronous ``sendNotification`` for each row it just created, in order."""
         self.plan(seqs)
         for seq in seqs:
-            yield from self.deliver(seq, _CREATE, 0, deadline)
+            yield from self.deliver(seq, _CREATE, 0, ctx)
 
     def create_and_send(self, deadline: float, spec: dict) -> Generator[Any, Any, Any]:
-        """``Create`` then ``sendNotification`` of one row, inside the *calling* process.
+        """``Create`` then ``sendNotification`` of one row, inside the *calling* process (a workload's, on replica 0,
+        never restarted).
 
         When the context has expired (``now >= deadline``) ``Create`` fails:
         no row, returns ``None``.
@@ -260,7 +284,7 @@ class EventEngine:
             return None
         seq = state.create(now, spec)
         state.planned[seq] += 1
-        yield from self.deliver(seq, _CREATE, 0, deadline)
+        yield from self.deliver(seq, _CREATE, 0, Context(deadline))
         return state.table.row(seq)
 
     # -- operators ----------------------------------------------------------------------------------

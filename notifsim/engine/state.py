@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..certctl import CLIENT_TIMEOUT_S, DEADLINE_ERROR, EMAIL_QUIT_ERROR, HTTP_CHANNELS, timeout_error
+from ..certctl import CANCELED_ERROR, CLIENT_TIMEOUT_S, DEADLINE_ERROR, EMAIL_QUIT_ERROR, HTTP_CHANNELS, rejected_acceptance, timeout_error
 from ..machine import NotificationService, NotificationTable
 from ..machine.columns import NULL
 from ..policy import Policy
@@ -44,6 +44,26 @@ _NAN = float("nan")
 _MASK = (1 << 64) - 1
 #: Salt folded into a row's key to address its database write draws.
 _WRITE_SALT = 0x5752495445535F21
+
+
+class Context(NamedTuple):
+    r"""The context a caller sends and writes on (seconds): its own ``deadline``; the instant its replica's
+    shutdown ``cancel``\ s it; the instant the replica's process exits (``kill``, after the drain)."""
+
+    deadline: float
+    cancel: float = math.inf
+    kill: float = math.inf
+    replica: int = 0
+
+    @property
+    def end(self) -> float:
+        """From this instant on, HTTP Sends fail at once and status writes fail."""
+        return min(self.deadline, self.cancel)
+
+    @property
+    def error(self) -> str:
+        """What a Send or a write on the ended context returns."""
+        return DEADLINE_ERROR if self.deadline <= self.cancel else CANCELED_ERROR
 
 
 class Send(NamedTuple):
@@ -64,6 +84,7 @@ class Send(NamedTuple):
     attempt: int
     loop: int
     rc_before: int
+    replica: int = 0
 
 
 class RunState:
@@ -79,6 +100,13 @@ class RunState:
         self.recorder = Recorder()
         self.channels = {name: model.bind(name, self.streams) for name, model in scenario.channels.items()}
         self.db = scenario.database.bind(self.streams)
+        self.plan = scenario.deployment.plan(horizon_s)
+        #: per HTTP channel whose provider accepts with a status its adapter refuses: the error the adapter returns
+        self.rejects = {
+            name: text
+            for name, model in scenario.channels.items()
+            if name in HTTP_CHANNELS and (text := rejected_acceptance(name, getattr(model, "accept_status", 200))) is not None
+        }
         self.quit_defect = policy.email_quit_defect
         self.jitter_salt = self.streams.keyed("jitter").salt if policy.needs_jitter_draw else None
         self.keys = np.zeros(1024, np.uint64)  # per row: the key addressing its draws
@@ -161,28 +189,38 @@ class RunState:
     def has_notifier(self, seq: int) -> bool:
         return self.service.has_notifier(self.table.channels.text(int(self.table.channel[seq])))  # type: ignore[arg-type]
 
-    def begin(self, seq: int, loop: int, rc_before: int, deadline: float, now: float) -> Send:
-        """A notifier Send of row ``seq`` begins at ``now`` on a context that ends at ``deadline``.
+    def context(self, replica: int, start: float, deadline: float) -> Context:
+        """The context of a caller on ``replica`` that starts at ``start`` with its own ``deadline``."""
+        cancel = self.plan.cancel_after(replica, start)
+        return Context(deadline, cancel, cancel + self.plan.drain, replica)
 
-        An HTTP Send begun at or after the deadline fails at once with
-        ``context deadline exceeded`` and draws nothing.  Otherwise the
-        channel model decides; a latency above the adapter's client timeout
-        becomes that timeout's error after exactly the timeout, and an HTTP
-        Send still running at the deadline is cut there.  A delivered Email
-        returns the QUIT defect's error when the policy has it.
+    def begin(self, seq: int, loop: int, rc_before: int, ctx: Context, now: float) -> Send | None:
+        """A notifier Send of row ``seq`` begins at ``now`` on ``ctx`` (None: the replica's process has exited).
+
+        An HTTP Send begun once the context has ended fails at once with the
+        context's error and draws nothing.  Otherwise the channel model
+        decides; a latency above the adapter's client timeout becomes that
+        timeout's error after exactly the timeout, an HTTP Send still running
+        when the context ends is cut there, and an Email still running when
+        the process exits is cut then.  A delivered Send whose provider
+        answered a status the adapter refuses returns that status as an
+        error; a delivered Email returns the QUIT defect's error when the
+        policy has it.
         """
+        if now >= ctx.kill:
+            return None
         table = self.table
         channel = table.channels.text(int(table.channel[seq])) or ""
-        if channel in HTTP_CHANNELS and now >= deadline:
-            return Send(seq, now, 0.0, False, table.texts.code(DEADLINE_ERROR), _NAN, 0, -1, loop, rc_before)
+        if channel in HTTP_CHANNELS and now >= ctx.end:
+            return Send(seq, now, 0.0, False, table.texts.code(ctx.error), _NAN, 0, -1, loop, rc_before, ctx.replica)
         attempt = int(self.sends[seq])
         self.sends[seq] = attempt + 1
         key = mix64((int(self.keys[seq]) + attempt) & _MASK)
-        latency, delivered, error, retry_after = self.outcome(channel, table.recipients.text(int(table.recipient[seq])) or "", key, deadline, now)
-        return Send(seq, now, latency, delivered, error, retry_after, key, attempt, loop, rc_before)
+        latency, delivered, error, retry_after = self.outcome(channel, table.recipients.text(int(table.recipient[seq])) or "", key, ctx, now)
+        return Send(seq, now, latency, delivered, error, retry_after, key, attempt, loop, rc_before, ctx.replica)
 
-    def outcome(self, channel: str, recipient: str, key: int, deadline: float, now: float) -> tuple[float, bool, int, float]:
-        """What a Send with this key returns when it begins at ``now`` (before ``deadline``):
+    def outcome(self, channel: str, recipient: str, key: int, ctx: Context, now: float) -> tuple[float, bool, int, float]:
+        """What a Send with this key returns when it begins at ``now`` (before ``ctx`` ends):
         ``(latency, delivered, error code, retry_after)``."""
         result = self.channels[channel].send(now, recipient, key)
         delivered, error, latency = result.delivered, result.error, result.latency
@@ -190,20 +228,23 @@ class RunState:
         http = channel in HTTP_CHANNELS
         client_timeout = CLIENT_TIMEOUT_S.get(channel)
         limit = math.inf if client_timeout is None else client_timeout
-        remaining = deadline - now if http else math.inf
+        remaining = ctx.end - now if http else ctx.kill - now
         if latency > min(limit, remaining):
             delivered, retry_after = False, _NAN
             if remaining <= limit:
-                latency, error = remaining, DEADLINE_ERROR
+                latency, error = remaining, (ctx.error if http else CANCELED_ERROR)
             else:
                 latency, error = limit, timeout_error(channel, limit)
-        if delivered and error is None and channel == "Email" and self.quit_defect:
-            error = EMAIL_QUIT_ERROR
+        if delivered and error is None:
+            if channel in self.rejects:
+                error = self.rejects[channel]
+            elif channel == "Email" and self.quit_defect:
+                error = EMAIL_QUIT_ERROR
         return latency, delivered, self.table.texts.code(error), retry_after
 
     def complete(self, send: Send, now: float) -> None:
         """The Send returned at ``now``: record it."""
-        self.recorder.attempt(send.seq, send.start, send.loop, send.rc_before, send.error, send.latency, send.delivered, now, send.retry_after)
+        self.recorder.attempt(send.seq, send.start, send.loop, send.rc_before, send.error, send.latency, send.delivered, now, send.retry_after, send.replica)
 
     def write_key(self, seq: int) -> int:
         """The key of row ``seq``'s next status write (its database draw); counts the write."""
@@ -211,13 +252,13 @@ class RunState:
         self.writes[seq] = n + 1
         return mix64(((int(self.keys[seq]) ^ _WRITE_SALT) + n) & _MASK)
 
-    def write(self, send: Send, deadline: float, now: float) -> bool:
-        """The service's status write after ``send`` returned at ``now``; True when the expired context refused it.
+    def write(self, send: Send, ctx: Context, now: float) -> bool:
+        """The service's status write after ``send`` returned at ``now``; True when the ended context refused it.
 
         A write the database refuses leaves the row as it was, as does one on
-        an expired context.
+        an ended context.
         """
-        if now >= deadline:
+        if now >= ctx.end:
             return True
         seq = send.seq
         if not self.db.write_ok(now, self.write_key(seq)):
@@ -233,9 +274,9 @@ class RunState:
             self.service.finish_send(seq, error, now, retry_after=retry_after, jitter_u=u)
         return False
 
-    def write_no_notifier(self, seq: int, deadline: float, now: float) -> bool:
-        """T3/T6 for a row whose channel has no notifier; True when the expired context refused the write."""
-        if now >= deadline:
+    def write_no_notifier(self, seq: int, ctx: Context, now: float) -> bool:
+        """T3/T6 for a row whose channel has no notifier; True when the ended context refused the write."""
+        if now >= ctx.end:
             return True
         if self.db.write_ok(now, self.write_key(seq)):
             self.service.finish_no_notifier(seq, now)

@@ -3,9 +3,12 @@
 A chain is what one caller delivers one row after the other on one
 context: a tick's listed rows, or a creator's freshly created rows.  Row
 *j* begins when row *j-1* returned; a row without a notifier takes no time;
-an HTTP Send begun at or after the deadline fails at once and draws
-nothing; a Send is cut by its adapter's client timeout or, for HTTP, by the
-deadline; a delivered Email returns the QUIT defect's error when the policy
+an HTTP Send begun once the context has ended (its deadline, or its
+replica's shutdown) fails at once and draws nothing; a Send is cut by its
+adapter's client timeout or, for HTTP, when the context ends, and an Email
+when the replica's process exits; nothing begins after that; a delivered
+Send whose provider answered a status the adapter refuses returns it as an
+error; a delivered Email returns the QUIT defect's error when the policy
 has it.  :func:`timelines` gives, for every row of many chains, exactly what
 :meth:`~notifsim.engine.state.RunState.begin` gives when the rows are sent
 one after the other — the same floats — provided no other caller begins a
@@ -23,20 +26,22 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from ..certctl import CLIENT_TIMEOUT_S, DEADLINE_ERROR, EMAIL_QUIT_ERROR, HTTP_CHANNELS, timeout_error
+from ..certctl import CANCELED_ERROR, CLIENT_TIMEOUT_S, DEADLINE_ERROR, EMAIL_QUIT_ERROR, HTTP_CHANNELS, timeout_error
+from .state import Context
 
 if TYPE_CHECKING:
     from .state import RunState
 
-#: Kinds of chain items.
-SEND, NO_NOTIFIER, INSTANT = 0, 1, 2
+#: Kinds of chain items: a Send, a no-notifier write, an HTTP Send refused at once by an ended context,
+#: nothing at all (the replica's process had exited).
+SEND, NO_NOTIFIER, INSTANT, SKIPPED = 0, 1, 2, 3
 _MAX_PASSES = 12
 
 
 class Timeline(NamedTuple):
     """Per row of the chains, in chain order: what happens and when (arrays of equal length)."""
 
-    kind: np.ndarray  # SEND, NO_NOTIFIER or INSTANT (an HTTP Send begun after the deadline)
+    kind: np.ndarray  # SEND, NO_NOTIFIER, INSTANT (an HTTP Send begun after the context ended) or SKIPPED
     start: np.ndarray  # when the row's turn comes (its Send begins), seconds
     latency: np.ndarray  # seconds the Send takes (0 unless SEND)
     delivered: np.ndarray
@@ -47,10 +52,12 @@ class Timeline(NamedTuple):
 
 
 def channel_facts(state: RunState) -> dict[str, np.ndarray]:
-    """Per channel code of the table: notifier, HTTP, client timeout (inf: none), Email, stateful model."""
+    """Per channel code of the table: notifier, HTTP, client timeout (inf: none), Email, stateful model,
+    the code of the error its adapter returns for the provider's acceptance status (-1: it takes it)."""
     texts = state.table.channels.texts
     timeouts = [CLIENT_TIMEOUT_S.get(t) for t in texts]
     return {
+        "reject": np.array([state.table.texts.code(state.rejects[t]) if t in state.rejects else -1 for t in texts], np.int32),
         "notifier": np.array([state.service.has_notifier(t) for t in texts], bool),
         "http": np.array([t in HTTP_CHANNELS for t in texts], bool),
         "timeout": np.array([np.inf if v is None else v for v in timeouts], float),
@@ -69,20 +76,27 @@ def timelines(
     t0: np.ndarray,
     deadline: np.ndarray,
     facts: dict[str, np.ndarray],
+    cancel: np.ndarray | None = None,
 ) -> Timeline:
     """The timeline of every row of several chains.
 
     Per row: ``ch`` and ``recipients`` (codes of the table's pools), ``key``
     (the Send's key) and ``attempt`` (its attempt number, were it to send);
     ``chain`` numbers the chains (rows of a chain contiguous and in order);
-    ``t0``/``deadline`` are the row's chain's start and context end.  No row
-    may be on a stateful channel.  Nothing in ``state`` changes but the text
-    pool (error texts get codes).
+    ``t0`` is the row's chain's start, ``deadline`` its context's deadline
+    and ``cancel`` the instant its replica's shutdown cancels the context
+    (default: never).  No row may be on a stateful channel.  Nothing in
+    ``state`` changes but the text pool (error texts get codes).
     """
     table = state.table
     k = len(ch)
     t0 = np.asarray(t0, dtype=np.float64)
     deadline = np.asarray(deadline, dtype=np.float64)
+    if cancel is None:
+        cancel = np.full(k, np.inf)
+    end = np.minimum(deadline, cancel)
+    kill = cancel + state.plan.drain
+    end_error = np.where(deadline <= cancel, table.texts.code(DEADLINE_ERROR), table.texts.code(CANCELED_ERROR)).astype(np.int32)
     has = facts["notifier"][ch]
     http = facts["http"][ch]
     timeout = facts["timeout"][ch]
@@ -102,38 +116,42 @@ def timelines(
         if redo.any():
             _evaluate(state, ch, redo, start, recipients, key, raw_delivered, raw_error, raw_latency, raw_retry)
             evaluated[redo] = start[redo]
-        latency, kind = _effective(has, http, timeout, start, deadline, raw_latency)
+        latency, kind = _effective(has, http, timeout, start, end, kill, raw_latency)
         new_start = _segmented_starts(t0, latency, starts_of_chain)
         if np.array_equal(new_start, start):
             break
         start = new_start
     else:  # pragma: no cover - pathological chains: fall back to the sequential definition
-        return _sequential(state, ch, recipients, key, attempt, chain, t0, deadline, facts)
+        return _sequential(state, ch, recipients, key, attempt, chain, t0, deadline, cancel, facts)
     delivered = raw_delivered & (kind == SEND)
     error = raw_error.copy()
     retry_after = raw_retry.copy()
-    cut = (kind == SEND) & (raw_latency > np.minimum(timeout, np.where(http, deadline - start, np.inf)))
+    remaining = np.where(http, end - start, kill - start)
+    cut = (kind == SEND) & (raw_latency > np.minimum(timeout, remaining))
     if cut.any():
-        remaining = np.where(http, deadline - start, np.inf)
-        by_deadline = cut & (remaining <= timeout)
-        by_timeout = cut & ~by_deadline
+        by_end = cut & (remaining <= timeout)
+        by_timeout = cut & ~by_end
         delivered[cut] = False
         retry_after[cut] = np.nan
-        if by_deadline.any():
-            error[by_deadline] = table.texts.code(DEADLINE_ERROR)
+        if by_end.any():
+            error[by_end & http] = end_error[by_end & http]
+            error[by_end & ~http] = table.texts.code(CANCELED_ERROR)
         for code in np.unique(ch[by_timeout]).tolist():
             rows = by_timeout & (ch == code)
             name = table.channels.text(code) or ""
             error[rows] = table.texts.code(timeout_error(name, float(facts["timeout"][code])))
+    rejected = (kind == SEND) & delivered & (error < 0) & (facts["reject"][ch] >= 0)
+    if rejected.any():
+        error[rejected] = facts["reject"][ch[rejected]]
     if state.quit_defect:
         quit_rows = (kind == SEND) & email & delivered & (error < 0)
         if quit_rows.any():
             error[quit_rows] = table.texts.code(EMAIL_QUIT_ERROR)
     instant = kind == INSTANT
     if instant.any():
-        error[instant] = table.texts.code(DEADLINE_ERROR)
+        error[instant] = end_error[instant]
         retry_after[instant] = np.nan
-    error[kind == NO_NOTIFIER] = -1
+    error[(kind == NO_NOTIFIER) | (kind == SKIPPED)] = -1
     retry_after[kind != SEND] = np.nan
     attempt = np.where(kind == SEND, attempt, -1)
     return Timeline(kind, start, latency, delivered, error, retry_after, key, attempt)
@@ -155,13 +173,14 @@ def _evaluate(
 
 
 def _effective(
-    has: np.ndarray, http: np.ndarray, timeout: np.ndarray, start: np.ndarray, deadline: np.ndarray, raw: np.ndarray
+    has: np.ndarray, http: np.ndarray, timeout: np.ndarray, start: np.ndarray, end: np.ndarray, kill: np.ndarray, raw: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's kind and the time it takes, given its start."""
     kind = np.where(has, SEND, NO_NOTIFIER)
-    instant = has & http & (start >= deadline)
+    instant = has & http & (start >= end)
     kind[instant] = INSTANT
-    remaining = np.where(http, deadline - start, np.inf)
+    kind[has & (start >= kill)] = SKIPPED
+    remaining = np.where(http, end - start, kill - start)
     limit = np.minimum(timeout, remaining)
     latency = np.where(raw > limit, np.where(remaining <= timeout, remaining, timeout), raw)
     latency = np.where(kind == SEND, latency, 0.0)
@@ -205,6 +224,7 @@ def _sequential(
     chain: np.ndarray,
     t0: np.ndarray,
     deadline: np.ndarray,
+    cancel: np.ndarray,
     facts,
 ) -> Timeline:
     """The timeline computed row by row with the channels' one-Send ``send`` (the definition)."""
@@ -222,12 +242,16 @@ def _sequential(
         if not facts["notifier"][code]:
             out.kind[j] = NO_NOTIFIER
             continue
-        if facts["http"][code] and t >= deadline[j]:
+        ctx = Context(float(deadline[j]), float(cancel[j]), float(cancel[j]) + state.plan.drain)
+        if t >= ctx.kill:
+            out.kind[j] = SKIPPED
+            continue
+        if facts["http"][code] and t >= ctx.end:
             out.kind[j] = INSTANT
-            out.error[j] = table.texts.code(DEADLINE_ERROR)
+            out.error[j] = table.texts.code(ctx.error)
             continue
         name = table.channels.text(code) or ""
-        latency, delivered, error, retry_after = state.outcome(name, table.recipients.text(int(recipients[j])) or "", int(key[j]), float(deadline[j]), t)
+        latency, delivered, error, retry_after = state.outcome(name, table.recipients.text(int(recipients[j])) or "", int(key[j]), ctx, t)
         out.kind[j] = SEND
         out.latency[j] = latency
         out.delivered[j] = delivered

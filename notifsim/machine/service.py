@@ -35,7 +35,7 @@ import numpy as np
 from ..policy import Policy
 from ..timeutil import ZERO_TIME
 from .columns import NULL
-from .table import DEAD, FAILED, READ, SENT, Notification, NotificationTable
+from .table import DEAD, FAILED, PENDING, READ, SENT, Notification, NotificationTable
 
 _NAN = float("nan")
 
@@ -222,6 +222,11 @@ class NotificationService:
         if self._decorrelated:
             self._remember_wait(seq, wait)
         return table._update(seq, status, retry_count=int(table.retry_count[seq]) + 1, last_error=code, next_retry_at=now + wait, **base)
+
+    def move_to_pending(self, id: int | str) -> Notification:
+        """The sweep of certctl's scheduler comment (``retry_via_pending``): a due failed row goes back to
+        ``pending`` for the process loop, its other columns unchanged."""
+        return self.table._update(self.table.seq_of(id), PENDING)
 
     def requeue_notification(self, id: int | str) -> Notification:
         """``RequeueNotification`` (T9).  certctl accepts any status; with ``requeue_any_status`` off,
