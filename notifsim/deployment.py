@@ -236,20 +236,20 @@ class TickGrid:
         self._settle()
 
     def take_before(self, stop: float) -> np.ndarray:
-        """Every remaining tick strictly before ``stop`` within the current up interval, consumed."""
-        if self.next >= stop:
-            return np.empty(0)
-        begin, end = self.segments[self.segment]
-        limit = min(stop, end)
-        m = max(self.k, math.ceil((limit - begin) / self.interval))
-        while m > self.k and begin + (m - 1) * self.interval >= limit:
-            m -= 1
-        while begin + m * self.interval < limit:
-            m += 1
-        times = begin + np.arange(self.k, m) * self.interval
-        self.k = m
-        self._settle()
-        return times
+        """Every remaining tick strictly before ``stop``, consumed (across reboots)."""
+        parts = []
+        while self.next < stop:
+            begin, end = self.segments[self.segment]
+            limit = min(stop, end)
+            m = max(self.k, math.ceil((limit - begin) / self.interval))
+            while m > self.k and begin + (m - 1) * self.interval >= limit:
+                m -= 1
+            while begin + m * self.interval < limit:
+                m += 1
+            parts.append(begin + np.arange(self.k, m) * self.interval)
+            self.k = m
+            self._settle()
+        return np.concatenate(parts) if parts else np.empty(0)
 
     def first_at_or_after(self, t: float) -> float:
         """The first remaining tick at or after ``t`` (``inf``: none); the cursor does not move."""

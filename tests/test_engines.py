@@ -54,12 +54,13 @@ ERRORS = st.sampled_from([None, "HTTP 503: busy", "550 5.1.1 <{recipient}>: unkn
 
 
 @st.composite
-def stateless_model(draw):
+def stateless_model(draw, http=True):
     kind = draw(st.sampled_from(["Bernoulli", "GilbertElliott", "Outages", "PermanentRecipients"]))
     latency = draw(LATENCY)
     error = draw(ERRORS)
     if kind == "Bernoulli":
-        return ch.Bernoulli(draw(st.sampled_from([0.0, 0.1, 0.3, 0.7, 1.0])), latency=latency, error=error)
+        accept = draw(st.sampled_from([200, 200, 202])) if http else 200
+        return ch.Bernoulli(draw(st.sampled_from([0.0, 0.1, 0.3, 0.7, 1.0])), latency=latency, error=error, accept_status=accept)
     if kind == "GilbertElliott":
         return ch.GilbertElliott(
             draw(st.sampled_from(["20m", "2h"])),
@@ -87,13 +88,14 @@ def stateful_model(draw):
 
 
 @st.composite
-def channel_model(draw):
+def channel_model(draw, name="Slack"):
+    http = name != "Email"
     if draw(st.integers(0, 4)) == 0:
-        parts = draw(st.lists(stateless_model() | stateful_model(), min_size=2, max_size=3))
+        parts = draw(st.lists(stateless_model(http) | stateful_model(), min_size=2, max_size=3))
         return ch.Compose(parts)
     if draw(st.integers(0, 3)) == 0:
         return draw(stateful_model())
-    return draw(stateless_model())
+    return draw(stateless_model(http))
 
 
 @st.composite
@@ -151,6 +153,8 @@ def policy(draw):
     for name in SWITCHES:
         if draw(st.integers(0, 3)) == 0:
             changes[name] = draw(st.sampled_from([1, 5, 1000])) if name == "pending_batch" else not getattr(base, name)
+    if draw(st.integers(0, 4)) == 0:
+        changes["retry_via_pending"] = True
     if draw(st.booleans()):
         changes["process_deadline"] = draw(st.sampled_from([5.0, 60.0]))
         changes["retry_deadline"] = draw(st.sampled_from([10.0, 120.0]))
@@ -160,7 +164,7 @@ def policy(draw):
 @st.composite
 def world(draw):
     modelled = draw(st.lists(st.sampled_from(CHANNELS), unique=True, min_size=1, max_size=4))
-    channels = {name: draw(channel_model()) for name in modelled}
+    channels = {name: draw(channel_model(name)) for name in modelled}
     rows = draw(initial_rows())
     horizon = draw(st.sampled_from([600, 3600, 4 * 3600]))
     operator = None
@@ -178,7 +182,17 @@ def world(draw):
     database = None
     if draw(st.integers(0, 3)) == 0:
         database = Database(outages=draw(st.sampled_from([[], [(300, 120)], [(0, 60), (1800, 300)]])), write_error_rate=draw(st.sampled_from([0.0, 0.05])))
-    scenario = notifsim.Scenario("engines", channels=channels, workload=draw(workload()), initial_rows=rows, operator=operator, database=database)
+    deployment = None
+    if draw(st.integers(0, 2)) == 0:
+        deployment = notifsim.Deployment(
+            replicas=draw(st.sampled_from([1, 2, 3])),
+            stagger=draw(st.sampled_from([0, 0, 17.5, 60])),
+            restarts=draw(st.sampled_from([(), ("7m",), (300, "50m"), "every 25m"])),
+            drain=draw(st.sampled_from([0, 5, 30])),
+        )
+    scenario = notifsim.Scenario(
+        "engines", channels=channels, workload=draw(workload()), initial_rows=rows, operator=operator, database=database, deployment=deployment
+    )
     return {"scenario": scenario, "policy": draw(policy()), "seed": draw(st.integers(0, 2**31)), "horizon": horizon}
 
 

@@ -24,7 +24,7 @@ from notifsim import ConfigError, Policy
 from notifsim.channels import Bernoulli, Scripted, TokenBucket, http_error
 from notifsim.machine import NotificationService, NotificationTable
 from notifsim.operators import Scripted as ScriptedOperator
-from notifsim.policy import INDUSTRY_PRESETS, JITTERS, PERMANENT_ERRORS, SWITCHES
+from notifsim.policy import INDUSTRY_PRESETS, JITTERS, PERMANENT_ERRORS, SWITCHES, WHAT_IFS
 from notifsim.streams import KeyedUniform, mix64, stable_key
 from notifsim.workloads import Fleet, Poisson
 
@@ -511,6 +511,7 @@ def _metrics(result) -> dict[str, int]:
         "delivered": int(s["delivered"]),
         "duplicated": int(s["duplicated"]),
         "attempts": len(a),
+        "retry_sends": int((a["loop"] == "retry").sum()),
         "webhook_sends": int((a["channel"] == "Webhook").sum()),
         "email_delivered_reported_failed": int(((a["channel"] == "Email") & a["delivered"] & (a["outcome"] == "error")).sum()),
         "max_process_batch": int(t.loc[t["loop"] == "process", "rows"].max()),
@@ -524,7 +525,7 @@ def _metrics(result) -> dict[str, int]:
 EXPECTED_CHANGES = {
     # first failures retried: nothing stranded, Email (quit defect) retried to dead with a delivery each time,
     # more sends and deliveries, and rows sent by the retry sweep keep stale retry fields (as built)
-    "arm_first_failure": {"stranded", "dead", "delivered", "duplicated", "attempts", "email_delivered_reported_failed", "stale_sent_rows"},
+    "arm_first_failure": {"stranded", "dead", "delivered", "duplicated", "attempts", "retry_sends", "email_delivered_reported_failed", "stale_sent_rows"},
     "pending_batch": {"max_process_batch"},  # the 80-row backlog goes out in one tick instead of two
     # Webhook rows are really sent: no ghosts, deliveries, and its failures strand (as built)
     "webhook_notifier": {"ghost", "webhook_sends", "delivered", "attempts", "stranded"},
@@ -536,8 +537,24 @@ EXPECTED_CHANGES = {
 }
 
 
+#: what-if switch (off in both profiles) -> the metrics turning it on certctl-asbuilt must change, on WHAT_IF
+EXPECTED_WHAT_IF_CHANGES = {
+    "retry_via_pending": {"retry_sends"},  # due rows go back to pending: the process loop sends them, the sweep never does
+}
+
+
 def test_what_if_table_covers_every_switch():
     assert set(EXPECTED_CHANGES) == set(SWITCHES)
+    assert set(EXPECTED_WHAT_IF_CHANGES) == set(WHAT_IFS)
+
+
+@pytest.mark.parametrize("switch", WHAT_IFS)
+def test_what_if_switches_off_in_both_profiles_change_exactly_what_they_name(switch, what_if_runs):
+    assert getattr(ASBUILT, switch) is False and getattr(I005, switch) is False
+    flipped = _metrics(notifsim.simulate(WHAT_IF, ASBUILT.replace(**{switch: True}), seed=3, horizon="3h"))
+    base = _metrics(what_if_runs["base"])
+    changed = {k for k in base if base[k] != flipped[k]}
+    assert changed == EXPECTED_WHAT_IF_CHANGES[switch], {k: (base[k], flipped[k]) for k in changed ^ EXPECTED_WHAT_IF_CHANGES[switch]}
 
 
 @pytest.fixture(scope="module")

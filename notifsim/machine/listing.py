@@ -109,6 +109,12 @@ class RetryIndex:
         nra = np.fromiter((e[0] for e in due), float, count=end)
         seqs = np.fromiter((e[1] for e in due), _INT, count=end)
         live = (status[seqs] == failed) & (next_retry_at[seqs] == nra)
+        if live.any():  # the same (next_retry_at, row) entered twice (two writes of one value): list the row once
+            at = np.flatnonzero(live)
+            _, first = np.unique(seqs[at], return_index=True)
+            if len(first) < len(at):
+                live[at] = False
+                live[at[first]] = True
         eligible = np.flatnonzero(live & (retry_count[seqs] < max_attempts))
         if len(eligible) > limit:  # the rest of the prefix stays as it is, stale entries included
             keep_from = int(eligible[limit])
