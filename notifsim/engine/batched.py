@@ -327,7 +327,7 @@ class BatchedEngine(EventEngine):
         env = self.env
         replicas = self.state.plan.creators(run.times)
         for i in indexes.tolist():
-            yield env.after(float(run.times[i]) - env.now, arrival_order(i))
+            yield env.at(float(run.times[i]), arrival_order(i))
             self.create_batch(run.specs(i), run.deadline, identity=i, replica=int(replicas[i]))
 
     def _create_arrivals(self, key: tuple) -> list[dict[str, np.ndarray]]:
@@ -558,7 +558,7 @@ class BatchedEngine(EventEngine):
         """A handed-over chain: finish its Send in flight with that Send's own key, then send the rest one by one."""
         env, state = self.env, self.state
         done = inflight.start + inflight.latency
-        yield env.after(done - env.now, completion_order(inflight.start, inflight.seq, inflight.attempt))
+        yield env.at(done, completion_order(inflight.start, inflight.seq, inflight.attempt))
         state.complete(inflight, env.now)
         refused = state.write(inflight, chain.ctx, env.now)
         sends, hit = chain.sends + 1, chain.hit or refused

@@ -232,7 +232,7 @@ class EventEngine:
         env = self.env
         replicas = self.state.plan.creators(run.times).tolist()
         for i, at in enumerate(run.times.tolist()):
-            yield env.after(at - env.now, arrival_order(i))
+            yield env.at(at, arrival_order(i))
             self.create_batch(run.specs(i), run.deadline, identity=i, replica=replicas[i])
 
     def create_batch(self, specs: list[dict], deadline: float, identity: int | None = None, replica: int | None = None) -> list:
