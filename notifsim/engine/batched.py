@@ -532,9 +532,11 @@ class BatchedEngine(EventEngine):
         rest = subset(chain.items, slice(chain.applied, None))
         # the first remaining item is the Send in flight (begun, not returned); the others have not begun
         unstarted = subset(rest, slice(1, None))
+        # the per-event path counts every row it will deliver as planned until it does (the layout counted only
+        # the Sends): the unstarted rows stay counted, without a gap, while the Send in flight finishes
         counted = (unstarted["kind"] == SEND) | (unstarted["kind"] == INSTANT)
-        if counted.any():
-            np.subtract.at(state.planned, unstarted["seq"][counted], 1)
+        if (~counted).any():
+            np.add.at(state.planned, unstarted["seq"][~counted], 1)
         began = unstarted["kind"] == SEND
         if began.any():
             np.subtract.at(state.sends, unstarted["seq"][began], 1)
@@ -565,21 +567,10 @@ class BatchedEngine(EventEngine):
         if chain.loop is not None:
             listed = [(int(s), 0) for s in chain.seqs.tolist()]
             position = chain.rows - len(rows)
-            yield from self.tick_body(chain.loop, chain.index, chain.ctx, listed[:position] + rows, position, sends, hit)
+            yield from self.tick_body(chain.loop, chain.index, chain.ctx, listed[:position] + rows, position, sends, hit, planned=True)
         else:
-            self.plan([s for s, _ in rows])
             for seq, _ in rows:
                 yield from self.deliver(seq, _CREATE, 0, chain.ctx)
-
-
-def _first_tick(k: int, interval: float, limit: float) -> int:
-    """The smallest ``m >= k`` with ``m * interval >= limit`` (computed as the loops compute their instants)."""
-    m = max(k, math.ceil(limit / interval))
-    while m > k and (m - 1) * interval >= limit:
-        m -= 1
-    while m * interval < limit:
-        m += 1
-    return m
 
 
 def _columns_for(run: ArrivalRun, chosen: np.ndarray) -> dict[str, Any]:

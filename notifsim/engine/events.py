@@ -180,12 +180,15 @@ class EventEngine:
         self.recorder.close_tick(index, len(listed), 0, now, hit)
         self.running[(loop, ctx.replica)] = False
 
-    def tick_body(self, loop: str, index: int, ctx: Context, listed: list[tuple[int, int]], position: int, sends: int, hit: bool) -> Generator[Any, Any, None]:
-        """Send the listed rows from ``position`` on, then close the tick."""
+    def tick_body(
+        self, loop: str, index: int, ctx: Context, listed: list[tuple[int, int]], position: int, sends: int, hit: bool, planned: bool = False
+    ) -> Generator[Any, Any, None]:
+        """Send the listed rows from ``position`` on, then close the tick (``planned``: they are counted already)."""
         code = _PROCESS if loop == "process" else _RETRY
         key = (loop, ctx.replica)
         self.open_ticks[key] = (index, len(listed), sends, hit)
-        self.plan([seq for seq, _ in listed[position:]])
+        if not planned:
+            self.plan([seq for seq, _ in listed[position:]])
         for seq, rc in listed[position:]:
             sent, refused = yield from self.deliver(seq, code, rc, ctx)
             sends += sent
