@@ -288,7 +288,7 @@ class BatchedEngine(EventEngine):
         first = np.ones(len(arrival), bool)
         first[1:] = arrival[1:] != arrival[:-1]
         group = np.cumsum(first) - 1
-        deadline = t + run.deadline
+        deadline = t + run.deadlines[arrival]  # each creator's context (inf: none)
         ch = channel_codes.astype(np.int64)
         send_keys = mix64_many(keys)  # attempt 0: mix64(key + 0)
         tl = timelines(state, ch, recipient_codes, send_keys, np.zeros(len(arrival), np.int64), group, t, deadline, facts)
@@ -324,7 +324,7 @@ class BatchedEngine(EventEngine):
         env = self.env
         for i in indexes.tolist():
             yield env.after(float(run.times[i]) - env.now, arrival_order(i))
-            self.create_batch(run.specs(i), run.deadline, identity=i)
+            self.create_batch(run.specs(i), float(run.deadlines[i]), identity=i)
 
     def _create_arrivals(self, key: tuple) -> list[dict[str, np.ndarray]]:
         """Create the arrivals whose key comes before ``key``; their effects before ``key``, as taken items."""

@@ -213,7 +213,7 @@ class EventEngine:
         env = self.env
         for i, at in enumerate(run.times.tolist()):
             yield env.after(at - env.now, arrival_order(i))
-            self.create_batch(run.specs(i), run.deadline, identity=i)
+            self.create_batch(run.specs(i), float(run.deadlines[i]), identity=i)
 
     def create_batch(self, specs: list[dict], deadline: float, identity: int | None = None) -> list:
         """Several ``Create`` calls, then their sends one after another in one creator process.
