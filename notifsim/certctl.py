@@ -198,15 +198,20 @@ DEFAULT_MATRIX = {tier: ["Email"] for tier in TIERS}
 #: Renewal and deployment notifications always go to Email (``SendRenewalNotification``,
 #: ``SendDeploymentNotification`` in ``internal/service/notification.go``).
 JOB_NOTIFICATION_CHANNEL = "Email"
+#: The notification types of renewal and deployment jobs (sent on :data:`JOB_NOTIFICATION_CHANNEL`).
+JOB_NOTIFICATION_TYPES = ("RenewalSuccess", "RenewalFailure", "DeploymentSuccess", "DeploymentFailure")
 #: A revocation creates a Webhook row, then an Email row, and sends them in that order
-#: (``internal/service/notification.go``, the revocation fan-out).
+#: (``internal/service/notification.go``, the revocation fan-out), on the HTTP request's context: no deadline.
 REVOCATION_CHANNELS = ("Webhook", "Email")
 #: Renewal check interval (``CERTCTL_SCHEDULER_RENEWAL_CHECK_INTERVAL``) and its context, seconds.
 RENEWAL_CHECK_INTERVAL_S = 3600.0
 RENEWAL_CHECK_DEADLINE_S = 300.0
-#: Job processor interval (``CERTCTL_SCHEDULER_JOB_PROCESSOR_INTERVAL``) and its context, seconds.
+#: Job processor interval (``CERTCTL_SCHEDULER_JOB_PROCESSOR_INTERVAL``), seconds.
 JOB_PROCESSOR_INTERVAL_S = 30.0
+#: The context each job runs on, from the job's start, seconds (``internal/service/job.go``).
 JOB_PROCESSOR_DEADLINE_S = 120.0
+#: Jobs the job processor runs at once, a semaphore (``internal/service/job.go``; ``internal/config/config.go``).
+JOB_CONCURRENCY = 25
 
 #: The GUI's notifications page asks for ``per_page=100``, page 1 (``web/src/pages/NotificationsPage.tsx``).
 GUI_PAGE_SIZE = 100

@@ -74,14 +74,13 @@ class WorkloadHooks(Clock, Protocol):
         """Whether a database call made now succeeds (outage windows)."""
 
     def has_alert(self, certificate_id: str, threshold: int, channel: str) -> bool:
-        """certctl's ``HasThresholdNotificationOnChannel`` under the run's policy: does an alert row suppress a new one?"""
+        """certctl's ``HasThresholdNotificationOnChannel`` under the run's policy: does an alert row of one of the
+        policy's ``dedup_statuses`` exist for this certificate, threshold and channel?"""
 
-    @property
-    def failed_alerts_suppress(self) -> bool:
-        """Whether an alert row with status ``failed`` suppresses a new alert (certctl as built: yes)."""
-
-    def failed_alerts_since(self, cursor: int) -> tuple[list[str], int]:
-        """Certificate ids of expiry-alert rows written ``failed`` since ``cursor``, and the new cursor (start at 0)."""
+    def unsuppressed_alerts_since(self, cursor: int) -> tuple[list[str], int]:
+        """Certificate ids of expiry-alert rows that took a status outside the policy's ``dedup_statuses`` since
+        ``cursor`` (a row created ``pending`` counts), and the new cursor; start at 0.  Nothing is logged when every
+        status suppresses.  Entries before ``cursor`` are forgotten, so pass back only cursors this returned."""
 
 
 class OperatorHooks(Clock, Protocol):

@@ -23,6 +23,7 @@ engine supplies the draws.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import re
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ SWITCHES = (
     "arm_first_failure",
     "pending_batch",
     "webhook_notifier",
-    "dedup_any_status",
+    "dedup_statuses",
     "email_quit_defect",
     "requeue_any_status",
     "success_clears_retry_fields",
@@ -45,6 +46,14 @@ SWITCHES = (
 
 #: What-if switches, off in both certctl profiles: behaviours certctl's comments describe but its code does not do.
 WHAT_IFS = ("retry_via_pending",)
+
+#: Named readings of ``dedup_statuses``: the statuses of an existing expiry-alert row (same certificate,
+#: threshold and channel) that suppress a new alert.
+DEDUP_READINGS: dict[str, tuple[str, ...]] = {
+    "any": certctl.STATUSES,  # certctl as built: HasThresholdNotificationOnChannel has no status filter
+    "not-failed": ("pending", "sent", "dead", "read"),  # certctl-i005: a failed row is retried, not suppressing
+    "delivered": ("sent", "read"),  # the renewal comments' intent: only a delivered alert suppresses
+}
 
 #: Backoff schedules: the nominal wait after a failure at ``retry_count`` *n* (before jitter).
 SCHEDULES = {
@@ -88,7 +97,6 @@ _DURATIONS = ("process_interval", "retry_interval", "process_deadline", "retry_d
 _BOOLEANS = (
     "arm_first_failure",
     "webhook_notifier",
-    "dedup_any_status",
     "email_quit_defect",
     "requeue_any_status",
     "success_clears_retry_fields",
@@ -96,6 +104,42 @@ _BOOLEANS = (
     "retry_via_pending",
 )
 _CHOICES = {"backoff_schedule": SCHEDULES, "jitter": JITTERS, "requeue_mode": REQUEUE_MODES, "retry_quota_empty": QUOTA_EMPTY}
+
+
+def as_dedup_statuses(value: Any, field: str = "policy.dedup_statuses") -> tuple[str, ...]:
+    """``value`` as a set of suppressing statuses, in certctl's status order.
+
+    ``value`` is a reading name (:data:`DEDUP_READINGS`) or a collection of
+    status names (duplicates ignored; empty: no row suppresses, so a crossed
+    threshold is alerted at every renewal check).  Anything else is a
+    :class:`ConfigError` naming ``field`` and the allowed values.
+    """
+    allowed = f"a reading ({', '.join(DEDUP_READINGS)}) or a list of statuses ({', '.join(certctl.STATUSES)})"
+    if isinstance(value, str):
+        if value in DEDUP_READINGS:
+            return DEDUP_READINGS[value]
+        close = difflib.get_close_matches(value, [*DEDUP_READINGS, *certctl.STATUSES], n=1)
+        if close and close[0] in certctl.STATUSES:
+            hint = f" (did you mean [{close[0]!r}]?)"
+        else:
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(field, f"unknown reading {value!r}{hint}; allowed: {allowed}")
+    if not isinstance(value, (list, tuple, set, frozenset)):
+        raise ConfigError(field, f"must be {allowed}; got {value!r}")
+    for status in value:
+        if status not in certctl.STATUSES:
+            close = difflib.get_close_matches(str(status), certctl.STATUSES, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(field, f"unknown status {status!r}{hint}; allowed: {allowed}")
+    return tuple(s for s in certctl.STATUSES if s in value)
+
+
+def dedup_reading(statuses: tuple[str, ...]) -> str:
+    """The name of a reading (``any``, ``not-failed``, ``delivered``), or the statuses as ``a|b`` (``none`` when empty)."""
+    for name, reading in DEDUP_READINGS.items():
+        if reading == statuses:
+            return name
+    return "|".join(statuses) or "none"
 
 
 def _short(value: Any) -> str:
@@ -148,6 +192,13 @@ class Policy:
       retry count, armed or not (certctl has no classification: empty).
     * ``requeue_mode`` (:data:`REQUEUE_MODES`): what a requeue writes to
       ``retry_count``.
+
+    ``dedup_statuses`` is a switch of its own kind: the statuses of an
+    existing expiry-alert row that suppress a new alert for the same
+    certificate, threshold and channel.  Give a reading of
+    :data:`DEDUP_READINGS` (``"any"``, certctl as built; ``"not-failed"``,
+    certctl-i005; ``"delivered"``) or a list of statuses; it is kept as a
+    tuple in certctl's status order.
     """
 
     name: str = "custom"
@@ -161,10 +212,10 @@ class Policy:
     backoff_base: float = certctl.BACKOFF_BASE_S
     backoff_multiplier: float = 2.0
     backoff_cap: float = certctl.BACKOFF_CAP_S
-    # -- switches (True = certctl as built, except where noted) --
+    # -- switches (the defaults are certctl as built) --
     arm_first_failure: bool = False
     webhook_notifier: bool = False
-    dedup_any_status: bool = True
+    dedup_statuses: tuple[str, ...] = certctl.STATUSES
     email_quit_defect: bool = True
     requeue_any_status: bool = True
     success_clears_retry_fields: bool = False
@@ -204,6 +255,7 @@ class Policy:
         object.__setattr__(self, "backoff_multiplier", float(mult))
         if self.backoff_cap < self.backoff_base:
             raise ConfigError("policy.backoff_cap", f"must be >= backoff_base ({self.backoff_base} s); got {self.backoff_cap}")
+        object.__setattr__(self, "dedup_statuses", as_dedup_statuses(self.dedup_statuses))
         for name in _BOOLEANS:
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"policy.{name}", f"must be true or false; got {getattr(self, name)!r}")
@@ -387,10 +439,13 @@ class Policy:
         for key in changes:
             if key not in names:
                 raise unknown_name("policy field", key, names)
+        if "dedup_statuses" in changes:
+            changes["dedup_statuses"] = as_dedup_statuses(changes["dedup_statuses"])
         if "name" not in changes:
             differs = {k for k, v in changes.items() if getattr(self, k) != v}
             if differs:
-                changes["name"] = self.name + "+" + ",".join(f"{k}={_short(changes[k])}" for k in sorted(differs))
+                label = {k: dedup_reading(changes[k]) if k == "dedup_statuses" else _short(changes[k]) for k in differs}
+                changes["name"] = self.name + "+" + ",".join(f"{k}={label[k]}" for k in sorted(differs))
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -398,6 +453,7 @@ class Policy:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "description"}
         out["backoff_table"] = list(self.backoff_table)
         out["permanent_errors"] = list(self.permanent_errors)
+        out["dedup_statuses"] = list(self.dedup_statuses)
         return out
 
     @classmethod
@@ -431,6 +487,7 @@ from .presets import CERTCTL_ASBUILT, CERTCTL_I005, FOREVER_ATTEMPTS, INDUSTRY_P
 __all__ = [
     "CERTCTL_ASBUILT",
     "CERTCTL_I005",
+    "DEDUP_READINGS",
     "FOREVER_ATTEMPTS",
     "INDUSTRY_PRESETS",
     "JITTERS",
@@ -443,4 +500,6 @@ __all__ = [
     "TIMEOUT_ERROR",
     "WHAT_IFS",
     "Policy",
+    "as_dedup_statuses",
+    "dedup_reading",
 ]

@@ -11,13 +11,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .policy import PERMANENT_ERRORS, Policy
+from .policy import DEDUP_READINGS, PERMANENT_ERRORS, Policy
 
 CERTCTL_ASBUILT = Policy(
     name="certctl-asbuilt",
     description=(
         "certctl at HEAD: a first-send failure strands the row (failed, next_retry_at NULL); "
-        "pending batch 50; no Webhook notifier; dedup matches any status; requeue from any status; "
+        "pending batch 50; no Webhook notifier; an alert row of any status suppresses a new alert; requeue from any status; "
         "success keeps stale retry fields; Email delivered but reported failed."
     ),
 )
@@ -28,13 +28,13 @@ CERTCTL_I005 = dataclasses.replace(
     pending_batch=1000,
     arm_first_failure=True,
     webhook_notifier=True,
-    dedup_any_status=False,
+    dedup_statuses=DEDUP_READINGS["not-failed"],
     email_quit_defect=False,
     requeue_any_status=False,
     success_clears_retry_fields=True,
     description=(
         "certctl as I-005 designed it: a first failure arms the retry path (rc 1, next try after 1 min); "
-        "5 sends then dead; pending batch 1000; working Webhook notifier; dedup ignores failed rows; "
+        "5 sends then dead; pending batch 1000; working Webhook notifier; a failed alert row does not suppress a new alert; "
         "no Email quit defect; requeue refused for sent/read; success clears retry fields."
     ),
 )

@@ -9,6 +9,9 @@ is written by this script, never typed by hand:
   ``Result.summary()``; about two minutes on two cores;
 * ``demo`` (README.md): what ``notifsim demo`` prints (both certctl
   profiles on the default scenario, one week, seed 1); seconds;
+* ``dedup`` (docs/policies.md): what each dedup reading does to the expiry
+  alerts of a fleet of 3,000 certificates that fall due while Slack is
+  down for a day, under both certctl profiles (seed 1); seconds;
 * ``speed`` (README.md): the four figures of ``python -m bench`` (the
   engine against bare SimPy, end to end against ``bench/peer.py``, summary
   against simulation, a certificate fleet over a year), measured in a child
@@ -20,7 +23,7 @@ Run from anywhere::
     python scripts/measure_tables.py --only presets    # one table
     python scripts/measure_tables.py --check           # exit 1 if a file would change; writes nothing
 
-The presets table and the demo output are deterministic (the same code gives
+The presets table, the dedup table and the demo output are deterministic (the same code gives
 the same numbers), so ``--check`` tells whether they are stale; speed numbers
 vary from run to run.
 """
@@ -188,6 +191,64 @@ def demo_text() -> str:
     return "```text\n" + "\n".join(lines).strip("\n") + "\n```"
 
 
+# -- dedup ------------------------------------------------------------------------------------------------------------
+
+#: The dedup table's world: 3,000 manually managed certificates (no renewals, so every threshold is alerted) whose
+#: expiries spread over 45 days, every alert on Slack; Slack answers in 0.3 s and is down from day 1 to day 2.
+DEDUP_CERTIFICATES = 3000
+DEDUP_OUTAGE = ("1d", "1d")
+DEDUP_HORIZON = "3d"
+DEDUP_READINGS = ("any", "not-failed", "delivered")
+
+
+def dedup_rows(policy: str, reading: str) -> dict[str, int]:
+    """Alerts that fell due during the outage (their first row created in it), under one policy and reading.
+
+    An alert is a (certificate, threshold, channel); per alert: its rows, their Sends, whether it was
+    delivered by the horizon, and whether more than once.
+    """
+    import notifsim
+    from notifsim.channels import Bernoulli, Outages
+    from notifsim.workloads import Fleet
+
+    fleet = Fleet(
+        certificates=DEDUP_CERTIFICATES, remaining_days=[0, 45], auto_renew=0.0, channels={t: ["Slack"] for t in ("informational", "warning", "critical")}
+    )
+    scenario = notifsim.Scenario("slack-down-a-day", channels={"Slack": [Bernoulli(0.0, latency=0.3), Outages([DEDUP_OUTAGE])]}, workload=fleet)
+    result = notifsim.simulate(scenario, notifsim.Policy.preset(policy).replace(dedup_statuses=reading), seed=1, horizon=DEDUP_HORIZON)
+    n = result.notifications
+    alerts = n[n["type"] == "ExpirationWarning"].assign(threshold=lambda d: d["message"].str.extract(r"\[threshold:(\d+)\]")[0])
+    per_alert = alerts.groupby(["certificate_id", "threshold", "channel"]).agg(
+        first=("created_at", "min"), rows=("id", "size"), sends=("attempts", "sum"), deliveries=("deliveries", "sum")
+    )
+    day = (per_alert["first"] - result.start).dt.total_seconds() // 86400
+    due = per_alert[day == 1]
+    return {
+        "alerts": len(due),
+        "rows": int(due["rows"].sum()),
+        "sends": int(due["sends"].sum()),
+        "delivered": int((due["deliveries"] > 0).sum()),
+        "undelivered": int((due["deliveries"] == 0).sum()),
+        "duplicated": int((due["deliveries"] > 1).sum()),
+    }
+
+
+def dedup_table() -> str:
+    """The dedup table (markdown): one row per certctl profile and reading."""
+    print(f"dedup: {2 * len(DEDUP_READINGS)} runs of {DEDUP_HORIZON}", file=sys.stderr)
+    lines = [
+        "| policy | `dedup_statuses` | alerts due in the outage | alert rows created | Slack Sends "
+        "| delivered by day 3 | never delivered | delivered twice or more |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for policy in ("certctl-asbuilt", "certctl-i005"):
+        for reading in DEDUP_READINGS:
+            m = dedup_rows(policy, reading)
+            cells = [f"`{policy}`", f"`{reading}`", *(f"{m[k]:,}" for k in ("alerts", "rows", "sends", "delivered", "undelivered", "duplicated"))]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 # -- speed ------------------------------------------------------------------------------------------------------------
 
 
@@ -218,7 +279,7 @@ def speed_text(quick: bool, repeat: int) -> str:
 
 # -- command line -----------------------------------------------------------------------------------------------------
 
-TABLES = ("presets", "demo", "speed")
+TABLES = ("presets", "demo", "dedup", "speed")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="presets: processes running simulations (default: one per core)")
     args = parser.parse_args(argv)
 
-    builders = {"presets": lambda: presets_table(args.jobs), "demo": demo_text, "speed": lambda: speed_text(args.quick, args.repeat)}
+    builders = {"presets": lambda: presets_table(args.jobs), "demo": demo_text, "dedup": dedup_table, "speed": lambda: speed_text(args.quick, args.repeat)}
     status = 0
     changed: list[Path] = []
     for name in [args.only] if args.only else TABLES:

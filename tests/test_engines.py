@@ -25,7 +25,7 @@ from notifsim.certctl import CHANNELS, STATUSES, TYPES
 from notifsim.database import Database
 from notifsim.operators import Cadence
 from notifsim.operators import Scripted as ScriptedOperator
-from notifsim.policy import SWITCHES
+from notifsim.policy import DEDUP_READINGS, SWITCHES
 from notifsim.workloads import Burst, Diurnal, Fleet, Poisson
 
 TABLES = ("notifications", "attempts", "ticks", "requeues", "samples")
@@ -103,7 +103,11 @@ def workload(draw):
     kind = draw(st.sampled_from(["Poisson", "Poisson", "Diurnal", "Fleet", "Burst", None]))
     targets = draw(st.lists(st.sampled_from(CHANNELS), unique=True, min_size=1, max_size=3))
     if kind == "Poisson":
-        types = draw(st.sampled_from(["ExpirationWarning", {"RenewalFailure": 1.0, "Revocation": 1.0}]))
+        types = draw(
+            st.sampled_from(
+                ["ExpirationWarning", {"RenewalFailure": 1.0, "Revocation": 1.0}, {"ExpirationWarning": 2.0, "RenewalSuccess": 1.0, "DeploymentFailure": 1.0}]
+            )
+        )
         return Poisson(
             draw(st.sampled_from([30.0, 300.0, 1500.0])), channels=dict.fromkeys(targets, 1.0), types=types, deadline=draw(st.sampled_from([20.0, 300.0]))
         )
@@ -117,6 +121,8 @@ def workload(draw):
             channels=matrix,
             renewal_failure_rate=draw(st.sampled_from([0.0, 0.5])),
             revocations_per_day=draw(st.sampled_from([0.0, 20.0])),
+            job_concurrency=draw(st.sampled_from([1, 3, 25])),
+            renewal_latency=draw(st.sampled_from([0.0, 1.0, 20.0])),
         )
     if kind == "Burst":
         return Burst(certificates=30, at=draw(st.sampled_from(["0s", "31d"])), spread="2h", channels=matrix)
@@ -152,7 +158,12 @@ def policy(draw):
     changes = {}
     for name in SWITCHES:
         if draw(st.integers(0, 3)) == 0:
-            changes[name] = draw(st.sampled_from([1, 5, 1000])) if name == "pending_batch" else not getattr(base, name)
+            if name == "pending_batch":
+                changes[name] = draw(st.sampled_from([1, 5, 1000]))
+            elif name == "dedup_statuses":
+                changes[name] = draw(st.sampled_from([*DEDUP_READINGS, ("failed",), ("sent",), ()]))
+            else:
+                changes[name] = not getattr(base, name)
     if draw(st.integers(0, 4)) == 0:
         changes["retry_via_pending"] = True
     if draw(st.booleans()):
@@ -211,6 +222,29 @@ def test_batched_equals_events_on_every_policy_preset(scenario, preset):
 
 def test_fleet_presets_run_the_same_on_both_engines():
     assert_same_run("mass-expiry", "certctl-i005", seed=1, horizon=2 * 86400 + 3 * 3600)
+
+
+def test_fleet_jobs_ending_together_run_the_same_on_both_engines():
+    """Instant issuer calls and Email Sends of 0 or 2 s: many jobs end at one instant and hand their slots on then;
+    alerts re-dispatched under the "delivered" reading; revocations on a context without a deadline."""
+    fleet = Fleet(
+        certificates=120,
+        remaining_days=[0, 35],
+        channels={"informational": ["Slack"], "warning": ["Slack", "Email"], "critical": ["PagerDuty"]},
+        renewal_latency=0.0,
+        deployment_latency=0.0,
+        renewal_failure_rate=0.3,
+        deployment_targets=2,
+        job_concurrency=4,
+        revocations_per_day=30,
+    )
+    scenario = notifsim.Scenario(
+        "jobs",
+        channels={"Slack": ch.Bernoulli(0.5, latency=0.0), "Email": ch.Bernoulli(0.2, latency=ch.Constant(2.0)), "PagerDuty": ch.Outages([(0, "3h")])},
+        workload=fleet,
+    )
+    for reading in ("delivered", ("failed",)):
+        assert_same_run(scenario, notifsim.Policy.preset("certctl-i005").replace(dedup_statuses=reading), seed=3, horizon="6h")
 
 
 def test_revocation_email_listed_while_its_webhook_is_in_flight_is_handed_over():

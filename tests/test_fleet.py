@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import notifsim
 from notifsim import ConfigError
-from notifsim.certctl import DAY_S, alert_message
+from notifsim.certctl import DAY_S, STATUSES, alert_message
 from notifsim.channels import Bernoulli, Scripted
 from notifsim.machine import CHANNELS
 from notifsim.workloads import Fleet
@@ -183,13 +183,13 @@ def test_threshold_crossing_uses_go_truncation(days, threshold, first_tick_h):
 
 def test_expired_certificate_is_skipped_by_later_ticks():
     """updateCertExpiryStatus marks it Expired before the alerts; a failed alert is never re-dispatched then."""
-    policy = POLICY.replace(dedup_any_status=False)
+    policy = POLICY.replace(dedup_statuses="not-failed")
     fleet = Fleet(expires_in_days=[0.0], auto_renew=0, thresholds=[0])
     result = run(fleet, channels=all_ok(Email=Scripted([], then=FAIL)), policy=policy, horizon="5h")
     assert len(alerts(result)) == 1 and result.counters["alerts_created"] == 1
 
 
-# -- dedup_any_status: certctl as built vs the documented intent -----------------------------
+# -- dedup_statuses: certctl as built vs its readings (more in tests/test_dedup_readings.py) ----------------
 
 
 def test_failed_alert_is_never_resent_when_dedup_matches_any_status():
@@ -201,7 +201,7 @@ def test_failed_alert_is_never_resent_when_dedup_matches_any_status():
 
 
 def test_failed_alert_is_redispatched_next_tick_when_dedup_ignores_failed_rows():
-    policy = POLICY.replace(dedup_any_status=False)
+    policy = POLICY.replace(dedup_statuses="not-failed")
     fleet = Fleet(expires_in_days=[5.0], auto_renew=0, thresholds=[7])
     always = run(fleet, channels=all_ok(Email=Scripted([], then=FAIL)), policy=policy, horizon="5h")
     hours = (alerts(always)["created_at"] - always.start) / pd.Timedelta(hours=1)
@@ -278,11 +278,15 @@ def test_revocation_fans_out_webhook_then_email_and_silences_the_certificate():
 # -- event-driven == brute force ---------------------------------------------------------------
 
 
-def brute_force(expires_s, thresholds, matrix, ticks, *, failing=(), any_status=True):
-    """certctl's CheckExpiringCertificates run naively: every tick lists and checks the whole fleet."""
+def brute_force(expires_s, thresholds, matrix, ticks, *, failing=(), suppressing=STATUSES):
+    """certctl's CheckExpiringCertificates run naively: every tick lists and checks the whole fleet.
+
+    Every Send takes no time, so at a tick each earlier row is ``failed`` (its channel fails) or ``sent``.
+    """
     fleet = Fleet(expires_in_days=[0.0], thresholds=thresholds, channels=matrix)
     status = ["Active"] * len(expires_s)
-    rows = []  # (cert, threshold, channel, t, failed)
+    rows = []  # (cert, threshold, channel, t)
+    statuses: dict[tuple, list[str]] = {}  # (cert, threshold, channel) -> statuses of its rows
     for k in range(ticks):
         t = k * 3600.0
         listed = sorted((e, c) for c, e in enumerate(expires_s) if e < t + 31 * DAY_S)
@@ -297,13 +301,15 @@ def brute_force(expires_s, thresholds, matrix, ticks, *, failing=(), any_status=
                 for ch in fleet.channels_for(threshold):
                     if ch not in CHANNELS:
                         continue
-                    existing = [r for r in rows if r[:3] == (c, threshold, ch) and (any_status or not r[4])]
-                    if not existing:
-                        rows.append((c, threshold, ch, t, ch in failing))
-    return sorted((f"mc-{c:06d}", thr, ch, t) for c, thr, ch, t, _ in rows)
+                    key = (c, threshold, ch)
+                    if not any(s in suppressing for s in statuses.get(key, [])):
+                        rows.append((c, threshold, ch, t))
+                        statuses.setdefault(key, []).append("failed" if ch in failing else "sent")
+    return sorted((f"mc-{c:06d}", thr, ch, t) for c, thr, ch, t in rows)
 
 
 MATRICES = [None, PER_TIER, {"informational": ["Teams", "Slak"], "critical": ["Webhook", "Email"]}]
+READINGS = ["any", "not-failed", "delivered", ("sent",), ("failed",), ()]
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -313,17 +319,18 @@ def test_event_driven_counts_equal_brute_force(seed):
     expires = [rnd.uniform(-2, 40) * DAY_S for _ in range(n)]
     thresholds = rnd.sample([45, 30, 21, 14, 7, 3, 1, 0], k=rnd.randint(1, 5))
     matrix = MATRICES[seed % len(MATRICES)]
-    any_status = seed % 2 == 0
+    policy = POLICY.replace(dedup_statuses=READINGS[seed])
     failing = ("Slack", "Email") if seed % 3 else ()
     channels = all_ok(**{ch: Scripted([], then=FAIL) for ch in failing})
     fleet = Fleet(expires_in_days=[e / DAY_S for e in expires], thresholds=thresholds, channels=matrix, auto_renew=0)
     hours = 24 * 12
-    result = run(fleet, channels=channels, policy=POLICY.replace(dedup_any_status=any_status), horizon=hours * 3600.0)
+    result = run(fleet, channels=channels, policy=policy, horizon=hours * 3600.0)
     rows = alerts(result)
     got = sorted(zip(rows["certificate_id"], rows["threshold"], rows["channel"], (rows["created_at"] - result.start).dt.total_seconds()))
-    assert got == brute_force(expires, thresholds, matrix, hours, failing=failing, any_status=any_status)
-    # event-driven: far fewer certificate visits than ticks x certificates (unless failed rows are re-dispatched)
-    if any_status or not failing:
+    assert got == brute_force(expires, thresholds, matrix, hours, failing=failing, suppressing=policy.dedup_statuses)
+    # event-driven: far fewer certificate visits than ticks x certificates, unless alert rows stop suppressing
+    # (a row created pending under a reading without pending, or failing under one without failed)
+    if "pending" in policy.dedup_statuses and ("failed" in policy.dedup_statuses or not failing):
         assert result.counters["visits"] < hours * n / 20
 
 

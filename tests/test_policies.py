@@ -529,7 +529,7 @@ EXPECTED_CHANGES = {
     "pending_batch": {"max_process_batch"},  # the 80-row backlog goes out in one tick instead of two
     # Webhook rows are really sent: no ghosts, deliveries, and its failures strand (as built)
     "webhook_notifier": {"ghost", "webhook_sends", "delivered", "attempts", "stranded"},
-    "dedup_any_status": set(),  # only the Fleet workload dedups (WHAT_IF_FLEET)
+    "dedup_statuses": set(),  # only the Fleet workload dedups (WHAT_IF_FLEET)
     "email_quit_defect": {"email_delivered_reported_failed", "stranded"},  # delivered Emails are now sent, not failed
     # the requeue of the sent row is refused: it is not re-sent, so it stays a ghost and is not delivered
     "requeue_any_status": {"refused_requeues", "attempts", "delivered", "ghost"},
@@ -590,19 +590,28 @@ def test_what_if_row_level_exactness(what_if_runs):
     batched = what_if_runs["pending_batch"].notifications.set_index("id")
     pd.testing.assert_series_equal(base["status"], batched["status"])
     pd.testing.assert_series_equal(base["attempts"], batched["attempts"])
-    # dedup_any_status without the Fleet workload: the very same run
-    pd.testing.assert_frame_equal(base, what_if_runs["dedup_any_status"].notifications.set_index("id"))
+    # dedup_statuses without the Fleet workload: the very same run
+    pd.testing.assert_frame_equal(base, what_if_runs["dedup_statuses"].notifications.set_index("id"))
 
 
-def test_what_if_dedup_any_status_on_a_fleet():
+def test_what_if_dedup_statuses_on_a_fleet():
     """Failed expiry alerts suppress re-dispatch as built; with the switch flipped they are re-created next renewal check."""
     base = _metrics(notifsim.simulate(WHAT_IF_FLEET, ASBUILT, seed=3, horizon="6h"))
     changed = {}
     for switch in SWITCHES:
         flipped = _metrics(notifsim.simulate(WHAT_IF_FLEET, ASBUILT.replace(**{switch: getattr(I005, switch)}), seed=3, horizon="6h"))
         changed[switch] = {k for k in base if base[k] != flipped[k]}
-    assert changed["dedup_any_status"] == {"alerts", "stranded", "delivered", "attempts"}
-    assert "alerts" not in set().union(*(v for k, v in changed.items() if k != "dedup_any_status"))
+    assert changed["dedup_statuses"] == {"alerts", "stranded", "delivered", "attempts"}
+    assert "alerts" not in set().union(*(v for k, v in changed.items() if k != "dedup_statuses"))
     # the fleet has no Webhook, Email, backlog, requeues or retried rows: those switches change nothing
     for switch in ("pending_batch", "webhook_notifier", "email_quit_defect", "requeue_any_status", "success_clears_retry_fields"):
         assert changed[switch] == set(), switch
+    # as built no alert row is ever dead, and none is still pending at a renewal check (Slack answers in 0.3 s):
+    # the "delivered" reading creates exactly the rows "not-failed" does, value for value
+    not_failed = notifsim.simulate(WHAT_IF_FLEET, ASBUILT.replace(dedup_statuses="not-failed"), seed=3, horizon="6h")
+    delivered = notifsim.simulate(WHAT_IF_FLEET, ASBUILT.replace(dedup_statuses="delivered"), seed=3, horizon="6h")
+    pd.testing.assert_frame_equal(not_failed.notifications, delivered.notifications)
+    # under certctl-i005 a failed alert is retried to dead within 16 minutes: "not-failed" lets the dead row suppress,
+    # "delivered" re-alerts it at the next check
+    i005 = {r: _metrics(notifsim.simulate(WHAT_IF_FLEET, I005.replace(dedup_statuses=r), seed=3, horizon="6h")) for r in ("not-failed", "delivered")}
+    assert i005["delivered"]["alerts"] > i005["not-failed"]["alerts"] and i005["delivered"]["delivered"] > i005["not-failed"]["delivered"]

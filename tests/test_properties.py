@@ -68,6 +68,8 @@ def policies(draw):
         if draw(st.booleans()):
             if name == "pending_batch":
                 changes[name] = draw(st.sampled_from([1, 3, 50, 1000]))
+            elif name == "dedup_statuses":
+                changes[name] = draw(st.sampled_from(["any", "not-failed", "delivered", ("sent",), ()]))
             else:
                 changes[name] = not getattr(base, name)
     changes["max_attempts"] = draw(st.integers(1, 6))

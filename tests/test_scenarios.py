@@ -41,7 +41,7 @@ def test_provider_outage_pagerduty_window_times_out_after_exactly_10s():
     a = result.attempts
     at = (a["at"] - result.start).dt.total_seconds()
     pd_window = (a["channel"] == "PagerDuty") & (at >= 3600) & (at < 5400)
-    assert pd_window.sum() > 5
+    assert pd_window.sum() > 2  # PagerDuty carries a fifth of the expiry alerts (job notifications go to Email)
     assert (a.loc[pd_window, "error"].fillna("") == timeout_error("PagerDuty", 10.0)).all()
     assert (a.loc[pd_window, "latency_s"] == 10.0).all()
     outside = (a["channel"] == "PagerDuty") & ~pd_window

@@ -289,7 +289,7 @@ class BatchedEngine(EventEngine):
         first = np.ones(len(arrival), bool)
         first[1:] = arrival[1:] != arrival[:-1]
         group = np.cumsum(first) - 1
-        deadline = t + run.deadline
+        deadline = t + run.deadlines[arrival]  # each creator's context (inf: none)
         replica = replica_of[arrival]
         cancel = state.plan.cancel_after_many(replica, t)
         ch = channel_codes.astype(np.int64)
@@ -328,7 +328,7 @@ class BatchedEngine(EventEngine):
         replicas = self.state.plan.creators(run.times)
         for i in indexes.tolist():
             yield env.at(float(run.times[i]), arrival_order(i))
-            self.create_batch(run.specs(i), run.deadline, identity=i, replica=int(replicas[i]))
+            self.create_batch(run.specs(i), float(run.deadlines[i]), identity=i, replica=int(replicas[i]))
 
     def _create_arrivals(self, key: tuple) -> list[dict[str, np.ndarray]]:
         """Create the arrivals whose key comes before ``key``; their effects before ``key``, as taken items."""

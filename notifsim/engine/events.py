@@ -236,7 +236,7 @@ class EventEngine:
         replicas = self.state.plan.creators(run.times).tolist()
         for i, at in enumerate(run.times.tolist()):
             yield env.at(at, arrival_order(i))
-            self.create_batch(run.specs(i), run.deadline, identity=i, replica=replicas[i])
+            self.create_batch(run.specs(i), float(run.deadlines[i]), identity=i, replica=replicas[i])
 
     def create_batch(self, specs: list[dict], deadline: float, identity: int | None = None, replica: int | None = None) -> list:
         """Several ``Create`` calls, then their sends one after another in one creator process on ``replica``.

@@ -73,17 +73,13 @@ class WorkloadHooksImpl(_Clock):
 
     def has_alert(self, certificate_id: str, threshold: int, channel: str) -> bool:
         state = self._engine.state
-        return state.table.has_threshold_notification_on_channel(certificate_id, threshold, channel, state.policy.dedup_any_status)
+        return state.table.has_threshold_notification_on_channel(certificate_id, threshold, channel, state.policy.dedup_statuses)
 
-    @property
-    def failed_alerts_suppress(self) -> bool:
-        return self._engine.policy.dedup_any_status
-
-    def failed_alerts_since(self, cursor: int) -> tuple[list[str], int]:
+    def unsuppressed_alerts_since(self, cursor: int) -> tuple[list[str], int]:
         table = self._engine.state.table
-        log = table.failed_alert_log
+        seqs, end = table.alert_log_since(cursor)
         ids = table.certificate_ids
-        return [ids[seq] or "" for seq in log[cursor:]], len(log)
+        return [ids[seq] or "" for seq in seqs], end
 
 
 class OperatorHooksImpl(_Clock):

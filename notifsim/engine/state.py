@@ -96,6 +96,7 @@ class RunState:
         self.horizon_s = horizon_s
         self.streams = Streams(seed)
         self.table = NotificationTable(id_epoch_ns=datetime_to_us(scenario.start) * 1000)
+        self.table.watch_alerts(policy.dedup_statuses)  # alert rows that stop suppressing, for a fleet to revisit
         self.service = NotificationService(self.table, policy, scenario.channels)
         self.recorder = Recorder()
         self.channels = {name: model.bind(name, self.streams) for name, model in scenario.channels.items()}

@@ -28,14 +28,16 @@ simulation seconds (NaN is NULL, ``-inf`` Go's zero time).  See
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
 
-from ..certctl import CHANNELS, COLUMNS, GENERATED_ID_PREFIX, STATUSES, THRESHOLD_TAG, TYPES
+from ..certctl import CHANNELS, COLUMNS, GENERATED_ID_PREFIX, STATUSES, TYPES
+from .alerts import AlertIndex
 from .columns import NULL, Pool, TextColumn
 from .listing import PendingIndex, RetryIndex
+from .views import Notification, Rows
 
 #: Status codes of the five certctl statuses (other status texts from initial rows get codes after them).
 PENDING, SENT, FAILED, DEAD, READ = range(5)
@@ -64,36 +66,6 @@ class NotFound(KeyError):
 
     def __str__(self) -> str:
         return f"notification not found: {self.args[0]}"
-
-
-class Notification:
-    """A view of one row of ``notification_events``: its columns as attributes; ``seq`` is its insertion order.
-
-    Views read the table, so a view taken before an update shows the row as
-    it is now.  Change rows through the table's methods only.
-    """
-
-    __slots__ = ("_table", "seq")
-
-    def __init__(self, table: NotificationTable, seq: int):
-        self._table = table
-        self.seq = seq
-
-    def __getattr__(self, name: str) -> Any:
-        table: NotificationTable = object.__getattribute__(self, "_table")
-        return table.value(object.__getattribute__(self, "seq"), name)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in COLUMNS}
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Notification) and other._table is self._table and other.seq == self.seq
-
-    def __hash__(self) -> int:
-        return hash((id(self._table), self.seq))
-
-    def __repr__(self) -> str:
-        return f"Notification({self.id!r}, {self.channel}, {self.status}, rc={self.retry_count}, nra={self.next_retry_at})"
 
 
 class NotificationTable:
@@ -137,9 +109,7 @@ class NotificationTable:
         self._retry = RetryIndex()
         self._counts = np.zeros(8, np.int64)  # rows per status code
         self._stranded = 0  # failed rows with next_retry_at NULL
-        self._threshold_rows: dict[tuple[str, str, int], list[int]] = {}  # (certificate, threshold digits, channel code)
-        #: seqs of ExpirationWarning rows, appended each time such a row is written ``failed``
-        self.failed_alert_log: list[int] = []
+        self._alerts = AlertIndex()
 
     # -- storage -------------------------------------------------------------
 
@@ -191,9 +161,9 @@ class NotificationTable:
         return Notification(self, seq)
 
     @property
-    def rows(self) -> _Rows:
+    def rows(self) -> Rows:
         """Every row in insertion order, as views (``rows[seq]``)."""
-        return _Rows(self)
+        return Rows(self)
 
     def __len__(self) -> int:
         return self.n
@@ -327,8 +297,7 @@ class NotificationTable:
         self.n = seq + 1
         self._enter(seq, status_code)
         if type_code == _ALERT and certificate_id is not None and message:
-            for digits in THRESHOLD_TAG.findall(message):
-                self._threshold_rows.setdefault((certificate_id, digits, channel_code), []).append(seq)
+            self._alerts.add(seq, certificate_id, message, channel_code)
         return seq
 
     def create_many(
@@ -394,8 +363,8 @@ class NotificationTable:
                 self._stranded += 1
             else:
                 self._retry.enter(nra, seq)
-            if self.type[seq] == _ALERT:
-                self.failed_alert_log.append(seq)
+        if self._alerts.watching and self.type[seq] == _ALERT:
+            self._alerts.took(seq, code)
 
     def _leave(self, seq: int, code: int) -> None:
         """Row ``seq`` is about to lose status ``code``: uncount it (lazy indexes drop it when listed)."""
@@ -475,9 +444,9 @@ class NotificationTable:
             self._stranded += int(np.count_nonzero(stranded))
             if (~stranded).any():
                 self._retry.enter_many(nra[~stranded], f[~stranded])
-            alerts = f[self.type[f] == _ALERT]
-            if len(alerts):
-                self.failed_alert_log.extend(alerts.tolist())
+        if self._alerts.watching:
+            alert = self.type[seqs] == _ALERT
+            self._alerts.took_many(seqs[alert], new[alert])
 
     # -- listing ---------------------------------------------------------------------
 
@@ -538,24 +507,47 @@ class NotificationTable:
         page = seqs[offset:] if limit is None else seqs[offset : offset + limit]
         return [Notification(self, int(s)) for s in page]
 
-    def has_threshold_notification_on_channel(self, certificate_id: str, threshold: int, channel: str, any_status: bool = True) -> bool:
-        """``HasThresholdNotificationOnChannel`` (renewal.go, ``sendThresholdAlerts``): does an alert row exist for this key?
+    def has_threshold_notification_on_channel(self, certificate_id: str, threshold: int, channel: str, statuses: Collection[str] = STATUSES) -> bool:
+        """``HasThresholdNotificationOnChannel`` (renewal.go, ``sendThresholdAlerts``): does an alert row suppress a new one?
 
         certctl lists ``type='ExpirationWarning'``, this ``certificate_id`` and
         ``channel``, ``message LIKE '%[threshold:N]%'`` with **no** status
-        filter, so a row of any status dedups (``any_status=True``, certctl as
-        built).  ``any_status=False`` is the documented intent: rows with
-        status ``'failed'`` do not count.  O(rows with this key).
+        filter, so a row of any status dedups: ``statuses`` = all five
+        (certctl as built), which also counts rows whose status text is none
+        of certctl's five.  A smaller ``statuses`` counts only rows in one of
+        them (the policy's ``dedup_statuses``).  O(rows with this key).
         """
         code = self.channels.find(channel)
         if code is None:
             return False
-        seqs = self._threshold_rows.get((certificate_id, str(threshold), code))
+        seqs = self._alerts.rows(certificate_id, threshold, code)
         if not seqs:
             return False
-        if any_status:
+        codes = self._alerts.codes(statuses)
+        if codes is None:
             return True
-        return bool((self.status[seqs] != FAILED).any())
+        status = self.status
+        return any(int(status[s]) in codes for s in seqs)
+
+    def watch_alerts(self, suppressing: Collection[str]) -> None:
+        """Keep the alert log: every time an ``ExpirationWarning`` row takes a status *not* in ``suppressing``.
+
+        Those are the rows that stop suppressing a new alert under a dedup
+        reading (``suppressing`` = the policy's ``dedup_statuses``), so a
+        fleet revisits their certificates by reading the log
+        (:meth:`alert_log_since`) instead of scanning the table.  A row
+        created ``pending`` counts as taking ``pending``.  With all five
+        statuses suppressing (certctl as built) nothing is logged.
+        """
+        self._alerts.watch(suppressing)
+
+    def alert_log_since(self, cursor: int) -> tuple[list[int], int]:
+        """Row numbers logged from position ``cursor`` of the alert log (:meth:`watch_alerts`) on, and the log's end.
+
+        Start with cursor 0 and pass back the end returned; the entries before
+        ``cursor`` are dropped (they have been read).
+        """
+        return self._alerts.since(cursor)
 
     def count_by_status(self, status: str) -> int:
         """``CountByStatus``: rows whose status equals ``status`` exactly."""
@@ -569,26 +561,8 @@ class NotificationTable:
         return out
 
     def clear(self) -> None:
-        """Drop every row and index (used once a run's rows have been copied out); the id epoch stays."""
+        """Drop every row and index (used once a run's rows have been copied out); the id epoch and the alert watch stay."""
+        watched = self._alerts.watched
         NotificationTable.__init__(self, self.id_epoch_ns)
-
-
-class _Rows:
-    """``table.rows``: a read-only sequence of row views."""
-
-    __slots__ = ("_table",)
-
-    def __init__(self, table: NotificationTable):
-        self._table = table
-
-    def __len__(self) -> int:
-        return len(self._table)
-
-    def __getitem__(self, seq: int) -> Notification:
-        if not -len(self) <= seq < len(self):
-            raise IndexError(seq)
-        return Notification(self._table, seq % len(self))
-
-    def __iter__(self):
-        table = self._table
-        return (Notification(table, seq) for seq in range(len(table)))
+        if watched is not None:
+            self.watch_alerts(watched)

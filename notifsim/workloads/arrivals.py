@@ -6,7 +6,8 @@
 Each arrival goes through certctl's creator path: ``Create`` a ``pending``
 row, then send it at once in the creator's own context.  Arrival times and
 choices come from the run's ``arrivals`` stream only, so they are the same
-under every policy on one seed.
+under every policy on one seed.  Each type goes where certctl's creator
+sends it and on that creator's context (:func:`creator_deadline`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..certctl import CHANNELS, REVOCATION_CHANNELS, TYPES
+from ..certctl import CHANNELS, JOB_NOTIFICATION_CHANNEL, JOB_NOTIFICATION_TYPES, JOB_PROCESSOR_DEADLINE_S, REVOCATION_CHANNELS, TYPES
 from ..errors import ConfigError
 from ..hooks import Run, WorkloadHooks
 from ..timeutil import DEFAULT_START, parse_duration
@@ -28,15 +29,36 @@ from .base import Workload, number, weights
 Arrivals = dict[str, np.ndarray]
 
 
+def creator_deadline(type_: str, alert_deadline: float) -> float:
+    """Seconds of context certctl's creator of ``type_`` sends on.
+
+    Expiry alerts (and ``PolicyViolation``, which has no creator): the renewal
+    check's, ``alert_deadline``; renewal and deployment notifications: the
+    job's 2 minutes; revocations: the HTTP request's, which has no deadline
+    (``inf``).
+    """
+    if type_ == "Revocation":
+        return math.inf
+    if type_ in JOB_NOTIFICATION_TYPES:
+        return JOB_PROCESSOR_DEADLINE_S
+    return alert_deadline
+
+
 class Poisson(Workload):
     """Notifications arrive as a Poisson process of ``rate_per_hour``.
 
-    Each arrival picks a channel and a type by the given weights; a
-    ``Revocation`` ignores the channel pick and creates certctl's two rows,
-    Webhook then Email (``notifsim.certctl.REVOCATION_CHANNELS``).  The
-    creator sends at once with a context of ``deadline`` seconds (certctl's
-    renewal check uses 5 min).  Recipients are ``owner-<k>@example.com`` for
-    k in 1..``recipients``; the i-th arrival concerns certificate ``mc-<i>``.
+    Each arrival picks a channel and a type by the given weights.  Types go
+    where certctl sends them: a ``Revocation`` ignores the channel pick and
+    creates certctl's two rows, Webhook then Email
+    (``notifsim.certctl.REVOCATION_CHANNELS``); a renewal or deployment
+    notification ignores it too and goes to Email, as certctl's
+    ``SendRenewalNotification`` and ``SendDeploymentNotification`` always
+    do; only expiry alerts (and ``PolicyViolation``) use the pick.  The
+    creator sends at once on its context: ``deadline`` seconds for expiry
+    alerts (certctl's renewal check uses 5 min), the job's 2 minutes for
+    renewal and deployment notifications, none for revocations.
+    Recipients are ``owner-<k>@example.com`` for k in 1..``recipients``;
+    the i-th arrival concerns certificate ``mc-<i>``.
     """
 
     def __init__(
@@ -73,16 +95,22 @@ class Poisson(Workload):
         return self._label(rng, times)
 
     def _label(self, rng: np.random.Generator, times: np.ndarray) -> Arrivals:
-        """Channel, type and owner for each arrival time, drawn by the weights."""
+        """Channel, type and owner for each arrival time, drawn by the weights.
+
+        ``channel`` is where the row goes (Email for renewal and deployment
+        notifications), ``channel_index`` the pick itself.
+        """
         k = len(times)
         ch_names, ch_w = list(self.channels), np.array(list(self.channels.values()))
         ty_names, ty_w = list(self.types), np.array(list(self.types.values()))
         channel_index = rng.choice(len(ch_names), size=k, p=ch_w / ch_w.sum())
         type_index = rng.choice(len(ty_names), size=k, p=ty_w / ty_w.sum())
         owner = rng.integers(1, self.recipients + 1, size=k)
+        channel = np.array(ch_names, dtype=object)[channel_index]
+        channel[np.isin(type_index, [i for i, t in enumerate(ty_names) if t in JOB_NOTIFICATION_TYPES])] = JOB_NOTIFICATION_CHANNEL
         return {
             "at": times,
-            "channel": np.array(ch_names, dtype=object)[channel_index],
+            "channel": channel,
             "type": np.array(ty_names, dtype=object)[type_index],
             "owner": owner,
             "channel_index": channel_index,  # into list(self.channels)
@@ -99,8 +127,9 @@ class ArrivalRun:
 
     The i-th arrival concerns certificate ``mc-<i+1>`` and owner
     ``owner-<k>@example.com``; a ``Revocation`` creates a Webhook row and
-    an Email row (in that order), every other type one row on the drawn
-    channel.  notifsim's engines drive the arrivals themselves (each at its
+    an Email row (in that order), a renewal or deployment notification one
+    Email row, every other type one row on the drawn channel; each sends
+    on its creator's context (:attr:`deadlines`).  notifsim's engines drive the arrivals themselves (each at its
     instant, in arrival order); :meth:`process` is the same for any other
     driver.
     """
@@ -113,7 +142,9 @@ class ArrivalRun:
         self.owner: np.ndarray = arrivals["owner"]
         self.channel_index: np.ndarray = arrivals["channel_index"]
         self.type_index: np.ndarray = arrivals["type_index"]
-        self.deadline = workload.deadline
+        per_type = np.array([creator_deadline(t, workload.deadline) for t in workload.types], dtype=float)
+        #: per arrival: seconds of context its creator sends on (``inf``: none)
+        self.deadlines: np.ndarray = per_type[self.type_index] if len(self.type_index) else np.empty(0)
         self._hooks = hooks
 
     def __len__(self) -> int:
@@ -140,7 +171,7 @@ class ArrivalRun:
         import pyarrow.compute as pc
 
         types = list(self.workload.types)
-        channels = list(dict.fromkeys([*self.workload.channels, *REVOCATION_CHANNELS]))
+        channels = list(dict.fromkeys([*self.workload.channels, *REVOCATION_CHANNELS, JOB_NOTIFICATION_CHANNEL]))
         recipients = [f"owner-{k}@example.com" for k in range(1, self.workload.recipients + 1)]
         idx = np.arange(lo, hi, dtype=np.int64)
         revocation = self.type_index[lo:hi] == types.index("Revocation") if "Revocation" in types else np.zeros(hi - lo, bool)
@@ -152,6 +183,8 @@ class ArrivalRun:
         channel_index = {c: i for i, c in enumerate(channels)}
         row_type = self.type_index[lo:hi].astype(np.int64)[arrival - lo]
         row_channel = self.channel_index[lo:hi].astype(np.int64)[arrival - lo]  # the workload's channels come first in `channels`
+        job = np.isin(row_type, [types.index(t) for t in JOB_NOTIFICATION_TYPES if t in types])
+        row_channel[job] = channel_index[JOB_NOTIFICATION_CHANNEL]
         if revocation.any():
             rev_rows = revocation[arrival - lo]
             offsets = np.arange(len(arrival)) - starts[arrival - lo]
@@ -182,7 +215,7 @@ class ArrivalRun:
         for i, at in enumerate(self.times.tolist()):
             if at > hooks.now:
                 yield hooks.timeout(at - hooks.now)
-            hooks.create_batch(self.specs(i), self.deadline)
+            hooks.create_batch(self.specs(i), float(self.deadlines[i]))
 
     def counters(self) -> dict[str, int]:
         return {}
@@ -202,8 +235,8 @@ class Diurnal(Poisson):
     weekdays[d] / mean(hours ⊗ weekdays)``.  Local time is UTC shifted by
     ``utc_offset_hours``.  Within each local hour the process is a
     homogeneous Poisson process, so counts per hour are exactly Poisson
-    with that hour's mean.  Channels, types, recipients and the creator's
-    deadline behave as in :class:`Poisson`.
+    with that hour's mean.  Channels, types, recipients and the creators'
+    deadlines behave as in :class:`Poisson`.
     """
 
     def __init__(

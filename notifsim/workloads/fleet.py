@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..certctl import CHANNELS, DAY_S, DEFAULT_MATRIX, DEFAULT_SEVERITY, DEFAULT_THRESHOLDS, TIERS
+from ..certctl import CHANNELS, DAY_S, DEFAULT_MATRIX, DEFAULT_SEVERITY, DEFAULT_THRESHOLDS, JOB_CONCURRENCY, TIERS
 from ..errors import ConfigError, unknown_name
 from ..hooks import Run, WorkloadHooks
 from ..timeutil import parse_duration
@@ -39,20 +39,23 @@ class Fleet(Workload):
     for every tier; a tier missing from a given matrix has no channels, so
     the operator opted out; names outside certctl's six channels are
     skipped).  Each (threshold, channel) is deduplicated with
-    ``HasThresholdNotificationOnChannel`` — rows of any status when the
-    policy's ``dedup_any_status`` is on, rows not ``failed`` when it is off
-    — and otherwise created and sent at once, one after the other, on the
-    tick's context.  From the deadline on every database call fails: no
+    ``HasThresholdNotificationOnChannel`` — an existing row suppresses the
+    alert when its status is one of the policy's ``dedup_statuses`` (every
+    status as built) — and otherwise created and sent at once, one after
+    the other, on the tick's context.  From the deadline on every database call fails: no
     more rows, no status changes, no renewal jobs; the certificates left
     are handled by the next tick.
 
     **Renewal** (certificates with an issuer: a fraction ``auto_renew``).
     After its alerts a certificate gets a renewal job and becomes
     RenewalInProgress, so it is skipped until the job completes.  The job
-    processor runs on a ``job_processor_interval`` grid with a
-    ``job_processor_deadline`` context and handles the jobs pending at its
-    start, in order: an issuer call of ``renewal_latency`` s that fails with
-    probability ``renewal_failure_rate``.  Success: the certificate expires
+    processor runs on a ``job_processor_interval`` grid, one run at a time,
+    and claims the jobs pending at its start; it runs up to
+    ``job_concurrency`` of them at once, starting them in claim order as
+    slots free, each on its own ``job_processor_deadline`` context from its
+    start, and ends when the last one does.  A renewal job is an issuer
+    call of ``renewal_latency`` s that fails with probability
+    ``renewal_failure_rate``.  Success: the certificate expires
     ``lifetime_days`` later (same certificate id), is Active again, gets
     ``deployment_targets`` deployment jobs (handled by a later job tick;
     each fails with probability ``deployment_failure_rate``) and a
@@ -65,15 +68,14 @@ class Fleet(Workload):
     **Consequence of dedup after renewal.**  The dedup key is (certificate
     id, threshold, channel) with no time window, and a renewed certificate
     keeps its id, so the alert rows of its first lifetime suppress every
-    later alert at those thresholds on those channels — whatever their
-    status when ``dedup_any_status`` is on, and as soon as one was not
-    failed when it is off.  A certificate is alerted at most once per
-    (threshold, channel) in its whole life.
+    later alert at those thresholds on those channels as soon as one of
+    them has a suppressing status: as built, a certificate is alerted at
+    most once per (threshold, channel) in its whole life.
 
     **Revocations** arrive as a Poisson process (``revocations_per_cert_year``
     per certificate plus ``revocations_per_day`` in all) on uniformly chosen
-    certificates; each creates a Webhook row then an Email row sent in one
-    request context of ``revocation_deadline`` s, and the certificate is
+    certificates; each creates a Webhook row then an Email row sent in the
+    HTTP request's context, which has no deadline, and the certificate is
     Revoked (skipped from then on; its pending jobs are dropped).
 
     **Expiries.**  ``expires_in_days`` gives each certificate's days to
@@ -85,9 +87,9 @@ class Fleet(Workload):
 
     It is event-driven: the instant each certificate next needs the renewal
     check (listing, a threshold crossing, its expiry) is precomputed, and a
-    tick touches only the certificates due by its deadline, plus — with
-    ``dedup_any_status`` off — those with an alert row that has just
-    failed.  Draws (expiries, owners, issuers, renewal and deployment
+    tick touches only the certificates due by its deadline, plus those with
+    an alert row that has taken a status outside ``dedup_statuses`` since
+    the last tick (none as built).  Draws (expiries, owners, issuers, renewal and deployment
     outcomes, revocations) come from ``fleet/...`` streams keyed by
     certificate and renewal cycle, so they do not depend on the policy.
     """
@@ -119,7 +121,7 @@ class Fleet(Workload):
         job_processor_interval: float | str = "30s",
         job_processor_deadline: float | str = "2m",
         job_retry_interval: float | str = "5m",
-        revocation_deadline: float | str = "30s",
+        job_concurrency: int = JOB_CONCURRENCY,
     ):
         name = type(self).__name__
         self.lifetime_days = number(lifetime_days, f"{name}.lifetime_days", 0.0, 3650.0, lo_open=True)
@@ -164,7 +166,7 @@ class Fleet(Workload):
         self.job_processor_interval = parse_duration(job_processor_interval, f"{name}.job_processor_interval")
         self.job_processor_deadline = parse_duration(job_processor_deadline, f"{name}.job_processor_deadline")
         self.job_retry_interval = parse_duration(job_retry_interval, f"{name}.job_retry_interval")
-        self.revocation_deadline = parse_duration(revocation_deadline, f"{name}.revocation_deadline")
+        self.job_concurrency = integer(job_concurrency, f"{name}.job_concurrency", 1, 100_000)
 
     # -- validation --------------------------------------------------------
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import math
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Generator
 from typing import Any
 
@@ -66,7 +66,6 @@ class FleetRun:
     def __init__(self, fleet: Fleet, hooks: WorkloadHooks):
         self.f = fleet
         self.hooks = hooks
-        self.any_status = hooks.failed_alerts_suppress
         setup = hooks.generator("fleet", "setup")
         n = fleet.size
         expires = fleet.initial_expiries(setup)
@@ -91,10 +90,12 @@ class FleetRun:
         heapq.heapify(self.heap)
         self.backlog: list[tuple[float, int, int]] = []  # due, not yet visited: (expires, certificate, version)
         self.dispatch = [(t, list(fleet.channels_for(t))) for t in fleet.thresholds]
-        self.log_pos = 0  # cursor into the failed-alert log (hooks.failed_alerts_since)
+        self.log_pos = 0  # cursor into the log of alerts that stopped suppressing (hooks.unsuppressed_alerts_since)
         self.renewal_running = False
         self.pending_jobs: list[_Job] = []
         self.job_wakeup = None
+        self.jobs_running = 0  # jobs of the current job tick that have started and not ended
+        self.slot_freed = None  # the event the job tick waits on while every slot is taken
         self._renewal_u = hooks.keyed("fleet", "renewal")
         self._deployment_u = hooks.keyed("fleet", "deployment")
         self.stats: Counter[str] = Counter()
@@ -155,7 +156,7 @@ class FleetRun:
     def has_work(self, limit: float) -> bool:
         if self.heap and self.heap[0][0] <= limit:
             return True
-        return not self.any_status and bool(self.hooks.failed_alerts_since(self.log_pos)[0])
+        return bool(self.hooks.unsuppressed_alerts_since(self.log_pos)[0])
 
     def renewal_tick(self):
         """One ``CheckExpiringCertificates`` run: visit the certificates due, in ``expires_at`` order.
@@ -172,12 +173,12 @@ class FleetRun:
             _, c, v = heapq.heappop(heap)
             if v == version[c]:
                 heapq.heappush(backlog, (expires[c], c, v))
-        if not self.any_status:  # re-dispatch: certificates with an alert row that failed since the last tick
-            failed, self.log_pos = self.hooks.failed_alerts_since(self.log_pos)
-            for cid in failed:
-                found = self.index.get(cid)
-                if found is not None:
-                    heapq.heappush(backlog, (expires[found], found, version[found]))
+        # re-dispatch: certificates with an alert row that stopped suppressing since the last tick
+        changed, self.log_pos = self.hooks.unsuppressed_alerts_since(self.log_pos)
+        for cid in changed:
+            found = self.index.get(cid)
+            if found is not None:
+                heapq.heappush(backlog, (expires[found], found, version[found]))
         self.stats["renewal_ticks"] += 1
         if not env.database_available():  # GetExpiringCertificates fails: the check returns its error
             self.stats["renewal_ticks_db_error"] += 1
@@ -277,23 +278,45 @@ class FleetRun:
             yield from self.job_tick()
 
     def job_tick(self):
-        """``ProcessPendingJobs``: claim the pending jobs, run them one after the other on a 2-min context."""
+        """``ProcessPendingJobs``: claim every pending job and run them, at most ``job_concurrency`` at once.
+
+        Jobs start in claim order (the order they became pending): as many as
+        there are slots at the tick, then the next one at the instant a
+        running job ends; jobs ending at one instant start as many next ones
+        at that instant, still in claim order.  Each job runs on its own
+        ``job_processor_deadline`` context from its start.  The tick ends when
+        its last job does.
+        """
         env = self.hooks
-        deadline = env.now + self.f.job_processor_deadline
         self.stats["job_ticks"] += 1
         if not env.database_available():  # ClaimPendingJobs fails: the jobs stay pending
             return
-        claimed, self.pending_jobs = self.pending_jobs, []
-        for i, job in enumerate(claimed):
-            if env.now >= deadline:  # simplification: unstarted jobs go back to pending
-                self.pending_jobs[:0] = claimed[i:]
+        queue, self.pending_jobs = deque(self.pending_jobs), []
+        slots = self.f.job_concurrency
+        while queue or self.jobs_running:
+            while queue and self.jobs_running < slots:
+                job = queue.popleft()
+                if self.status[job.cert] == _REVOKED:
+                    continue
+                self.jobs_running += 1
+                env.process(self.run_job(job))
+            if not self.jobs_running:
                 break
-            if self.status[job.cert] == _REVOKED:
-                continue
-            if job.kind == _RENEWAL:
-                yield from self.renew(job, deadline)
-            else:
-                yield from self.deploy(job, deadline)
+            self.slot_freed = env.event()
+            yield self.slot_freed
+        self.slot_freed = None
+
+    def run_job(self, job: _Job):
+        """One job on its own context; at its end its slot goes to the next claimed job."""
+        deadline = self.hooks.now + self.f.job_processor_deadline
+        if job.kind == _RENEWAL:
+            yield from self.renew(job, deadline)
+        else:
+            yield from self.deploy(job, deadline)
+        self.jobs_running -= 1
+        freed = self.slot_freed
+        if freed is not None and not freed.triggered:
+            freed.succeed()
 
     def retry_later(self, job: _Job) -> None:
         """``RetryFailedJobs`` makes a failed job pending at the next job-retry tick."""
@@ -380,4 +403,4 @@ class FleetRun:
             cid, cn, recipient = self.ids[c], self.common_name(c), self.recipient(c)
             message = revocation_message(cn)
             specs = [dict(type="Revocation", channel=ch, recipient=recipient, message=message, certificate_id=cid) for ch in REVOCATION_CHANNELS]
-            env.create_batch(specs, self.f.revocation_deadline)
+            env.create_batch(specs, math.inf)  # the HTTP request's context: no deadline

@@ -1,0 +1,85 @@
+"""The expiry-alert rows of the table: looked up by dedup key, and logged when they stop suppressing.
+
+certctl's expiry-alert dedup (``HasThresholdNotificationOnChannel``) looks
+for ``ExpirationWarning`` rows of one certificate and channel whose body
+carries ``[threshold:N]``.  :class:`AlertIndex` keeps those rows by
+(certificate, threshold, channel) as they are inserted, so the lookup costs
+O(rows with that key), and — when asked to watch — logs every time such a
+row takes a status that does not suppress a new alert under a dedup
+reading, so that a workload can revisit exactly those certificates.  Pure
+Python and numpy; the table passes in its status codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+import numpy as np
+
+from ..certctl import STATUSES, THRESHOLD_TAG
+
+
+class AlertIndex:
+    """Alert rows by dedup key, and the log of alert rows that took a non-suppressing status (codes of ``STATUSES``)."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str, int], list[int]] = {}  # (certificate, threshold digits, channel code) -> seqs
+        self._codes: dict[Any, frozenset[int] | None] = {}  # a collection of statuses -> their codes (None: all five)
+        self.watched: tuple[str, ...] | None = None  # the suppressing statuses being watched (None: no log)
+        self._watch: list[bool] = [False] * len(STATUSES)  # per canonical status code: log a row taking it
+        self._watch_other = False  # the same for status texts outside certctl's five (initial rows only)
+        self.watching = False
+        self._log: list[int] = []
+        self._base = 0  # log entries dropped from the front (already read)
+
+    def add(self, seq: int, certificate_id: str, message: str, channel_code: int) -> None:
+        """Index a newly inserted ``ExpirationWarning`` row under every ``[threshold:N]`` tag of its body."""
+        for digits in THRESHOLD_TAG.findall(message):
+            self._rows.setdefault((certificate_id, digits, channel_code), []).append(seq)
+
+    def rows(self, certificate_id: str, threshold: int, channel_code: int) -> list[int] | None:
+        """Row numbers of the alert rows with this key (None: none)."""
+        return self._rows.get((certificate_id, str(threshold), channel_code))
+
+    def codes(self, statuses: Collection[str]) -> frozenset[int] | None:
+        """The status codes of ``statuses``; ``None`` when they are all five (no status filter at all)."""
+        key = statuses if isinstance(statuses, (tuple, frozenset)) else tuple(statuses)
+        if key not in self._codes:
+            names = set(key)
+            self._codes[key] = None if names >= set(STATUSES) else frozenset(STATUSES.index(s) for s in names if s in STATUSES)
+        return self._codes[key]
+
+    # -- the log of rows that stopped suppressing -------------------------------------------
+
+    def watch(self, suppressing: Collection[str]) -> None:
+        """Log alert rows each time they take a status outside ``suppressing`` (with all five: nothing is logged)."""
+        self.watched = tuple(suppressing)
+        codes = self.codes(self.watched)
+        self._watch = [codes is not None and i not in codes for i in range(len(STATUSES))]
+        self._watch_other = codes is not None
+        self.watching = any(self._watch) or self._watch_other
+
+    def took(self, seq: int, code: int) -> None:
+        """Alert row ``seq`` has just taken status ``code``."""
+        if self._watch[code] if code < len(self._watch) else self._watch_other:
+            self._log.append(seq)
+
+    def took_many(self, seqs: np.ndarray, codes: np.ndarray) -> None:
+        """Distinct alert rows ``seqs`` have just taken the statuses ``codes``."""
+        if not len(seqs):
+            return
+        watch = np.array([self._watch[c] if c < len(self._watch) else self._watch_other for c in range(int(codes.max()) + 1)], bool)
+        logged = seqs[watch[codes]]
+        if len(logged):
+            self._log.extend(logged.tolist())
+
+    def since(self, cursor: int) -> tuple[list[int], int]:
+        """Row numbers logged from position ``cursor`` on, and the log's end; entries before ``cursor`` are dropped."""
+        base = self._base
+        if cursor < base:
+            raise ValueError(f"alert log position {cursor} was already dropped (first kept: {base})")
+        if cursor > base:
+            del self._log[: cursor - base]
+            self._base = base = cursor
+        return self._log[cursor - base :], base + len(self._log)
