@@ -29,14 +29,13 @@ def metric_frame(aggregated: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def naming_columns(frame: pd.DataFrame, columns: list[str], fallback: str | None = None) -> list[str]:
-    """The columns that name the rows: those whose values differ, skipping one that only repeats another's grouping
-    (a label equal to the policy); ``fallback`` (default: the last column) when none differs."""
+    """The columns that name the rows: in order, those that tell rows apart beyond the columns already kept (a label
+    that only repeats the policy and a swept setting is left out); ``fallback`` (default: the last column) when none does."""
     text = frame[columns].astype(str)
     kept: list[str] = []
     for column in columns:
-        if text[column].nunique() < 2:
-            continue
-        if any(text.groupby(k)[column].nunique().max() == 1 and text.groupby(column)[k].nunique().max() == 1 for k in kept):
+        groups = text.groupby(kept + [column]).ngroups
+        if groups < 2 or (kept and groups == text.groupby(kept).ngroups):
             continue
         kept.append(column)
     return kept or ([fallback] if fallback else columns[-1:])

@@ -38,6 +38,10 @@ def _slices(study: Study) -> Iterator[tuple[str, pd.DataFrame, str]]:
         yield scenario, runs, phrase
 
 
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _hue(frame: pd.DataFrame, keys: list[str]) -> str:
     """``policy`` when it tells the groups (or the runs' configurations) apart within ``keys``, else ``label``."""
     runs = [c for c in ("replication", "seed") if c in frame.columns]
@@ -86,7 +90,7 @@ def frontier(study: Study) -> list[str]:
             html.figure(
                 fig,
                 f"policy frontier, {phrase}",
-                f"{phrase.capitalize()}: undelivered rate against Send calls per notification; stars mark the certctl profiles, "
+                f"{_first_upper(phrase)}: undelivered rate against Send calls per notification; stars mark the certctl profiles, "
                 "the dashed line joins the configurations no other beats on both.",
             )
         )
@@ -107,7 +111,7 @@ def delivery(study: Study, stored: ResultsFile) -> list[str]:
             html.figure(
                 fig,
                 f"time to delivery, {phrase}",
-                f"{phrase.capitalize()}: share of created notifications delivered within t, all replications pooled; "
+                f"{_first_upper(phrase)}: share of created notifications delivered within t, all replications pooled; "
                 "undelivered ones count as never, so each curve levels off at its delivery rate.",
             )
         )
@@ -136,7 +140,7 @@ def timelines(study: Study, stored: ResultsFile) -> list[str]:
         for ax, name in zip(axes, names):
             plots.status_timeline(timeline[timeline[hue] == name].drop(columns=[hue]), ax=ax, title=str(name))
         out.append(
-            html.figure(fig, f"status timelines, {phrase}", f"{phrase.capitalize()}: rows per status over time, mean over replications (symmetric log scale).")
+            html.figure(fig, f"status timelines, {phrase}", f"{_first_upper(phrase)}: rows per status over time, mean over replications (symmetric log scale).")
         )
     return out
 
@@ -167,7 +171,7 @@ def load(study: Study, stored: ResultsFile) -> list[str]:
             html.figure(
                 fig,
                 f"notifier load, {phrase}",
-                f"{phrase.capitalize()}: Send calls per minute per channel in buckets of {display.fmt(every, 'seconds')}, one replication per configuration; "
+                f"{_first_upper(phrase)}: Send calls per minute per channel in buckets of {display.fmt(every, 'seconds')}, one replication per configuration; "
                 "spikes are retry storms.",
             )
         )
@@ -211,7 +215,7 @@ def paired(study: Study) -> list[str]:
         html.figure(
             fig,
             f"paired differences, {phrase}",
-            f"{phrase.capitalize()}: each policy minus {study.baseline} on the same replications and seeds, with {study.level:.0%} intervals; "
+            f"{_first_upper(phrase)}: each policy minus {study.baseline} on the same replications and seeds, with {study.level:.0%} intervals; "
             "an interval clear of zero is a difference the replications resolve.",
         )
     ]

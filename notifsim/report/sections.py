@@ -32,7 +32,8 @@ PAIRED = ("undelivered_rate", "dead_letter_rate", "attempts_per_notification")
 def shown(study: Study) -> list[str]:
     """The configuration columns worth a table column: those whose values differ and say something the ones before
     do not (a label that only repeats the policy is left out); the policy at least."""
-    return naming_columns(study.metrics, study.by, fallback="policy")
+    order = [c for c in study.by if c != "label"] + ["label"]  # a swept setting before the label that usually spells it out
+    return naming_columns(study.metrics, order, fallback="policy")
 
 
 def _clip(metric: str, low: object, high: object) -> tuple[object, object]:
