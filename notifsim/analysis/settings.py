@@ -51,7 +51,7 @@ def settings(configs: pd.Series | Iterable[Mapping[str, Any] | str]) -> pd.DataF
 
 def varying(frame: pd.DataFrame) -> pd.DataFrame:
     """The columns of ``frame`` whose values are not all the same (a missing value counts as a value of its own)."""
-    keep = [c for c in frame.columns if frame[c].astype(str).nunique(dropna=False) > 1]
+    keep = [c for c in frame.columns if frame[c].map(str).nunique() > 1]
     return frame[keep]
 
 

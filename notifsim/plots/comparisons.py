@@ -31,7 +31,7 @@ def metric_frame(aggregated: pd.DataFrame, metric: str) -> pd.DataFrame:
 def naming_columns(frame: pd.DataFrame, columns: list[str], fallback: str | None = None) -> list[str]:
     """The columns that name the rows: in order, those that tell rows apart beyond the columns already kept (a label
     that only repeats the policy and a swept setting is left out); ``fallback`` (default: the last column) when none does."""
-    text = frame[columns].astype(str)
+    text = frame[columns].map(str)  # missing values as text too, so they group
     kept: list[str] = []
     for column in columns:
         groups = text.groupby(kept + [column]).ngroups

@@ -109,7 +109,7 @@ def _span(values: list) -> str:
 
 
 def _values(column: pd.Series, limit: int = 12) -> list[str]:
-    distinct = list(dict.fromkeys(column.astype(str)))
+    distinct = list(dict.fromkeys(column.map(str)))
     return distinct[:limit] + ([f"… ({len(distinct) - limit} more)"] if len(distinct) > limit else [])
 
 
