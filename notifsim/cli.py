@@ -129,7 +129,7 @@ def _channel_table(results: list[Result], scenario: Scenario) -> str:
 
 def _print_run(result: Result, db: str | None) -> None:
     s = result.summary()
-    print(f"{result.scenario} under {result.policy}, seed {result.seed}, {result.horizon_s / 86400:g} days (run {result.run_id})")
+    print(f"{result.scenario} under {result.policy}, seed {result.seed}, {_fmt(result.horizon_s, 'seconds')} (run {result.run_id})")
     print()
     backlog = _backlog_summary(result)
     if backlog is None:
@@ -177,7 +177,10 @@ def _print_requeues(result: Result) -> None:
     if actions.empty:
         return
     counts = actions.groupby(["action", "outcome"]).size()
-    done = ", ".join(f"{n:,} {_ACTION_PHRASES.get((action, outcome), f'{action} {outcome}')}" for (action, outcome), n in counts.items())
+    order = {key: i for i, key in enumerate(_ACTION_PHRASES)}
+    done = ", ".join(
+        f"{n:,} {_ACTION_PHRASES.get(key, ' '.join(key))}" for key, n in sorted(counts.items(), key=lambda item: order.get(item[0], len(order)))
+    )
     print(f"Operator: {len(actions):,} action{'s' if len(actions) != 1 else ''}: {done}.")
     summary = result.requeue_summary()
     if int(summary["count"].sum()):
