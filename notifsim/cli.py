@@ -178,9 +178,7 @@ def _print_requeues(result: Result) -> None:
         return
     counts = actions.groupby(["action", "outcome"]).size()
     order = {key: i for i, key in enumerate(_ACTION_PHRASES)}
-    done = ", ".join(
-        f"{n:,} {_ACTION_PHRASES.get(key, ' '.join(key))}" for key, n in sorted(counts.items(), key=lambda item: order.get(item[0], len(order)))
-    )
+    done = ", ".join(f"{n:,} {_ACTION_PHRASES.get(key, ' '.join(key))}" for key, n in sorted(counts.items(), key=lambda item: order.get(item[0], len(order))))
     print(f"Operator: {len(actions):,} action{'s' if len(actions) != 1 else ''}: {done}.")
     summary = result.requeue_summary()
     if int(summary["count"].sum()):

@@ -20,7 +20,7 @@ from notifsim import analysis
 from notifsim import operators as op
 from notifsim.channels import Outages, Scripted
 
-NASTY = "it's \"quoted\"; DROP TABLE runs; --"
+NASTY = 'it\'s "quoted"; DROP TABLE runs; --'
 
 
 def _three() -> notifsim.Scenario:
@@ -41,7 +41,12 @@ def _operated() -> notifsim.Scenario:
     actions = [(300, "requeue", _id(5, 1)), (300, "requeue", _id(10, 2)), (300, "requeue", _id(20, 3)), (300, "requeue", "nope")]
     return notifsim.Scenario(
         "scripted-ops",
-        channels={"Slack": Scripted([None], then=None), "Teams": Scripted(["e"], then=None), "PagerDuty": Scripted([], then="e"), "OpsGenie": Scripted([], then="e")},
+        channels={
+            "Slack": Scripted([None], then=None),
+            "Teams": Scripted(["e"], then=None),
+            "PagerDuty": Scripted([], then="e"),
+            "OpsGenie": Scripted([], then="e"),
+        },
         workload=At([(5, "Slack"), (10, "Teams"), (20, "PagerDuty"), (30, "OpsGenie")]),
         operator=op.Scripted(actions),
     )

@@ -83,7 +83,7 @@ def test_metric_vs_knob_draws_a_band_per_policy():
     aggregated = _aggregated()
     ax = _axes()
     assert plots.metric_vs_knob(aggregated, x="knob", metric="undelivered_rate", ax=ax, x_scale=1 / 60, x_label="outage (min)") is ax
-    lines = [line for line in ax.get_lines()]
+    lines = list(ax.get_lines())
     assert [line.get_label() for line in lines] == ["certctl-asbuilt", "certctl-i005", "sidekiq"]
     assert lines[0].get_xdata().tolist() == [10.0, 30.0, 60.0]
     expected = aggregated.xs("undelivered_rate", level="metric").loc["certctl-asbuilt", "mean"].to_numpy()
@@ -92,8 +92,9 @@ def test_metric_vs_knob_draws_a_band_per_policy():
     assert ax.get_ylim()[0] == 0 and ax.get_xlabel() == "outage (min)"
     with pytest.raises(notifsim.ConfigError, match="metric"):
         plots.metric_vs_knob(aggregated, x="knob", metric="nope")
+    two_per_knob = pd.DataFrame({"policy": ["a", "a"], "knob": [1, 1], "k2": [1, 2], "undelivered_rate": [0.1, 0.2]})
     with pytest.raises(notifsim.ConfigError, match="several groups"):
-        plots.metric_vs_knob(analysis.aggregate(pd.DataFrame({"policy": ["a", "a"], "knob": [1, 1], "k2": [1, 2], "undelivered_rate": [0.1, 0.2]}), by=["policy", "knob", "k2"]), x="knob")
+        plots.metric_vs_knob(analysis.aggregate(two_per_knob, by=["policy", "knob", "k2"]), x="knob")
 
 
 def test_policy_frontier_marks_certctl_and_joins_the_frontier():
@@ -108,7 +109,6 @@ def test_policy_frontier_marks_certctl_and_joins_the_frontier():
     assert frontier.get_xdata().tolist() == pytest.approx([0.9, 1.3, 1.7])  # each cheaper and lossier than the next: none beats another
 
 
-
 def test_pareto_keeps_the_points_nothing_beats():
     x = np.array([1.0, 2.0, 3.0, 1.5, 4.0])
     y = np.array([0.5, 0.2, 0.1, 0.6, 0.1])
@@ -116,7 +116,7 @@ def test_pareto_keeps_the_points_nothing_beats():
 
 
 def test_requeue_funnel_bars(runs):
-    funnel = pd.Series({s: 0 for s in analysis.FUNNEL}, dtype="int64")
+    funnel = pd.Series(dict.fromkeys(analysis.FUNNEL, 0), dtype="int64")
     funnel[["rescue_candidates", "requeued", "delivered", "duplicated", "left_behind"]] = [10, 7, 4, 3, 3]
     ax = _axes()
     assert plots.requeue_funnel(funnel, ax=ax) is ax

@@ -40,7 +40,8 @@ def sweep(tmp_path_factory):
     for minutes in OUTAGES_MIN:
         for policy in POLICIES:
             for r in range(REPLICATIONS):
-                notifsim.simulate(_world(minutes), policy, seed=10 + r, horizon="3h", db=db, experiment="tuning", label=f"{policy} <b>{minutes}m</b>", replication=r)
+                label = f"{policy} <b>{minutes}m</b>"
+                notifsim.simulate(_world(minutes), policy, seed=10 + r, horizon="3h", db=db, experiment="tuning", label=label, replication=r)
     return db
 
 
@@ -72,7 +73,8 @@ def test_report_has_every_section(report):
     text = report.read_text()
     ids = {attrs.get("id") for tag, attrs in _tags(text) if tag == "section"}
     assert ids == {"runs", "metrics", "figures", "requeues", "methodology"}
-    for phrase in ("Runs and configurations", "Headline metrics", "Against the baseline", "Requeue outcomes", "Methodology", "common random numbers", "Student t"):
+    phrases = ("Runs and configurations", "Headline metrics", "Against the baseline", "Requeue outcomes", "Methodology", "common random numbers", "Student t")
+    for phrase in phrases:
         assert phrase.lower() in text.lower(), phrase
     assert "Slack outage length (min)" in text  # the swept knob, found in the runs' configurations
     assert "undelivered rate" in text and "delivered within 15 min" in text
@@ -169,7 +171,23 @@ def test_report_plots_render_in_headless_chromium(report, tmp_path):
     assert changed.mean() > 0.05, "the plots cover a good part of the page"
     # certctl-asbuilt's vermillion (#D55E00) appears only in the figures
     vermillion = np.array([0xD5, 0x5E, 0x00]) / 255
+
     def near(image):
         return int((np.abs(image - vermillion).max(axis=2) < 0.06).sum())
+
     assert near(without) == 0
     assert near(with_plots) > 500
+
+
+def test_report_module_doctest():
+    import doctest
+
+    failures, tried = doctest.testmod(notifsim.report)
+    assert tried and not failures
+
+
+def test_demo_refuses_a_bad_report_path_before_running(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--db", "d.duckdb", "--horizon", "1h", "--report", "demo.txt"]) == 2
+    assert capsys.readouterr().err.startswith("notifsim: error: report: must be an .html file")
+    assert not (tmp_path / "d.duckdb").exists()

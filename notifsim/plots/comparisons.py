@@ -34,7 +34,7 @@ def naming_columns(frame: pd.DataFrame, columns: list[str], fallback: str | None
     text = frame[columns].map(str)  # missing values as text too, so they group
     kept: list[str] = []
     for column in columns:
-        groups = text.groupby(kept + [column]).ngroups
+        groups = text.groupby([*kept, column]).ngroups
         if groups < 2 or (kept and groups == text.groupby(kept).ngroups):
             continue
         kept.append(column)
