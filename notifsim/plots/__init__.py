@@ -5,18 +5,14 @@ figure) and returns the Axes; all share one style and one colour per
 policy, channel and status (:mod:`.style`).  They draw what the functions of
 :mod:`notifsim.analysis` compute:
 
-========================  ===================================================  ====================================
-figure                    draws                                                from
-========================  ===================================================  ====================================
-:func:`status_timeline`   rows per status over time                            ``samples`` / ``status_over_time``
-:func:`notifier_load`     Send calls per minute per channel (retry storms)     ``sends_per_minute``
-:func:`delivery_cdf`      share delivered within t, per policy                 ``delivery_cdf`` / ``delivery_times``
-:func:`metric_vs_knob`    a metric against a swept knob, with interval bands   ``aggregate``
-:func:`metric_by_configuration`  a metric per configuration, with intervals    ``aggregate``
-:func:`policy_frontier`   undelivered rate against Send calls per notification ``aggregate``
-:func:`paired_differences`  each configuration minus the baseline, intervals   ``paired``
-:func:`requeue_funnel`    candidates, requeued, outcomes, left behind          ``requeue_funnel``
-========================  ===================================================  ====================================
+* :func:`status_timeline` — rows per status over time (``samples`` or ``status_over_time``);
+* :func:`notifier_load` — Send calls per minute per channel, where retry storms show (``sends_per_minute``);
+* :func:`delivery_cdf` — the share delivered within t, per policy (``delivery_cdf`` or ``delivery_times``);
+* :func:`metric_vs_knob` — a metric against a swept setting, with interval bands (``aggregate``);
+* :func:`metric_by_configuration` — a metric per configuration, with intervals (``aggregate``);
+* :func:`policy_frontier` — undelivered rate against Send calls per notification (``aggregate``);
+* :func:`paired_differences` — each configuration minus the baseline, with intervals (``paired``);
+* :func:`requeue_funnel` — candidates, requeued, outcomes, left behind (``requeue_funnel``).
 """
 
 from .comparisons import metric_by_configuration, metric_vs_knob, paired_differences, pareto, policy_frontier
