@@ -1,4 +1,4 @@
-"""Command line: ``notifsim run`` and ``notifsim demo``.
+"""Command line: ``notifsim run``, ``notifsim demo`` and ``notifsim report``.
 
 Errors a user can cause print one line (``notifsim: error: <field>: ...``)
 and exit with code 2; nothing is written.
@@ -7,11 +7,13 @@ and exit with code 2; nothing is written.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 from typing import NoReturn
 
+import pandas as pd
+
+from . import analysis, display
 from .errors import ConfigError
 from .policy import Policy
 from .result import Result
@@ -57,17 +59,7 @@ def _seed(value: str) -> int:
 
 
 def _fmt(value, kind: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if kind == "rate":
-        return f"{100 * value:.2f} %"
-    if kind == "seconds":
-        if value < 120:
-            return f"{value:.1f} s"
-        if value < 7200:
-            return f"{value / 60:.1f} min"
-        return f"{value / 3600:.1f} h"
-    return f"{int(value):,}"
+    return display.fmt(value, kind)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -82,6 +74,8 @@ _SUMMARY_ROWS = [
     ("created", "created", "count"),
     ("delivered", "delivered", "count"),
     ("delivery rate", "delivery_rate", "rate"),
+    ("undelivered rate (any reason)", "undelivered_rate", "rate"),
+    ("delivered within 15 min", "delivered_within_rate", "rate"),
     ("stranded (failed, never retried)", "stranded", "count"),
     ("stranded rate", "stranded_rate", "rate"),
     ("dead-lettered", "dead_lettered", "count"),
@@ -96,14 +90,20 @@ _SUMMARY_ROWS = [
 
 
 def _summary_table(results: list[Result]) -> str:
-    summaries = [r.summary() for r in results]
+    return _metrics_table([r.policy for r in results], [r.summary() for r in results])
+
+
+def _metrics_table(names: list[str], summaries: list[pd.Series], first: str = "created") -> str:
+    """The summary rows side by side, one column per summary; ``first`` names the count of the first row."""
     rows = []
     for label, key, kind in _SUMMARY_ROWS:
+        if key == "created":
+            label, key = first, ("created" if first == "created" else "notifications")
         if kind == "ratio":
-            rows.append([label] + [f"{s[key]:.2f}" for s in summaries])
+            rows.append([label] + [_fmt(s[key], "ratio") for s in summaries])
         else:
             rows.append([label] + [_fmt(s[key], kind) for s in summaries])
-    return _table(["metric"] + [r.policy for r in results], rows)
+    return _table(["metric", *names], rows)
 
 
 def _channel_table(results: list[Result], scenario: Scenario) -> str:
@@ -129,9 +129,14 @@ def _channel_table(results: list[Result], scenario: Scenario) -> str:
 
 def _print_run(result: Result, db: str | None) -> None:
     s = result.summary()
-    print(f"{result.scenario} under {result.policy}, seed {result.seed}, {result.horizon_s / 86400:g} days (run {result.run_id})")
+    print(f"{result.scenario} under {result.policy}, seed {result.seed}, {_fmt(result.horizon_s, 'seconds')} (run {result.run_id})")
     print()
-    print(_summary_table([result]))
+    backlog = _backlog_summary(result)
+    if backlog is None:
+        print(_summary_table([result]))
+    else:
+        print(f"The run started from {int(backlog['notifications']):,} backlog rows (initial_rows); the rates of each column are of its own rows.")
+        print(_metrics_table(["created during the run", "backlog rows"], [s, backlog], first="rows"))
     print()
     by_channel = result.summary_by_channel()
     if not by_channel.empty:
@@ -139,8 +144,58 @@ def _print_run(result: Result, db: str | None) -> None:
         rows = [[ch] + [_fmt(by_channel.loc[ch, c], "count" if c == "created" else "rate") for c in cols] for ch in by_channel.index]
         print(_table(["channel", "created", "delivered", "stranded", "dead", "ghost", "duplicated"], rows))
         print()
+    _print_requeues(result)
     if db:
         print(f"wrote run {result.run_id} ({len(result.notifications):,} notifications, {int(s['attempts']):,} Send calls) to {db}")
+
+
+def _backlog_summary(result: Result) -> pd.Series | None:
+    """The metrics of the rows the run started from (None when it started from an empty table)."""
+    notifications = result.notifications
+    initial = notifications[notifications["origin"] == "initial"]
+    if initial.empty:
+        return None
+    attempts = result.attempts[result.attempts["notification_id"].isin(initial["id"])]
+    return analysis.summarize(initial, attempts, include_initial=True)
+
+
+#: How the CLI names an operator action and its outcome.
+_ACTION_PHRASES = {
+    ("requeue", "requeued"): "requeued",
+    ("requeue", "refused"): "requeues refused (row sent or read)",
+    ("requeue", "error"): "requeues failed (database down)",
+    ("requeue", "not_found"): "requeues of unknown ids",
+    ("read", "read"): "marked read",
+    ("read", "error"): "mark-reads failed (database down)",
+    ("read", "not_found"): "mark-reads of unknown ids",
+}
+
+
+def _print_requeues(result: Result) -> None:
+    """What the operator did and what its requeues achieved (nothing when no operator acted)."""
+    actions = result.requeues
+    if actions.empty:
+        return
+    counts = actions.groupby(["action", "outcome"]).size()
+    order = {key: i for i, key in enumerate(_ACTION_PHRASES)}
+    done = ", ".join(f"{n:,} {_ACTION_PHRASES.get(key, ' '.join(key))}" for key, n in sorted(counts.items(), key=lambda item: order.get(item[0], len(order))))
+    print(f"Operator: {len(actions):,} action{'s' if len(actions) != 1 else ''}: {done}.")
+    summary = result.requeue_summary()
+    if int(summary["count"].sum()):
+        rows = [
+            [
+                outcome,
+                _fmt(row["count"], "count"),
+                _fmt(row["share"], "rate"),
+                _fmt(row["requeues"], "count"),
+                _fmt(row["median_time_to_delivery_s"], "seconds"),
+            ]
+            for outcome, row in summary.iterrows()
+            if row["count"]
+        ]
+        print("What the requeued notifications became by the horizon:")
+        print(_table(["outcome", "notifications", "share", "requeues", "median time to delivery"], rows))
+    print()
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -150,7 +205,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     horizon = parse_duration(args.horizon, "horizon")
     if args.db:
         check_writable(args.db)
-    result = simulate(scenario, policy, seed=seed, horizon=horizon, db=args.db, run_name=args.run_name)
+    result = simulate(scenario, policy, seed=seed, horizon=horizon, db=args.db, run_name=args.run_name, initial_rows=args.initial_rows)
     _print_run(result, args.db)
 
 
@@ -159,6 +214,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     seed = _seed(args.seed)
     horizon = parse_duration(args.horizon, "horizon")
     check_writable(args.db)
+    report = _report_path(args.report)
     results = [simulate(scenario, Policy.preset(name), seed=seed, horizon=horizon, experiment="demo") for name in ("certctl-asbuilt", "certctl-i005")]
     write_runs(args.db, results)
     print(f"notifsim demo: scenario {scenario.name!r} ({scenario.description or 'no description'})")
@@ -181,6 +237,44 @@ def cmd_demo(args: argparse.Namespace) -> None:
         )
     print("As built, a failed first send is never retried: no row ever reaches the dead-letter queue.")
     print(f"wrote {len(results)} runs ({', '.join(r.run_id for r in results)}) to {args.db}")
+    if report is not None:
+        from .report import write_report
+
+        write_report(args.db, report, run_ids=[r.run_id for r in results], title=f"notifsim demo: scenario {scenario.name}, seed {seed}")
+        print(f"wrote the report to {report} (open it in a browser)")
+
+
+def _report_path(value: str | None) -> Path | None:
+    """The report's path, checked before anything runs: a file in a folder that exists or can be made."""
+    if value is None:
+        return None
+    path = Path(value)
+    if path.is_dir():
+        raise ConfigError("report", f"{value!r} is a directory; give a file path such as report.html")
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError("report", f"must be an .html file; got {value!r}")
+    return path
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    from .report import write_report
+    from .store import ResultsFile
+
+    ResultsFile(args.db).close()  # one clear error for a missing or foreign file
+    out = _report_path(args.out) or Path(args.db).with_suffix(".html")
+    level = _level(args.level)
+    written = write_report(args.db, out, experiment=args.experiment, level=level, baseline=args.baseline, title=args.title)
+    print(f"wrote the report to {written} (open it in a browser)")
+
+
+def _level(value: str) -> float:
+    try:
+        level = float(value)
+    except ValueError:
+        raise ConfigError("level", f"must be a number strictly between 0 and 1, such as 0.95; got {value!r}") from None
+    if not 0 < level < 1:
+        raise ConfigError("level", f"must be a number strictly between 0 and 1, such as 0.95; got {value!r}")
+    return level
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -193,13 +287,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--horizon", default="7d", help="simulated time, e.g. 90s, 15m, 2h, 7d")
     run.add_argument("--db", default=None, help="append the run to this DuckDB file")
     run.add_argument("--run-name", default=None, help="run_id to store the run under")
+    run.add_argument("--initial-rows", default=None, help="start from these rows: certctl's list-API JSON (a backlog)")
     run.set_defaults(func=cmd_run)
     demo = sub.add_parser("demo", help="the default scenario under certctl as built and as designed, side by side")
     demo.add_argument("--scenario", default="default", help="preset name or TOML file")
     demo.add_argument("--seed", default="1", help="root random seed")
     demo.add_argument("--horizon", default="7d", help="simulated time")
     demo.add_argument("--db", default=DEFAULT_DB, help="DuckDB file to append both runs to")
+    demo.add_argument("--report", default=None, help="also write an HTML report of the two runs to this file")
     demo.set_defaults(func=cmd_demo)
+    report = sub.add_parser("report", help="write a self-contained HTML report of a results file")
+    report.add_argument("db", help="the DuckDB results file")
+    report.add_argument("-o", "--out", default=None, help="the HTML file to write (default: the database's path with .html)")
+    report.add_argument("--experiment", default=None, help="report only this experiment's runs")
+    report.add_argument("--level", default="0.95", help="confidence level of the intervals (default 0.95)")
+    report.add_argument("--baseline", default=None, help="policy to take paired differences against (default: certctl-i005 if present)")
+    report.add_argument("--title", default=None, help="the report's title")
+    report.set_defaults(func=cmd_report)
     return parser
 
 
@@ -208,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "command", None):
-            raise ConfigError("command", "choose one of: run, demo (see notifsim --help)")
+            raise ConfigError("command", "choose one of: run, demo, report (see notifsim --help)")
         args.func(args)
     except ConfigError as exc:
         print(f"notifsim: error: {exc}", file=sys.stderr)

@@ -102,6 +102,32 @@ class Result:
         return f"Result(run_id={self.run_id!r}, scenario={self.scenario!r}, policy={self.policy!r}, seed={self.seed}, notifications={len(self.notifications)})"
 
     def _repr_html_(self) -> str:
+        """Jupyter: what ran, its metrics in their units, per channel, the backlog and the requeues; every value HTML-escaped."""
+        from . import display
+
         esc = html.escape
-        head = f"<p><b>{esc(self.scenario)}</b> under <b>{esc(self.policy)}</b>, seed {self.seed}, {self.horizon_s / 86400:g} days (run {esc(self.run_id)})</p>"
-        return head + self.summary().to_frame().to_html(escape=True)
+        where = [f"seed {self.seed}", f"{display.fmt(self.horizon_s, 'seconds')} from {self.start:%Y-%m-%d %H:%M} UTC", f"run {self.run_id}"]
+        if self.experiment or self.label:
+            where.append(f"experiment {self.experiment!r}, label {self.label!r}, replication {self.replication}")
+        parts = [f"<p><b>{esc(self.scenario)}</b> under <b>{esc(self.policy)}</b>: {esc('; '.join(where))}</p>"]
+        summary = self.summary()
+        rows = pd.DataFrame({"value": [display.fmt_metric(m, v) for m, v in summary.items()]}, index=[display.label(m) for m in summary.index])
+        rows.index.name = "metric"
+        parts.append(rows.to_html(escape=True))
+        by_channel = self.summary_by_channel()
+        if not by_channel.empty:
+            columns = ["created", "delivery_rate", "undelivered_rate", "stranded_rate", "dead_letter_rate", "duplicate_rate", "time_to_delivery_p95_s"]
+            shown = pd.DataFrame({display.label(c): [display.fmt_metric(c, v) for v in by_channel[c]] for c in columns}, index=by_channel.index)
+            parts.append(shown.to_html(escape=True))
+        initial = int((self.notifications["origin"] == "initial").sum())
+        if initial:
+            parts.append(
+                f"<p>Started from {initial:,} backlog rows; the metrics above count the created rows "
+                "(<code>summary(include_initial=True)</code> counts both).</p>"
+            )
+        if not self.requeues.empty:
+            requeued = self.requeue_summary()
+            requeued = requeued[requeued["count"] > 0]
+            parts.append(f"<p>Operator actions: {len(self.requeues):,}; what the requeued notifications became:</p>")
+            parts.append(requeued.to_html(escape=True))
+        return "".join(parts)

@@ -9,17 +9,20 @@ table carries ``run_id``.  The tables and their columns are declared in
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from . import layout, schema
+from . import analysis, layout, schema
 from ._version import __version__
 from .errors import ConfigError, unknown_name
 from .record import typed
@@ -27,6 +30,9 @@ from .result import Result
 
 #: Result attribute → DuckDB table.
 TABLES = {name: table.sql_name for name, table in schema.TABLES.items()}
+
+#: The columns of ``runs`` that identify a run in :meth:`ResultsFile.metrics` and the other across-run readers, in order.
+RUN_COLUMNS = analysis.RUN_COLUMNS
 
 
 def check_writable(path: str | os.PathLike) -> Path:
@@ -183,15 +189,148 @@ class ResultsFile:
         """One row per run, oldest first."""
         return self.sql("SELECT * FROM runs ORDER BY created_at, run_id")
 
-    def table(self, name: str, run_id: str | None = None) -> pd.DataFrame:
-        """One of ``notifications``, ``attempts``, ``ticks``, ``requeues``, ``samples``: all runs (with ``run_id``),
-        or one run (without), in the run's row order and with the dtypes of a :class:`Result`."""
+    def table(self, name: str, run_id: str | None = None, *, experiment: str | None = None, run_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """One of ``notifications``, ``attempts``, ``ticks``, ``requeues``, ``samples``: all runs (with ``run_id``;
+        only those of ``experiment`` or ``run_ids`` if given), or one run (without ``run_id``), in the run's row
+        order and with the dtypes of a :class:`Result`."""
         if name not in TABLES:
             raise unknown_name("table", name, TABLES)
         if run_id is None:
-            return self.sql(f"SELECT * FROM {TABLES[name]}")
+            if experiment is None and run_ids is None:
+                return self.sql(f"SELECT * FROM {TABLES[name]}")
+            chosen = self._select(experiment, run_ids)["run_id"].tolist()
+            return self.sql(f"SELECT * FROM {TABLES[name]} WHERE run_id IN (SELECT unnest(?))", [chosen])
         tables, _ = self._logical(run_id)
         return typed(tables[name].to_pandas(types_mapper=_types), name)
+
+    # -- across runs ---------------------------------------------------------------------------
+
+    def _select(self, experiment: str | None, run_ids: Sequence[str] | None) -> pd.DataFrame:
+        """The identifying columns of the chosen runs, oldest first; ``ConfigError`` for an unknown experiment or run id."""
+        where: list[str] = []
+        params: list[Any] = []
+        if experiment is not None:
+            known = self.sql("SELECT DISTINCT experiment FROM runs")["experiment"].tolist()
+            if experiment not in known:
+                raise unknown_name("experiment", experiment, [str(e) if e else "'' (none)" for e in known])
+            where.append("experiment = ?")
+            params.append(experiment)
+        if run_ids is not None:
+            ids = [str(r) for r in run_ids]
+            found = set(self.sql("SELECT run_id FROM runs WHERE run_id IN (SELECT unnest(?))", [ids])["run_id"])
+            for run_id in ids:
+                if run_id not in found:
+                    raise unknown_name("run_id", run_id, self.runs["run_id"].tolist())
+            where.append("run_id IN (SELECT unnest(?))")
+            params.append(ids)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        columns = ", ".join(schema.quote(c) for c in RUN_COLUMNS)
+        return self.sql(f"SELECT {columns} FROM runs {clause} ORDER BY created_at, run_id", params)
+
+    def metrics(
+        self,
+        experiment: str | None = None,
+        *,
+        run_ids: Sequence[str] | None = None,
+        within: float = analysis.WITHIN_S,
+        include_initial: bool = False,
+    ) -> pd.DataFrame:
+        """One row per run (of ``experiment``, or of ``run_ids``, or all), oldest first: ``run_id``, ``experiment``,
+        ``label``, ``scenario``, ``policy``, ``replication``, ``seed``, ``horizon_s``, then every metric of
+        :data:`~notifsim.analysis.METRICS` — counts int64, the rest float64 — equal to ``run(run_id).summary()``.
+
+        Only the columns the metrics need are read, one run at a time.
+        """
+        runs = self._select(experiment, run_ids)
+        values = np.empty((len(runs), len(analysis.METRICS)), dtype="float64")
+        for i, run_id in enumerate(runs["run_id"]):
+            notifications, attempts, attempt_rows = self._metric_tables(run_id)
+            summary = analysis.summarize(notifications, attempts, include_initial=include_initial, within=within, attempt_rows=attempt_rows)
+            values[i] = summary.to_numpy()
+        frame = pd.DataFrame(values, columns=list(analysis.METRICS), index=runs.index)
+        for name in analysis.COUNTS:
+            frame[name] = frame[name].astype("int64")
+        return pd.concat([runs, frame], axis=1)
+
+    def _metric_tables(self, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+        """The notification and attempt columns the metrics read, and each attempt's notification row."""
+        notes = layout.physical_name(schema.NOTIFICATIONS)
+        tries = layout.physical_name(schema.ATTEMPTS)
+        notifications = self._con.sql(
+            f"""SELECT seq, status, next_retry_at, deliveries, first_delivered_at, created_at, channel, CAST(origin AS VARCHAR) AS origin
+                FROM {notes} WHERE run_id = ? ORDER BY ord""",
+            params=[run_id],
+        ).to_arrow_table()
+        attempts = self._con.sql(f'SELECT seq, "at" FROM {tries} WHERE run_id = ? ORDER BY ord', params=[run_id]).to_arrow_table()
+        seq = notifications.column("seq").to_numpy()
+        position = np.zeros(int(seq.max()) + 1 if len(seq) else 0, np.int64)
+        position[seq] = np.arange(len(seq))
+        rows = position[attempts.column("seq").to_numpy()] if attempts.num_rows else np.empty(0, np.int64)
+        return notifications.to_pandas(types_mapper=_types), attempts.to_pandas(types_mapper=_types), rows
+
+    def settings(self, experiment: str | None = None, *, run_ids: Sequence[str] | None = None, varying: bool = True) -> pd.DataFrame:
+        """Each run's configuration as flat settings (:func:`notifsim.analysis.settings`): ``run_id``, then one column per
+        setting path; with ``varying`` (the default) only the settings that differ between the chosen runs — the knobs."""
+        runs = self._select(experiment, run_ids)
+        configs = self.sql("SELECT run_id, config FROM runs WHERE run_id IN (SELECT unnest(?))", [runs["run_id"].tolist()]).set_index("run_id")["config"]
+        flat = analysis.settings(configs.reindex(runs["run_id"]))
+        if varying:
+            flat = analysis.varying(flat)
+        return flat.rename_axis("run_id").reset_index()
+
+    def requeue_funnel(self, experiment: str | None = None, *, run_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per run: its identifying columns (as in :meth:`metrics`) and the requeue funnel of
+        :func:`notifsim.analysis.requeue_funnel` (int64 counts per stage of :data:`~notifsim.analysis.FUNNEL`)."""
+        runs = self._select(experiment, run_ids)
+        ids = runs["run_id"].tolist()
+        notes = layout.physical_name(schema.NOTIFICATIONS)
+        stuck = self.sql(
+            f"""SELECT run_id, count(*) FILTER (WHERE status = 'dead' OR (status = 'failed' AND next_retry_at IS NULL)) AS stuck
+                FROM {notes} WHERE run_id IN (SELECT unnest(?)) GROUP BY run_id""",
+            [ids],
+        ).set_index("run_id")["stuck"]
+        acted = set(
+            self.sql(
+                f"""SELECT DISTINCT run_id FROM {layout.physical_name(schema.REQUEUES)}
+                    WHERE action = 'requeue' AND outcome = 'requeued' AND run_id IN (SELECT unnest(?))""",
+                [ids],
+            )["run_id"]
+        )
+        stages = list(analysis.FUNNEL)
+        values = np.zeros((len(ids), len(stages)), dtype=np.int64)
+        for i, run_id in enumerate(ids):
+            if run_id in acted:
+                values[i] = self._funnel_of(run_id).reindex(stages).to_numpy()
+            else:
+                values[i, stages.index("rescue_candidates")] = values[i, stages.index("left_behind")] = int(stuck.get(run_id, 0))
+        return pd.concat([runs, pd.DataFrame(values, columns=stages, index=runs.index)], axis=1)
+
+    def _funnel_of(self, run_id: str) -> pd.Series:
+        notifications = self.sql(
+            "SELECT id, type, channel, status, next_retry_at, deliveries, first_delivered_at FROM notification_events WHERE run_id = ?", [run_id]
+        )
+        requeues = self.sql('SELECT notification_id, "at", action, from_status, retry_count_before, outcome FROM requeues WHERE run_id = ?', [run_id])
+        attempts = self.sql(
+            """SELECT notification_id, "at", delivered, latency_s FROM attempts
+               WHERE run_id = ? AND notification_id IN (SELECT notification_id FROM requeues WHERE run_id = ?)""",
+            [run_id, run_id],
+        )
+        return analysis.requeue_funnel(notifications, requeues, attempts)
+
+    def delivery_times(self, experiment: str | None = None, *, run_ids: Sequence[str] | None = None, include_initial: bool = False) -> pd.DataFrame:
+        """One row per notification created in the chosen runs (all rows with ``include_initial``): ``run_id``,
+        ``channel`` and ``seconds`` from creation to first delivery (float64; NaN: never delivered), as
+        :func:`notifsim.analysis.delivery_times` computes them for one run."""
+        runs = self._select(experiment, run_ids)
+        scope = "" if include_initial else "AND origin = 'created'"
+        notes = layout.physical_name(schema.NOTIFICATIONS)
+        frame = self.sql(
+            f"""SELECT run_id, channel, date_diff('microsecond', created_at, first_delivered_at) / 1e6 AS seconds
+                FROM {notes} WHERE run_id IN (SELECT unnest(?)) {scope} ORDER BY run_id, ord""",
+            [runs["run_id"].tolist()],
+        )
+        frame["seconds"] = frame["seconds"].astype("float64")
+        return frame
 
     def _logical(self, run_id: str) -> tuple[dict[str, pa.Table], Any]:
         physical = {
@@ -233,6 +372,33 @@ class ResultsFile:
 
     def __len__(self) -> int:
         return int(self.sql("SELECT count(*) AS n FROM runs")["n"].iloc[0])
+
+    def __repr__(self) -> str:
+        return f"ResultsFile({str(self.path)!r}, runs={len(self)})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the file, its experiments and its latest runs, every value HTML-escaped."""
+        esc = html.escape
+        runs = self.sql(
+            "SELECT run_id, experiment, label, scenario, policy, replication, seed, horizon_s / 86400 AS days, created_at FROM runs ORDER BY created_at, run_id"
+        )
+        head = f"<p><b>notifsim results</b> {esc(str(self.path))}: {len(runs):,} run{'s' if len(runs) != 1 else ''}</p>"
+        if runs.empty:
+            return head
+        experiments = runs.groupby("experiment", sort=False).agg(
+            runs=("run_id", "size"),
+            configurations=("label", lambda s: s.nunique()),
+            scenarios=("scenario", lambda s: ", ".join(dict.fromkeys(s.astype(str)))),
+            policies=("policy", lambda s: ", ".join(dict.fromkeys(s.astype(str)))),
+            replications=("replication", lambda s: s.nunique()),
+        )
+        shown = runs.tail(_HTML_RUNS)
+        more = f"<p>the latest {_HTML_RUNS} of {len(runs):,} runs</p>" if len(runs) > _HTML_RUNS else ""
+        return head + experiments.to_html(escape=True) + more + shown.to_html(escape=True, index=False)
+
+
+#: Runs listed by ``ResultsFile._repr_html_``.
+_HTML_RUNS = 20
 
 
 def _types(arrow_type: pa.DataType) -> Any:

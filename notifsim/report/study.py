@@ -1,0 +1,148 @@
+"""What the report is about: the chosen runs of a results file, gathered once — metrics, groups, intervals, knobs, funnel."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .. import analysis
+from ..analysis.aggregate import check_level
+from ..errors import ConfigError
+from ..store import ResultsFile
+
+#: Fields of a scenario's description whose values are seconds.
+DURATION_FIELDS = {"windows", "mean_up", "mean_down", "every", "first_at", "min_delay", "deadline", "latency", "median", "p99"}
+
+#: The baseline of paired differences, in order of preference, when none is given.
+BASELINES = ("certctl-i005", "certctl-asbuilt")
+
+
+@dataclass
+class Study:
+    """The runs a report covers and everything computed from them once."""
+
+    path: Path
+    level: float
+    metrics: pd.DataFrame  # one row per run: run columns, the knob (if any), every metric
+    by: list[str]  # the columns that make a configuration
+    aggregated: pd.DataFrame  # analysis.aggregate(metrics, by)
+    funnel: pd.DataFrame  # one row per run: run columns and the funnel stages
+    settings: pd.DataFrame  # the settings that differ between runs, by run_id
+    backlog: pd.Series  # rows each run started from, by run_id
+    versions: list[str]
+    knob: str | None = None
+    knob_label: str = ""
+    knob_scale: float = 1.0
+    baseline: str | None = None
+    paired: pd.DataFrame | None = None
+    paired_note: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def configurations(self) -> pd.DataFrame:
+        """One row per configuration (the ``by`` columns), in order of appearance, with its runs."""
+        return self.metrics.groupby(self.by, sort=False, dropna=False).agg(runs=("run_id", "size")).reset_index()
+
+    @property
+    def scenarios(self) -> list[str]:
+        return list(dict.fromkeys(self.metrics["scenario"].astype(str)))
+
+    @property
+    def policies(self) -> list[str]:
+        return list(dict.fromkeys(self.metrics["policy"].astype(str)))
+
+    def common_random_numbers(self) -> bool | None:
+        """True when replication r of every configuration ran on one seed (None with one configuration)."""
+        if len(self.configurations) < 2:
+            return None
+        seeds = self.metrics.groupby(["experiment", "replication"])["seed"].nunique()
+        return bool((seeds == 1).all())
+
+
+def describe_knob(path: str, values: pd.Series) -> tuple[str, float]:
+    """A readable name for a setting path and the factor its values are drawn with (seconds → minutes or hours)."""
+    parts = path.split(".")
+    label = " ".join(p for p in parts if p not in ("scenario", "channels", "models"))
+    if "windows" in parts and parts[-1] in ("0", "1"):
+        channel = parts[parts.index("channels") + 1] if "channels" in parts else ""
+        label = f"{channel} outage {'length' if parts[-1] == '1' else 'start'}".strip()
+    if not any(p in DURATION_FIELDS for p in parts):
+        return label, 1.0
+    top = float(values.abs().max()) if len(values) else 0.0
+    if top >= 2 * 3600:
+        return f"{label} (h)", 1 / 3600
+    if top >= 120:
+        return f"{label} (min)", 1 / 60
+    return f"{label} (s)", 1.0
+
+
+def gather(
+    path: str | os.PathLike, *, experiment: str | None = None, run_ids: list[str] | None = None, level: float = 0.95, baseline: str | None = None
+) -> Study:
+    """Read and compute everything the report shows; ``ConfigError`` when the selection holds no runs."""
+    check_level(level)  # before anything is read
+    with ResultsFile(path) as stored:
+        metrics = stored.metrics(experiment, run_ids=run_ids)
+        if metrics.empty:
+            raise ConfigError("db", f"{str(path)!r} holds no runs" + (f" of experiment {experiment!r}" if experiment is not None else ""))
+        ids = metrics["run_id"].tolist()
+        funnel = stored.requeue_funnel(run_ids=ids)
+        settings = stored.settings(run_ids=ids).set_index("run_id")
+        backlog = stored.sql(
+            "SELECT run_id, count(*) FILTER (WHERE origin = 'initial') AS rows FROM notification_events WHERE run_id IN (SELECT unnest(?)) GROUP BY run_id",
+            [ids],
+        ).set_index("run_id")["rows"]
+        versions = sorted(stored.sql("SELECT DISTINCT notifsim_version FROM runs WHERE run_id IN (SELECT unnest(?))", [ids])["notifsim_version"].astype(str))
+    knobs = analysis.knobs(settings.reset_index(drop=True)) if len(settings.columns) else []
+    by = list(analysis.CONFIGURATION)
+    study_knob, label, scale = None, "", 1.0
+    if knobs:
+        study_knob = knobs[0]
+        metrics = metrics.assign(**{study_knob: settings[study_knob].reindex(metrics["run_id"]).to_numpy()})
+        by.append(study_knob)
+        label, scale = describe_knob(study_knob, metrics[study_knob])
+    aggregated = analysis.aggregate(metrics, by=by, level=level)
+    study = Study(
+        path=Path(path),
+        level=level,
+        metrics=metrics,
+        by=by,
+        aggregated=aggregated,
+        funnel=funnel,
+        settings=settings,
+        backlog=backlog.reindex(ids).fillna(0).astype("int64"),
+        versions=versions,
+        knob=study_knob,
+        knob_label=label,
+        knob_scale=scale,
+    )
+    if len(knobs) > 1:
+        study.notes.append(f"Other scenario settings also differ between runs ({', '.join(knobs[1:])}); figures follow {study_knob} only.")
+    _pair(study, baseline)
+    return study
+
+
+def _pair(study: Study, baseline: str | None) -> None:
+    """Paired differences against the baseline policy, when the runs allow them."""
+    policies = study.policies
+    if baseline is not None and baseline not in policies:
+        from ..errors import unknown_name
+
+        raise unknown_name("baseline", baseline, policies)
+    if len(policies) < 2:
+        study.paired_note = "Only one policy: there is nothing to compare against a baseline."
+        return
+    study.baseline = baseline or next((b for b in BASELINES if b in policies), policies[0])
+    strata = ["experiment", "scenario"] + ([study.knob] if study.knob else [])
+    try:
+        differences = analysis.paired(study.metrics, baseline=study.baseline, by=strata, level=study.level)
+    except ConfigError as exc:
+        study.paired_note = f"Paired differences are not shown: {exc.problem}."
+        return
+    if differences.empty:
+        study.paired_note = f"No run shares its replication and seed with a run of {study.baseline}: paired differences need common random numbers."
+        return
+    study.paired = differences

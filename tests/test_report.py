@@ -1,0 +1,193 @@
+"""notifsim report: one self-contained, escaped HTML file, checked as text and in a real headless browser."""
+
+from __future__ import annotations
+
+import base64
+import html.parser
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import notifsim
+from notifsim.channels import Bernoulli, Outages
+from notifsim.cli import main
+from notifsim.operators import Cadence
+from notifsim.workloads import Poisson
+
+EVIL = "<script>alert(1)</script>"
+POLICIES = ("certctl-asbuilt", "certctl-i005", "sidekiq")
+OUTAGES_MIN = (10, 40)
+REPLICATIONS = 3
+BROWSER = next((path for path in map(shutil.which, ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")) if path), None)
+
+
+def _world(minutes: int) -> notifsim.Scenario:
+    return notifsim.Scenario(
+        EVIL,
+        channels={"Slack": [Bernoulli(0.05, latency=0.2), Outages([("30m", f"{minutes}m")])], "Email": Bernoulli(0.02, latency=0.5)},
+        workload=Poisson(240, channels={"Slack": 2, "Email": 1}),
+        operator=Cadence(every="1h", tab="stranded"),
+    )
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    """Three policies × two Slack outage lengths × three replications, replication r on seed 10 + r for every configuration."""
+    db = tmp_path_factory.mktemp("report") / "sweep.duckdb"
+    for minutes in OUTAGES_MIN:
+        for policy in POLICIES:
+            for r in range(REPLICATIONS):
+                label = f"{policy} <b>{minutes}m</b>"
+                notifsim.simulate(_world(minutes), policy, seed=10 + r, horizon="3h", db=db, experiment="tuning", label=label, replication=r)
+    return db
+
+
+@pytest.fixture(scope="module")
+def report(sweep):
+    out = sweep.with_name("report.html")
+    notifsim.report.write_report(sweep, out)
+    return out
+
+
+class _Tags(html.parser.HTMLParser):
+    """Every real start tag with its attributes (escaped text is not a tag)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def _tags(text: str) -> list[tuple[str, dict]]:
+    parser = _Tags()
+    parser.feed(text)
+    return parser.tags
+
+
+def test_report_has_every_section(report):
+    text = report.read_text()
+    ids = {attrs.get("id") for tag, attrs in _tags(text) if tag == "section"}
+    assert ids == {"runs", "metrics", "figures", "requeues", "methodology"}
+    phrases = ("Runs and configurations", "Headline metrics", "Against the baseline", "Requeue outcomes", "Methodology", "common random numbers", "Student t")
+    for phrase in phrases:
+        assert phrase.lower() in text.lower(), phrase
+    assert "Slack outage length (min)" in text  # the swept knob, found in the runs' configurations
+    assert "undelivered rate" in text and "delivered within 15 min" in text
+    assert "What is not modelled" in text and "Crashes, restarts" in text
+    assert f"{len(POLICIES) * len(OUTAGES_MIN) * REPLICATIONS} runs of {len(POLICIES) * len(OUTAGES_MIN)} configurations" in text
+
+
+def test_names_from_the_data_are_escaped(report):
+    text = report.read_text()
+    assert EVIL not in text and "<b>10m</b>" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "&lt;b&gt;10m&lt;/b&gt;" in text
+    assert not any(tag == "script" for tag, _ in _tags(text))
+
+
+def test_report_is_self_contained(report):
+    text = report.read_text()
+    tags = _tags(text)
+    links = [value for _, attrs in tags for key, value in attrs.items() if key in ("src", "href") and value is not None]
+    assert links, "the report has links and images"
+    assert not [link for link in links if re.match(r"\s*(https?:)?//", link, flags=re.I)]
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*https?://""", text, flags=re.I)
+    assert not any(tag == "link" for tag, _ in tags)  # no external stylesheet
+    images = [attrs["src"] for tag, attrs in tags if tag == "img"]
+    assert len(images) >= 6
+    for src in images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert all(href.startswith("#") for tag, attrs in tags if tag == "a" for href in [attrs.get("href", "#")])
+
+
+def test_report_numbers_are_the_aggregates(report, sweep):
+    with notifsim.open_results(sweep) as f:
+        metrics = f.metrics()
+    i005 = metrics[(metrics["policy"] == "certctl-i005") & metrics["label"].str.contains("40m")]["undelivered_rate"]
+    assert len(i005) == REPLICATIONS
+    assert notifsim.display.fmt_metric("undelivered_rate", i005.mean()) in report.read_text()
+
+
+def test_cli_report_and_its_errors(sweep, tmp_path, capsys):
+    out = tmp_path / "sub" / "r.html"
+    assert main(["report", str(sweep), "-o", str(out), "--experiment", "tuning", "--level", "0.9", "--baseline", "certctl-asbuilt"]) == 0
+    assert "wrote the report to" in capsys.readouterr().out
+    text = out.read_text()
+    assert "90% interval" in text and "minus certctl-asbuilt" in text
+    for argv, field in (
+        (["report", str(sweep), "-o", str(tmp_path / "x.html"), "--level", "1.5"], "level"),
+        (["report", str(tmp_path / "missing.duckdb"), "-o", str(tmp_path / "x.html")], "db"),
+        (["report", str(sweep), "-o", str(tmp_path / "x.html"), "--experiment", "nope"], "experiment"),
+        (["report", str(sweep), "-o", str(tmp_path / "x.html"), "--baseline", "certctl"], "baseline"),
+        (["report", str(sweep), "-o", str(tmp_path)], "report"),
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"notifsim: error: {field}:") and err.count("\n") == 1, err
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_demo_writes_a_report_of_its_two_runs(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--db", "d.duckdb", "--horizon", "2h", "--seed", "2"]) == 0  # an earlier demo in the same file
+    assert main(["demo", "--db", "d.duckdb", "--horizon", "2h", "--report", "out/demo.html"]) == 0
+    out = capsys.readouterr().out
+    assert "wrote the report to out/demo.html" in out
+    text = (tmp_path / "out" / "demo.html").read_text()
+    assert "2 runs of 2 configurations" in text  # only this demo's runs
+    assert "certctl-asbuilt" in text and "certctl-i005" in text
+
+
+def _shot(browser: str, page, png, height: int) -> np.ndarray:
+    from matplotlib.image import imread
+
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--host-resolver-rules=MAP * ~NOTFOUND"]
+    subprocess.run([*cmd, f"--screenshot={png}", f"--window-size=1200,{height}", page.as_uri()], capture_output=True, timeout=180, check=True)
+    return imread(str(png))[..., :3]
+
+
+@pytest.mark.skipif(BROWSER is None, reason="no headless browser found (Debian: apt-get install chromium)")
+def test_report_plots_render_in_headless_chromium(report, tmp_path):
+    cmd = [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP * ~NOTFOUND"]
+    dom = subprocess.run([*cmd, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=180, check=True).stdout
+    rendered = [attrs for tag, attrs in _tags(dom) if tag == "img"]
+    source = [attrs for tag, attrs in _tags(report.read_text()) if tag == "img"]
+    assert len(rendered) == len(source) >= 6
+    assert all(attrs["src"].startswith("data:image/png;base64,") for attrs in rendered)
+    # the same page without its images: whatever differs is where the plots are
+    blank = tmp_path / "blank.html"
+    blank.write_text(re.sub(r'src="data:image/png;base64,[^"]*"', 'src="data:,"', report.read_text()))
+    height = 9000
+    with_plots = _shot(BROWSER, report, tmp_path / "with.png", height)
+    without = _shot(BROWSER, blank, tmp_path / "without.png", height)
+    assert with_plots.shape == without.shape
+    changed = np.abs(with_plots - without).max(axis=2) > 0.1
+    assert changed.mean() > 0.05, "the plots cover a good part of the page"
+    # certctl-asbuilt's vermillion (#D55E00) appears only in the figures
+    vermillion = np.array([0xD5, 0x5E, 0x00]) / 255
+
+    def near(image):
+        return int((np.abs(image - vermillion).max(axis=2) < 0.06).sum())
+
+    assert near(without) == 0
+    assert near(with_plots) > 500
+
+
+def test_report_module_doctest():
+    import doctest
+
+    failures, tried = doctest.testmod(notifsim.report)
+    assert tried and not failures
+
+
+def test_demo_refuses_a_bad_report_path_before_running(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--db", "d.duckdb", "--horizon", "1h", "--report", "demo.txt"]) == 2
+    assert capsys.readouterr().err.startswith("notifsim: error: report: must be an .html file")
+    assert not (tmp_path / "d.duckdb").exists()
