@@ -25,11 +25,14 @@ _PUBLIC: dict[str, str | None] = {
     "Scenario": "notifsim.scenario",
     "simulate": "notifsim.run",
     "open_results": "notifsim.store",
+    "grid": "notifsim.experiments.grid",
+    "sweep": "notifsim.experiments.sweep",
     "analysis": None,
     "certctl": None,
     "channels": None,
     "database": None,
     "deployment": None,
+    "experiments": None,
     "machine": None,
     "operators": None,
     "plots": None,
@@ -66,6 +69,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         channels,
         database,
         deployment,
+        experiments,
         machine,
         operators,
         plots,
@@ -77,6 +81,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from .deployment import Deployment  # noqa: F401
     from .errors import ConfigError  # noqa: F401
+    from .experiments.grid import grid  # noqa: F401
+    from .experiments.sweep import sweep  # noqa: F401
     from .policy import Policy  # noqa: F401
     from .result import Result  # noqa: F401
     from .run import simulate  # noqa: F401

@@ -1,4 +1,4 @@
-"""Command line: ``notifsim run``, ``notifsim demo`` and ``notifsim report``.
+"""Command line: ``notifsim run``, ``notifsim demo``, ``notifsim sweep`` and ``notifsim report``.
 
 Errors a user can cause print one line (``notifsim: error: <field>: ...``)
 and exit with code 2; nothing is written.
@@ -7,6 +7,7 @@ and exit with code 2; nothing is written.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -277,6 +278,99 @@ def _level(value: str) -> float:
     return level
 
 
+def _span(seconds: float) -> str:
+    """A duration in its largest whole unit: ``7 days``, ``1 day``, ``12 h``, ``90 min``, ``45 s``."""
+    if seconds % 86400 == 0:
+        days = seconds / 86400
+        return f"{days:g} day{'s' if days != 1 else ''}"
+    if seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    if seconds % 60 == 0:
+        return f"{seconds / 60:g} min"
+    return f"{seconds:g} s"
+
+
+def _workers(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        workers = int(value)
+    except ValueError:
+        raise ConfigError("workers", f"must be an integer >= 1; got {value!r}") from None
+    if workers < 1:
+        raise ConfigError("workers", f"must be an integer >= 1; got {value!r}")
+    return workers
+
+
+def _dask_client(address: str):
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ConfigError("dask", "needs Dask: pip install 'notifsim[dask]'") from None
+    try:
+        return Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError("dask", f"cannot connect to a Dask scheduler at {address!r}: {reason}") from None
+
+
+def _sweep_table(db: str, experiment: str, labels: list[str]) -> str:
+    from .experiments import configuration_means, run_metrics
+
+    means = configuration_means(run_metrics(db, experiment), order=labels)
+    rows = [
+        [
+            str(label),
+            f"{int(m['runs']):,}",
+            _fmt(m["delivery_rate"], "rate"),
+            _fmt(m["undelivered_rate"], "rate"),
+            _fmt(m["dead_letter_rate"], "rate"),
+            "—" if math.isnan(m["attempts_per_notification"]) else f"{m['attempts_per_notification']:.2f}",
+        ]
+        for label, m in means.iterrows()
+    ]
+    return _table(["configuration", "runs", "delivered", "undelivered", "dead-lettered", "Send calls per notification"], rows)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import time
+
+    from .experiments import describe_failures, load_experiment
+
+    experiment = load_experiment(args.experiment)
+    workers = _workers(args.workers)
+    if workers is not None and args.dask:
+        raise ConfigError("arguments", "give --workers or --dask, not both")
+    db = args.db or f"data/{experiment.name}.duckdb"
+    check_writable(db)
+    client = _dask_client(args.dask) if args.dask else None
+    wall = time.perf_counter()
+    try:
+        outcome = experiment.run(db, executor=client if client is not None else workers, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"notifsim: interrupted; the runs that finished are in {db}; run the same command again to complete the sweep", file=sys.stderr)
+        return 130
+    finally:
+        if client is not None:
+            client.close()
+    wall = time.perf_counter() - wall
+    print(f"notifsim sweep: experiment {experiment.name!r}" + (f" ({experiment.description})" if experiment.description else ""))
+    print(
+        f"{len(experiment.configs)} configurations × {experiment.replications} replications = {experiment.runs:,} runs, "
+        f"root seed {experiment.seed}, {_span(experiment.horizon_s)} each"
+    )
+    print(f"wrote {outcome.written:,} runs in {wall:.1f} s ({outcome.skipped:,} were already in {db})")
+    print()
+    print("Means over replications (rates of the notifications created in each run):")
+    print(_sweep_table(db, experiment.name, [c.label for c in experiment.configs]))
+    if outcome.failures:
+        print()
+        print(f"{len(outcome.failures)} runs failed (every other run was written; run the same command again to retry them):")
+        print("\n".join(describe_failures(outcome.failures)))
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="notifsim", description="Simulate certctl's notification retry and dead-letter machinery.")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -296,6 +390,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", default=DEFAULT_DB, help="DuckDB file to append both runs to")
     demo.add_argument("--report", default=None, help="also write an HTML report of the two runs to this file")
     demo.set_defaults(func=cmd_demo)
+    sweep = sub.add_parser("sweep", help="run an experiment file: configurations × replications, in parallel, resumable")
+    sweep.add_argument("experiment", help="experiment TOML file (see docs/experiments.md), e.g. data/experiments/outage-tuning.toml")
+    sweep.add_argument("--db", default=None, help="DuckDB file to add the runs to (default: data/<experiment name>.duckdb)")
+    sweep.add_argument("--workers", default=None, help="local worker processes (default: one per core; 1 runs in this process)")
+    sweep.add_argument("--dask", default=None, metavar="ADDRESS", help="run on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786)")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.set_defaults(func=cmd_sweep)
     report = sub.add_parser("report", help="write a self-contained HTML report of a results file")
     report.add_argument("db", help="the DuckDB results file")
     report.add_argument("-o", "--out", default=None, help="the HTML file to write (default: the database's path with .html)")
@@ -312,12 +413,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "command", None):
-            raise ConfigError("command", "choose one of: run, demo, report (see notifsim --help)")
-        args.func(args)
+            raise ConfigError("command", "choose one of: run, demo, sweep, report (see notifsim --help)")
+        code = args.func(args)
     except ConfigError as exc:
         print(f"notifsim: error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

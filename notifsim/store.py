@@ -15,7 +15,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import numpy as np
@@ -100,25 +100,44 @@ def _create(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
+class RunTables(NamedTuple):
+    """One run ready to be written: its ``runs`` row and its physical tables (Arrow; both pickle, so a
+    worker process can prepare a run and a single writer elsewhere can insert it)."""
+
+    run_id: str
+    row: pa.Table
+    tables: dict[str, pa.Table]
+
+
+def prepare_run(result: Result) -> RunTables:
+    """The tables :func:`write_runs` inserts for ``result`` (raises if a table does not match the schema)."""
+    return RunTables(result.run_id, run_row(result), layout.physical(result))
+
+
+def _insert_runs(con: duckdb.DuckDBPyConnection, path: Path, prepared: list[RunTables]) -> None:
+    """Insert whole runs inside the caller's open transaction, refusing run ids already taken."""
+    ids = [run.run_id for run in prepared]
+    taken = con.execute("SELECT run_id FROM runs WHERE run_id IN (SELECT unnest(?))", [ids]).fetchall()
+    if taken or len(set(ids)) != len(ids):
+        dup = taken[0][0] if taken else next(i for i in ids if ids.count(i) > 1)
+        raise ConfigError("run_name", f"run {dup!r} already exists in {str(path)!r}; choose another run name")
+    for run in prepared:
+        _insert(con, "runs", run.row)
+        for attr, table in schema.TABLES.items():
+            _insert(con, layout.physical_name(table), run.tables[attr])
+
+
 def write_runs(path: str | os.PathLike, results: list[Result]) -> None:
     """Append runs to the DuckDB file at ``path`` in one transaction (all rows or none)."""
     path = check_writable(path)
     created = not path.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
-    prepared = [(result, layout.physical(result)) for result in results]  # before opening: a bad table writes nothing
+    prepared = [prepare_run(result) for result in results]  # before opening: a bad table writes nothing
     con = _connect(path)
     try:
         con.execute("BEGIN TRANSACTION")
         _create(con)
-        ids = [r.run_id for r in results]
-        taken = con.execute("SELECT run_id FROM runs WHERE run_id IN (SELECT unnest(?))", [ids]).fetchall()
-        if taken or len(set(ids)) != len(ids):
-            dup = taken[0][0] if taken else next(i for i in ids if ids.count(i) > 1)
-            raise ConfigError("run_name", f"run {dup!r} already exists in {str(path)!r}; choose another run name")
-        for result, tables in prepared:
-            _insert(con, "runs", _run_row(result))
-            for attr, table in schema.TABLES.items():
-                _insert(con, layout.physical_name(table), tables[attr])
+        _insert_runs(con, path, prepared)
         con.execute("COMMIT")
     except BaseException:
         with contextlib.suppress(duckdb.Error):
@@ -131,6 +150,53 @@ def write_runs(path: str | os.PathLike, results: list[Result]) -> None:
     con.close()
 
 
+class RunWriter:
+    """A results file held open by one writer that appends many runs: each :meth:`write` is one transaction
+    of whole runs, so a process killed at any instant leaves only runs that landed whole.
+
+    Opening creates the file and its tables if needed (after the checks of :func:`check_writable`).
+    The file stays locked for other processes until :meth:`close`.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = check_writable(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = _connect(self.path)
+        try:
+            self._con.execute("BEGIN TRANSACTION")
+            _create(self._con)
+            self._con.execute("COMMIT")
+        except BaseException:
+            self._con.close()
+            raise
+
+    def sql(self, query: str, params: list | None = None) -> pd.DataFrame:
+        """A query on the file as it stands (values bound through ``params``)."""
+        return self._con.execute(query, params or []).df()
+
+    def write(self, runs: list[RunTables]) -> None:
+        """Append whole runs in one transaction: all of them land, or none does."""
+        if not runs:
+            return
+        try:
+            self._con.execute("BEGIN TRANSACTION")
+            _insert_runs(self._con, self.path, runs)
+            self._con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                self._con.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> RunWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
     """Append Arrow rows to a table, by column name."""
     con.register("_batch", rows)
@@ -140,7 +206,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
         con.unregister("_batch")
 
 
-def _run_row(result: Result) -> pa.Table:
+def run_row(result: Result) -> pa.Table:
     """The run's row of the ``runs`` table."""
     values = {
         "run_id": result.run_id,

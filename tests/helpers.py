@@ -64,3 +64,14 @@ def assert_row(row, **expected):
             assert pd.isna(actual), f"{name}: expected NULL, got {actual!r}"
         else:
             assert actual == value, f"{name}: expected {value!r}, got {actual!r}"
+
+
+class Exploding(Workload):
+    """A workload with a bug: it creates nothing and raises ``after`` seconds into the run."""
+
+    def __init__(self, after: float = 60.0):
+        self.after = after
+
+    def process(self, hooks):
+        yield hooks.timeout(self.after)
+        raise RuntimeError(f"workload bug at {self.after:g} s")

@@ -64,8 +64,20 @@ def _is_policy_file(data: dict) -> bool:
     return bool(data) and set(data) <= fields
 
 
+def _is_experiment_file(data: dict) -> bool:
+    """A TOML block with ``replications`` and ``policies`` is an experiment file (docs/experiments.md)."""
+    return "replications" in data and "policies" in data
+
+
 @pytest.mark.parametrize("page,index,code", TOML, ids=[f"{page}-{i}" for page, i, _ in TOML])
 def test_page_toml_block_loads_and_runs(page, index, code, tmp_path):
+    if _is_experiment_file(tomllib.loads(code)):  # an experiment: every configuration once, for two hours, in this process
+        from notifsim.experiments import experiment_from_dict
+
+        experiment = dataclasses.replace(experiment_from_dict(tomllib.loads(code), base=tmp_path), replications=1, horizon_s=7200.0)
+        outcome = experiment.run(tmp_path / "experiment.duckdb", executor=1, progress=False)
+        assert not outcome.failures and outcome.written == len(experiment.configs)
+        return
     if _is_policy_file(tomllib.loads(code)):  # a policy file: run it on the default scenario
         policy = notifsim.Policy.from_dict(tomllib.loads(code))
         result = notifsim.simulate("default", policy, seed=1, horizon="3d")
