@@ -27,6 +27,7 @@ _PUBLIC: dict[str, str | None] = {
     "open_results": "notifsim.store",
     "grid": "notifsim.experiments.grid",
     "sweep": "notifsim.experiments.sweep",
+    "tune": "notifsim.tuning.study",
     "analysis": None,
     "certctl": None,
     "channels": None,
@@ -40,6 +41,7 @@ _PUBLIC: dict[str, str | None] = {
     "report": None,
     "streams": None,
     "timeutil": None,
+    "tuning": None,
     "workloads": None,
 }
 
@@ -77,6 +79,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         report,
         streams,
         timeutil,
+        tuning,
         workloads,
     )
     from .deployment import Deployment  # noqa: F401
@@ -88,3 +91,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .run import simulate  # noqa: F401
     from .scenario import Scenario  # noqa: F401
     from .store import open_results  # noqa: F401
+    from .tuning.study import tune  # noqa: F401

@@ -397,6 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--dask", default=None, metavar="ADDRESS", help="run on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786)")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     sweep.set_defaults(func=cmd_sweep)
+    from .tuning.cli import add_parser as add_tune_parser
+
+    add_tune_parser(sub)
     report = sub.add_parser("report", help="write a self-contained HTML report of a results file")
     report.add_argument("db", help="the DuckDB results file")
     report.add_argument("-o", "--out", default=None, help="the HTML file to write (default: the database's path with .html)")
@@ -413,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "command", None):
-            raise ConfigError("command", "choose one of: run, demo, sweep, report (see notifsim --help)")
+            raise ConfigError("command", "choose one of: run, demo, sweep, tune, report (see notifsim --help)")
         code = args.func(args)
     except ConfigError as exc:
         print(f"notifsim: error: {exc}", file=sys.stderr)
