@@ -36,7 +36,7 @@ CERTCTL_SOURCE = {
     "retry_interval": "CERTCTL_NOTIFICATION_RETRY_INTERVAL",
     "process_interval": "CERTCTL_SCHEDULER_NOTIFICATION_PROCESS_INTERVAL",
     "sweep_limit": "notifRetrySweepLimit, internal/service/notification.go",
-    "jitter": "not in certctl: the retry backoff has no jitter",
+    "jitter": "none; the backoff in internal/service/notification.go has no jitter",
 }
 
 _DURATION_UNITS = ((86400, "d"), (3600, "h"), (60, "m"), (1, "s"))
@@ -203,9 +203,9 @@ class TuneResult:
         lines = [f"tune {self.name!r}: {self.objective.describe()}", f"worlds: {', '.join(self.worlds)}; {len(self.trials)} trials"]
         if not self.policies:
             lines.append("no trial met every constraint")
-        for policy in self.policies:
+        for k, policy in enumerate(self.policies, start=1):
             changed = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.changes(policy).items()) or "(the base preset)"
-            lines.append(f"\n{'best' if self.best is not None else 'front'}: {changed}")
+            lines.append(f"\n{'best' if self.best is not None else f'front {k}'}: {changed}")
             mine = self.comparison[self.comparison["policy"] == policy.name]
             lines += [
                 f"  {row.world:<28} {display.label(row.metric):<42} {display.fmt_interval(row.metric, row.mean, row.ci_low, row.ci_high)}"
@@ -229,7 +229,14 @@ class TuneResult:
 
 
 def _plain_table(summary: pd.DataFrame) -> str:
+    """The summary as text, a searched policy named by its role (``best``, ``front 1``, ...: full names are long)."""
     shown = summary.copy()
+    names, fronts = [], 0
+    for name, role in zip(shown.index, shown["role"]):
+        if role == "front":
+            fronts += 1
+        names.append("best" if role == "best" else f"front {fronts}" if role == "front" else str(name))
+    shown.index = pd.Index(names, name="policy")
     for metric in [c for c in shown.columns if c in analysis.METRICS]:
         shown[metric] = [display.fmt_metric(metric, v) for v in shown[metric]]
     return shown.to_string()
@@ -279,7 +286,7 @@ def build_result(study: Any, db: str | os.PathLike) -> TuneResult:
         row = best_row(table, goal)
         best = None if row is None else candidate(base, {d.name: _plain(row[d.name]) for d in dims})
     chosen = [best] if best is not None else front
-    roles = {base.name: "base", **dict.fromkeys(PRESETS, "preset"), **{p.name: "best" if best is not None else "front" for p in chosen}}
+    roles = {**dict.fromkeys(PRESETS, "preset"), base.name: "base", **{p.name: "best" if best is not None else "front" for p in chosen}}
     names = list(dict.fromkeys([*(p.name for p in chosen), base.name, *PRESETS]))
     with open_results(db) as stored:
         per_run = stored.metrics(settings["experiment"])

@@ -1,0 +1,132 @@
+"""Benchmark: how fast a policy search evaluates candidates, and how long the notebook's study takes.
+
+    python -m bench.tune                  # both figures (about four minutes on two cores)
+    python -m bench.tune --no-notebook    # only the evaluation rate (about a minute)
+
+1. Evaluation rate: ``notifsim.tune`` on one one-day world (Slack down 4 h
+   from 06:00, 60 alerts/h), ``--trials`` trials of ``--replications`` runs
+   each, on the default executor (a process per core), into a fresh file;
+   printed as evaluations per second and as a ratio against one
+   ``simulate()`` of the same world in this process: evaluations per second
+   × replications × one run's seconds (1.0 means an evaluation costs exactly
+   its runs done one after the other here; above 1, the cores pay off more
+   than the database round trips and Optuna cost).
+2. The wall time of ``notebooks/04_policy_search.ipynb``'s study at its
+   default sizes (3 worlds, 40 trials, 4 replications, the presets after).
+
+Nothing here asserts on time.  ``--json`` prints the figures as one JSON object on the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+
+import notifsim
+from notifsim.channels import Bernoulli, Outages
+from notifsim.experiments import machine_workers
+from notifsim.workloads import Poisson
+
+SPACE = {
+    "max_attempts": {"low": 2, "high": 30},
+    "backoff_base": {"low": "10s", "high": "10m", "log": True},
+    "backoff_multiplier": {"low": 1, "high": 4},
+    "backoff_cap": {"low": "1m", "high": "24h", "log": True},
+    "jitter": {"choices": ["none", "full", "equal", "decorrelated"]},
+}
+
+
+def world(outage: str) -> notifsim.Scenario:
+    """The notebook's world: Slack (0.5 % errors) down for ``outage`` from 06:00, Email 1 % errors, 60 alerts/h."""
+    return notifsim.Scenario(
+        f"slack-outage-{outage}",
+        channels={"Slack": [Bernoulli(0.005, latency=0.3), Outages([("6h", outage)])], "Email": Bernoulli(0.01, latency=1.0)},
+        workload=Poisson(60, channels={"Slack": 0.7, "Email": 0.3}),
+        start="2026-01-05T00:00:00Z",
+    )
+
+
+def one_run_s(repeat: int = 3) -> float:
+    """Best wall seconds of one ``simulate()`` of the one-day world under certctl-i005 (no database)."""
+    best = float("inf")
+    for seed in range(repeat):
+        t0 = time.perf_counter()
+        notifsim.simulate(world("4h"), "certctl-i005", seed=seed, horizon="1d", sample_interval="1h")
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def evaluation_rate(trials: int, replications: int) -> dict[str, float]:
+    """Evaluations per second of a search on one one-day world, and the ratio against one run in this process."""
+    run_s = one_run_s()
+    with tempfile.TemporaryDirectory() as folder:
+        t0 = time.perf_counter()
+        result = notifsim.tune(
+            [world("4h")], space=SPACE, budget=trials, replications=replications, seed=1, db=os.path.join(folder, "rate.duckdb"), compare=False, progress=False
+        )
+        wall = time.perf_counter() - t0
+    assert len(result.trials) == trials
+    per_s = trials / wall
+    return {
+        "trials": trials,
+        "replications": replications,
+        "tune_s": wall,
+        "evaluations_per_s": per_s,
+        "one_run_s": run_s,
+        "rate_ratio": per_s * replications * run_s,
+    }
+
+
+def notebook_study() -> dict[str, float]:
+    """Wall seconds of the notebook's study at its default sizes (its search and the presets)."""
+    with tempfile.TemporaryDirectory() as folder:
+        t0 = time.perf_counter()
+        result = notifsim.tune(
+            [world(o) for o in ("10m", "1h", "4h")],
+            space=SPACE,
+            objective="undelivered_rate",
+            aggregate="worst",
+            constraints={"attempts_per_notification": {"max": 3.0}},
+            budget=40,
+            replications=4,
+            seed=2026,
+            db=os.path.join(folder, "notebook.duckdb"),
+            name="4h-outage",
+            progress=False,
+        )
+        wall = time.perf_counter() - t0
+    return {"notebook_trials": len(result.trials), "notebook_s": wall}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.tune", description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=16, help="trials of the evaluation-rate search")
+    parser.add_argument("--replications", type=int, default=4, help="runs per trial")
+    parser.add_argument("--no-notebook", action="store_true", help="skip the notebook's study")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON on the last line")
+    args = parser.parse_args(argv)
+    figures: dict[str, object] = {"cores": machine_workers(), "python": platform.python_version(), "notifsim": notifsim.__version__}
+    figures["load_before"] = os.getloadavg()[0]
+    figures.update(evaluation_rate(args.trials, args.replications))
+    print(
+        f"1. evaluations: {figures['trials']} trials x {figures['replications']} runs of a one-day world in {figures['tune_s']:.1f} s = "
+        f"{figures['evaluations_per_s']:.2f} evaluations/s; one simulate() here {figures['one_run_s']:.2f} s; "
+        f"ratio {figures['rate_ratio']:.2f} (evaluations/s x replications x one run's seconds)"
+    )
+    if not args.no_notebook:
+        figures.update(notebook_study())
+        print(f"2. notebooks/04_policy_search.ipynb's study: {figures['notebook_trials']} trials and the presets in {figures['notebook_s']:.1f} s")
+    figures["load_after"] = os.getloadavg()[0]
+    print(f"load average (1 min) before {figures['load_before']:.2f}, after {figures['load_after']:.2f} on {figures['cores']} cores")
+    if args.json:
+        print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
