@@ -269,3 +269,25 @@ def test_the_cli_refuses_bad_input_with_exit_2_and_writes_nothing(tmp_path, caps
     path.write_text(CLI_FILE)
     assert main(["tune", str(path), "--db", str(db), "--budget", "0"]) == 2
     assert not db.exists() and not (tmp_path / "bad.duckdb.optuna.journal").exists()
+
+
+def test_the_report_opens_with_the_search(tmp_path, outage_search):
+    from notifsim.report import write_report
+
+    out = write_report(outage_search.db, tmp_path / "tune.html", run_ids=outage_search.run_ids())
+    text = out.read_text()
+    assert '<section id="search">' in text and "Policy search" in text
+    assert text.count("data:image/png") >= 2
+    assert "backoff_base = &quot;20m&quot;" in text
+
+
+def test_the_search_figures_draw(outage_search):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from notifsim import plots
+
+    ax = plots.search_history(outage_search)
+    assert ax.get_xlabel() == "trial (evaluation)"
+    ax = plots.search_front(outage_search, x="attempts_per_notification", y="dead_letter_rate")
+    assert "Send calls per notification" in ax.get_xlabel()

@@ -45,7 +45,8 @@ def search_history(result: Any, ax: Any = None, *, metric: str | None = None, ti
 @styled
 def search_front(result: Any, ax: Any = None, *, x: str = "attempts_per_notification", y: str | None = None, title: str | None = None) -> Any:
     """Every feasible trial's ``y`` (default: the first objective) against ``x`` (Send calls per notification),
-    the front of trials no other beats on both, and every preset on the same worlds marked (certctl as stars)."""
+    the front of trials no other beats on both, every preset on the same worlds marked (certctl as stars), and a
+    limit on either metric as a dotted line."""
     y = y or result.objective.metrics[0]
     trials = result.trials
     for name in (x, y):
@@ -58,6 +59,11 @@ def search_front(result: Any, ax: Any = None, *, x: str = "attempts_per_notifica
     front = pareto(xs, ys)
     if len(front):
         ax.plot(xs[front], ys[front], linestyle="--", marker="o", markersize=4, color="#0072B2", linewidth=1.2, label="front", zorder=3)
+    for metric, side, bound in result.objective.limits:
+        if metric == x:
+            ax.axvline(bound, color="#D55E00", linestyle=":", linewidth=1.2, label=f"limit ({side} {bound:g})")
+        elif metric == y:
+            ax.axhline(bound, color="#D55E00", linestyle=":", linewidth=1.2, label=f"limit ({side} {bound:g})")
     summary = result.summary
     if x in summary.columns and y in summary.columns:
         for name, row in summary.iterrows():

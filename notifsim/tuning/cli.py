@@ -17,7 +17,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     tune.add_argument("--db", default=None, help="DuckDB file to add the runs to (default: data/<tune name>.duckdb); the study goes beside it")
     tune.add_argument("--budget", default=None, help="trials in all, overriding the file's (a re-run continues up to it)")
     tune.add_argument("--workers", default=None, help="local worker processes (default: one per core; 1 runs in this process)")
-    tune.add_argument("--report", default=None, help="also write an HTML report of the tune's runs to this file")
+    tune.add_argument("--report", default=None, help="also write an HTML report to this file: the search, and the runs of the best policy and the presets")
     tune.add_argument("--no-progress", action="store_true", help="no progress bar")
     tune.set_defaults(func=cmd_tune)
     return tune
@@ -62,6 +62,6 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if report is not None:
         from ..report import write_report
 
-        written = write_report(db, report, experiment=result.experiment, baseline=result.base.name)
+        written = write_report(db, report, run_ids=result.run_ids(), baseline=result.base.name)
         print(f"wrote the report to {written} (open it in a browser)")
     return 0

@@ -193,6 +193,13 @@ class TuneResult:
             lines.append(f"{knob} = {text}" + (f"  # certctl: {where}" if where else ""))
         return "\n".join(lines) + "\n"
 
+    def run_ids(self) -> list[str]:
+        """The run ids of the best policy (or the front) and of the base and presets, in the results file."""
+        names = list(self.summary.index)
+        with open_results(self.db) as stored:
+            runs = stored.sql("SELECT run_id, policy FROM runs WHERE experiment = ? ORDER BY label, replication", [self.experiment])
+        return runs.loc[runs["policy"].isin(names), "run_id"].tolist()
+
     def best_metrics(self) -> pd.DataFrame:
         """The best policy's (or the front's) mean and interval of each shown metric, per world."""
         names = [p.name for p in self.policies]
