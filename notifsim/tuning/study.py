@@ -20,7 +20,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..engine import ENGINES
+from ..errors import ConfigError, unknown_name
 from ..experiments.executors import local_pool, machine_workers
 from ..experiments.seeds import check_replications, check_seed
 from ..policy import PRESETS, Policy
@@ -158,8 +159,6 @@ def tune(
     budget = _check_budget(budget, "budget")
     batch = _check_budget(batch, "batch")
     if sampler not in SAMPLERS:
-        from ..errors import unknown_name
-
         raise unknown_name("sampler", sampler, SAMPLERS)
     base_policy = Policy.preset(base) if isinstance(base, str) else base
     if not isinstance(base_policy, Policy):
@@ -189,6 +188,9 @@ def tune(
         "engine": engine,
         "experiment": experiment_name(name),
     }
+    if engine not in ENGINES:
+        raise unknown_name("engine", engine, ENGINES)
+    Path(db).parent.mkdir(parents=True, exist_ok=True)
     optuna = _quiet_optuna()
     study = optuna.create_study(
         study_name=name,
