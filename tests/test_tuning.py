@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import notifsim
 from notifsim import ConfigError, Policy, open_results
@@ -291,3 +293,18 @@ def test_the_search_figures_draw(outage_search):
     assert ax.get_xlabel() == "trial (evaluation)"
     ax = plots.search_front(outage_search, x="attempts_per_notification", y="dead_letter_rate")
     assert "Send calls per notification" in ax.get_xlabel()
+
+
+@given(
+    low=st.floats(min_value=1.0, max_value=1e5),
+    span=st.floats(min_value=1e-3, max_value=1e5),
+    where=st.floats(min_value=0.0, max_value=1.0),
+)
+def test_settled_values_stay_in_their_range_and_settle_once(low, span, where):
+    from notifsim.tuning.space import settle
+
+    (dim,) = parse_space({"backoff_multiplier": {"low": low, "high": low + span}})
+    value = low + where * span
+    once = settle({"backoff_multiplier": value}, [dim])["backoff_multiplier"]
+    assert dim.low <= once <= dim.high
+    assert settle({"backoff_multiplier": once}, [dim])["backoff_multiplier"] == once
