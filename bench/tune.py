@@ -12,7 +12,7 @@
    tune, at most the number of cores; what it falls short of that is the
    cost of the database, the read-back of the metrics and Optuna.
 2. The wall time of ``notebooks/04_policy_search.ipynb``'s study at its
-   default sizes (3 worlds, 40 trials, 4 replications, the presets after).
+   default sizes (3 worlds, 40 trials, 3 replications, the presets after).
 
 Nothing here asserts on time.  ``--json`` prints the figures as one JSON object on the last line.
 """
@@ -97,7 +97,7 @@ def notebook_study() -> dict[str, float]:
             aggregate="worst",
             constraints={"attempts_per_notification": {"max": 3.0}},
             budget=40,
-            replications=4,
+            replications=3,
             seed=2026,
             db=os.path.join(folder, "notebook.duckdb"),
             name="4h-outage",

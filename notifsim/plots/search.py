@@ -45,8 +45,8 @@ def search_history(result: Any, ax: Any = None, *, metric: str | None = None, ti
 @styled
 def search_front(result: Any, ax: Any = None, *, x: str = "attempts_per_notification", y: str | None = None, title: str | None = None) -> Any:
     """Every feasible trial's ``y`` (default: the first objective) against ``x`` (Send calls per notification),
-    the front of trials no other beats on both, every preset on the same worlds marked (certctl as stars), and a
-    limit on either metric as a dotted line."""
+    the front of trials no other beats on both, every preset on the same worlds (certctl as stars; names in the
+    legend), and a limit on either metric as a dotted line."""
     y = y or result.objective.metrics[0]
     trials = result.trials
     for name in (x, y):
@@ -67,16 +67,22 @@ def search_front(result: Any, ax: Any = None, *, x: str = "attempts_per_notifica
     summary = result.summary
     if x in summary.columns and y in summary.columns:
         for name, row in summary.iterrows():
-            marked = str(name) in CERTCTL or row["role"] in ("best", "front")
-            shape = "*" if str(name) in CERTCTL else ("D" if row["role"] in ("best", "front") else "s")
-            ax.scatter(row[x], row[y], marker=shape, s=120 if marked else 36, color=color(name), zorder=4, edgecolors="black", linewidths=0.4)
-            short = "best" if row["role"] == "best" else str(name).split("+")[0] if row["role"] != "front" else ""
-            if short:
-                ax.annotate(short, (row[x], row[y]), xytext=(5, 4), textcoords="offset points", fontsize=8, fontweight="bold" if marked else "normal")
+            searched = row["role"] in ("best", "front")
+            certctl = str(name) in CERTCTL
+            shape = "*" if certctl else ("D" if searched else "s")
+            text = row["role"] if searched else str(name)
+            ax.scatter(
+                row[x], row[y], marker=shape, s=130 if certctl or searched else 40, color=color(name), zorder=4, edgecolors="black", linewidths=0.4, label=text
+            )
+            if certctl or row["role"] == "best":
+                ax.annotate(text, (row[x], row[y]), xytext=(6, 5), textcoords="offset points", fontsize=8, fontweight="bold")
     _value_axis(ax.yaxis, y)
     _value_axis(ax.xaxis, x)
     ax.set_xlabel(display.label(x) + " (lower is cheaper)")
     ax.set_ylabel(display.label(y) + f" ({result.objective.aggregate} over worlds)")
     if np.isfinite(xs).any():
         ax.set_xlim(left=0)
-    return finish(ax, title)
+    finish(ax, title, legend=False)
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, labels, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7.5)
+    return ax

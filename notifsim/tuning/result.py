@@ -132,7 +132,7 @@ def front_rows(table: pd.DataFrame, goal: Objective) -> pd.DataFrame:
     return feasible.iloc[keep].sort_values(list(goal.metrics))
 
 
-@dataclass
+@dataclass(repr=False)
 class TuneResult:
     """A finished search: ``best`` (one objective) or ``front`` (several), the ``trials`` table, and
     ``comparison`` — every policy's mean of each metric per world with its Student t interval — for the
@@ -226,6 +226,10 @@ class TuneResult:
 
     def __str__(self) -> str:
         return self.text()
+
+    def __repr__(self) -> str:
+        found = f"best={self.best.name!r}" if self.best is not None else f"front={len(self.front)} policies"
+        return f"TuneResult(name={self.name!r}, db={self.db!r}, trials={len(self.trials)}, {found})"
 
     def _repr_html_(self) -> str:
         head = f"<p><b>tune {html.escape(self.name)}</b>: {html.escape(self.objective.describe())}; {len(self.trials)} trials</p>"
