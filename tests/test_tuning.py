@@ -308,3 +308,22 @@ def test_settled_values_stay_in_their_range_and_settle_once(low, span, where):
     once = settle({"backoff_multiplier": value}, [dim])["backoff_multiplier"]
     assert dim.low <= once <= dim.high
     assert settle({"backoff_multiplier": once}, [dim])["backoff_multiplier"] == once
+
+
+def test_a_trial_left_unfinished_is_evaluated_first_on_resume(tmp_path):
+    import optuna
+
+    from notifsim.tuning.result import dimensions_of, settings_of
+    from notifsim.tuning.space import suggest
+    from notifsim.tuning.study import open_storage
+
+    db = tmp_path / "stale.duckdb"
+    _search(db, budget=2, batch=2)
+    study = optuna.load_study(study_name="tune", storage=open_storage(db))
+    left = study.ask()  # as if the process had been killed between asking and telling
+    suggest(left, dimensions_of(settings_of(study)))
+    resumed = _search(db, budget=4, batch=2)
+    assert left.number in resumed.trials["trial"].tolist()
+    assert len(resumed.trials) == 4
+    states = {t.state.name for t in optuna.load_study(study_name="tune", storage=open_storage(db)).trials}
+    assert states == {"COMPLETE"}
