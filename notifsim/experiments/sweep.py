@@ -183,7 +183,10 @@ def _check_importable(configs: list[Config]) -> None:
 
 
 def _progress(enabled: bool, total: int, initial: int, experiment: str) -> Any:
-    from tqdm.auto import tqdm
+    if enabled:  # the notebook flavour where it runs (tqdm.auto warns in Jupyter without ipywidgets, so only when shown)
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
 
     return tqdm(total=total, initial=initial, unit="run", desc=experiment, disable=not enabled, dynamic_ncols=True, smoothing=0.1)
 
