@@ -22,6 +22,11 @@ class ConfigError(ValueError):
         super().__init__(f"{field}: {problem}")
 
 
+class NotifsimWarning(UserWarning):
+    """Input notifsim accepts but probably not as meant (a lowercase channel, a timestamp without a zone);
+    the CLI prints each as one ``notifsim: warning:`` line."""
+
+
 def unknown_name(field: str, value: object, allowed: Iterable[str]) -> ConfigError:
     """Build the error for a name that is not one of ``allowed``, suggesting the closest."""
     allowed = sorted(allowed)

@@ -11,18 +11,16 @@ the runs already in the file and adds only what is missing.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pickle
-import signal
-import threading
 import traceback
-from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..budget import check_horizon, check_memory
+from ..dbfile import LOCK_TIMEOUT_S, interrupts_deferred
 from ..engine import ENGINES
 from ..errors import ConfigError, unknown_name
 from ..policy import Policy
@@ -200,6 +198,8 @@ def run_sweep(
     experiment: str | None = None,
     sample_interval: float | str = "15m",
     engine: str = "batched",
+    force: bool = False,
+    lock_timeout: float | None = LOCK_TIMEOUT_S,
 ) -> SweepOutcome:
     """:func:`sweep`, returning a :class:`SweepOutcome` instead of raising for failed runs."""
     configs = list(configs) if not isinstance(configs, Config) else [configs]
@@ -219,12 +219,14 @@ def run_sweep(
         replications=check_replications(replications),
         seed=check_seed(seed),
         experiment=experiment,
-        horizon_s=parse_duration(horizon, "horizon"),
+        horizon_s=check_horizon(parse_duration(horizon, "horizon")),
         sample_interval_s=parse_duration(sample_interval, "sample_interval"),
         engine=engine,
     )
+    for config in configs:  # every configuration must fit before the first run starts
+        check_memory(config.scenario, config.policy, specs[0].horizon_s, force=force)
     failures: list[RunFailure] = []
-    with RunWriter(db) as writer:
+    with RunWriter(db, lock_timeout=lock_timeout) as writer:
         done = _already_written(writer, specs)
         todo = sorted((s for s in specs if s.run_id not in done), key=lambda s: s.replication)  # replication by replication
         runner = make_runner(executor, len(todo))
@@ -255,28 +257,9 @@ def _write(writer: RunWriter, batch: list[tuple[RunSpec, Any]]) -> list[RunFailu
     for spec, value in batch:  # the executor itself failed (a worker died, the task was cancelled)
         if not isinstance(value, (RunTables, RunFailure)):
             failures.append(RunFailure(spec.label, spec.replication, spec.seed, spec.run_id, _executor_error(value)))
-    with _interrupts_deferred():
+    with interrupts_deferred():
         writer.write(finished)
     return failures
-
-
-@contextlib.contextmanager
-def _interrupts_deferred() -> Iterator[None]:
-    """Hold Ctrl-C back while a transaction commits, then raise it: a write is never cut in the middle.
-
-    Only the main thread receives signals; elsewhere this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        raise KeyboardInterrupt
 
 
 def _executor_error(error: BaseException) -> str:
@@ -299,6 +282,8 @@ def sweep(
     experiment: str | None = None,
     sample_interval: float | str = "15m",
     engine: str = "batched",
+    force: bool = False,
+    lock_timeout: float | None = LOCK_TIMEOUT_S,
 ) -> list[str]:
     """Run every configuration ``replications`` times into the DuckDB file ``db``; return the run ids.
 
@@ -322,6 +307,10 @@ def sweep(
     :class:`SweepError` lists each failure with its configuration.  The
     returned ids are ordered by configuration, then replication.
     ``experiment`` defaults to ``"sweep"``; ``progress`` shows a tqdm bar.
+    A run estimated not to fit in memory is refused before anything runs
+    unless ``force``; a file another process holds is waited for up to
+    ``lock_timeout`` seconds (then :class:`~notifsim.dbfile.DatabaseBusy`,
+    before any run starts: the writer holds the file for the whole sweep).
     """
     outcome = run_sweep(
         configs,
@@ -334,6 +323,8 @@ def sweep(
         experiment=experiment,
         sample_interval=sample_interval,
         engine=engine,
+        force=force,
+        lock_timeout=lock_timeout,
     )
     if outcome.failures:
         raise SweepError(outcome)
