@@ -76,7 +76,7 @@ def check_seed(seed: object, field: str = "seed") -> int:
     """An integer in ``[0, 2**63 - 1]`` (DuckDB's BIGINT), else a :class:`ConfigError` naming ``field``."""
     is_int = isinstance(seed, int) or type(seed).__name__ in ("int64", "int32", "uint64", "uint32")
     if isinstance(seed, bool) or not is_int or not 0 <= int(seed) <= MAX_SEED:  # type: ignore[call-overload]
-        raise ConfigError(field, f"must be an integer in [0, 2**63 - 1 = {MAX_SEED}]; got {seed!r}")
+        raise ConfigError(field, f"must be an integer >= 0 and at most 2**63 - 1 = {MAX_SEED}; got {seed!r}")
     return int(seed)  # type: ignore[call-overload]
 
 

@@ -64,7 +64,7 @@ def _seed(value: str) -> int:
     try:
         seed = int(value)
     except ValueError:
-        raise ConfigError("seed", f"must be an integer in [0, 2**63 - 1]; got {value!r}") from None
+        raise ConfigError("seed", f"must be an integer >= 0 and at most 2**63 - 1; got {value!r}") from None
     return check_seed(seed)
 
 

@@ -41,7 +41,7 @@ def build_from_spec(spec: Any, registry: Mapping[str, type], field: str):
         raise ConfigError(field, f"must be a table with a 'model' key; allowed models: {', '.join(registry)}")
     spec = dict(spec)
     name = spec.pop("model")
-    if name not in registry:
+    if not isinstance(name, str) or name not in registry:
         raise unknown_name(f"{field}.model", name, registry)
     cls = registry[name]
     params = list(inspect.signature(cls).parameters)

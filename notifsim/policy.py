@@ -251,10 +251,10 @@ class Policy:
         for name in ("pending_batch", "sweep_limit", "max_attempts"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COUNT:
-                raise ConfigError(f"policy.{name}", f"must be an integer in [1, {MAX_COUNT}]; got {value!r}")
+                raise ConfigError(f"policy.{name}", f"must be an integer >= 1 and at most {MAX_COUNT}; got {value!r}")
         mult = self.backoff_multiplier
         if isinstance(mult, bool) or not isinstance(mult, (int, float)) or not math.isfinite(mult) or not 1 <= mult <= MAX_MULTIPLIER:
-            raise ConfigError("policy.backoff_multiplier", f"must be a number in [1, {MAX_MULTIPLIER:g}]; got {mult!r}")
+            raise ConfigError("policy.backoff_multiplier", f"must be a number >= 1 and at most {MAX_MULTIPLIER:g}; got {mult!r}")
         object.__setattr__(self, "backoff_multiplier", float(mult))
         if self.backoff_cap < self.backoff_base:
             raise ConfigError("policy.backoff_cap", f"must be >= backoff_base ({self.backoff_base} s); got {self.backoff_cap}")
@@ -263,7 +263,7 @@ class Policy:
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"policy.{name}", f"must be true or false; got {getattr(self, name)!r}")
         for name, allowed in _CHOICES.items():
-            if getattr(self, name) not in allowed:
+            if not isinstance(getattr(self, name), str) or getattr(self, name) not in allowed:
                 raise unknown_name(f"policy.{name}", getattr(self, name), allowed)
         table = self.backoff_table
         if isinstance(table, (str, bytes)) or not isinstance(table, (list, tuple)):
@@ -279,7 +279,7 @@ class Policy:
         for name, lo in (("retry_quota", 0), ("retry_quota_cost", 0), ("retry_quota_timeout_cost", 0), ("retry_quota_refund", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= MAX_COUNT:
-                raise ConfigError(f"policy.{name}", f"must be an integer in [{lo}, {MAX_COUNT}]; got {value!r}")
+                raise ConfigError(f"policy.{name}", f"must be an integer >= {lo} and at most {MAX_COUNT}; got {value!r}")
         patterns = self.permanent_errors
         if isinstance(patterns, (str, bytes)) or not isinstance(patterns, (list, tuple)):
             raise ConfigError("policy.permanent_errors", f"must be a list of regular expressions; got {patterns!r}")

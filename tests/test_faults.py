@@ -135,9 +135,7 @@ def _cpu_seconds(pid: int) -> float:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to see the run has started")
 def test_ctrl_c_says_nothing_was_written_and_leaves_the_database_unchanged(results_db):
     before = results_db.read_bytes()
-    proc = subprocess.Popen(
-        [*NOTIFSIM, "run", "--horizon", "365d", "--db", str(results_db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen([*NOTIFSIM, "run", "--horizon", "365d", "--db", str(results_db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while _cpu_seconds(proc.pid) < 4 and time.monotonic() < deadline:  # imports done, simulating
         assert proc.poll() is None, proc.communicate()

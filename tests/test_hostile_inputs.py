@@ -175,7 +175,9 @@ def test_a_timestamp_without_a_zone_is_a_warning(world, capsys):
     code = main(["run", "--horizon", "10m", "--initial-rows", "naive.json"])
     out, err = capsys.readouterr()
     assert code == 0, err
-    assert err.splitlines() == ["notifsim: warning: initial_rows[0].created_at and 1 more: timestamps without a time zone are read as UTC; write them with 'Z' or an offset"]
+    assert err.splitlines() == [
+        "notifsim: warning: initial_rows[0].created_at and 1 more: timestamps without a time zone are read as UTC; write them with 'Z' or an offset"
+    ]
 
 
 def test_a_policy_file_without_a_preset_says_what_it_starts_from(world, capsys):

@@ -91,7 +91,7 @@ class ErrorCodes:
 
 def _check_latency(value: object, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 <= value <= MAX_DURATION_S:
-        raise ConfigError(field, f"must be a finite number of seconds in [0, {MAX_DURATION_S:g}] (one hundred years); got {value!r}")
+        raise ConfigError(field, f"must be a finite number of seconds >= 0 and at most {MAX_DURATION_S:g} (one hundred years); got {value!r}")
     return float(value)
 
 

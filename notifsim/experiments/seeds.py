@@ -25,7 +25,7 @@ MAX_REPLICATIONS = 1_000_000
 def check_replications(replications: object) -> int:
     """An integer >= 1, else a :class:`ConfigError`."""
     if isinstance(replications, bool) or not isinstance(replications, (int, np.integer)) or not 1 <= replications <= MAX_REPLICATIONS:
-        raise ConfigError("replications", f"must be an integer in [1, {MAX_REPLICATIONS:,}]; got {replications!r}")
+        raise ConfigError("replications", f"must be an integer >= 1 and at most {MAX_REPLICATIONS:,}; got {replications!r}")
     return int(replications)
 
 

@@ -156,7 +156,7 @@ def load_initial_rows(source: Any, start) -> list[dict[str, Any]]:
         if isinstance(rc, float) and rc.is_integer():
             rc = int(rc)
         if isinstance(rc, bool) or not isinstance(rc, (int, np.integer)) or not 0 <= rc <= MAX_COUNT:
-            raise ConfigError(f"{field}.retry_count", f"must be an integer in [0, {MAX_COUNT}]; got {rc!r}")
+            raise ConfigError(f"{field}.retry_count", f"must be an integer >= 0 and at most {MAX_COUNT}; got {rc!r}")
         row["retry_count"] = int(rc)
         if not isinstance(row["status"], str):
             raise ConfigError(f"{field}.status", f"must be a string, one of {', '.join(STATUSES)}")
