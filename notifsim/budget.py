@@ -33,21 +33,24 @@ MAX_MULTIPLIER = 1000.0
 #: The largest retry budget, batch size or retry count (certctl stores them as 32-bit integers).
 MAX_COUNT = 2**31 - 1
 
-# Bytes a run holds per row while it runs and while its tables are built, measured with tracemalloc
-# (peak traced bytes of simulate(..., engine="batched"), scripts/measure_memory.py) on the default
-# scenario under certctl-asbuilt and certctl-i005 at 1, 3 and 7 days, fitted by least squares
-# on notifications, Send calls and ticks; see docs/robustness.md for the table.
-#: Peak bytes per notification (its row in the state table, its final-state row, its samples).
-BYTES_PER_NOTIFICATION = 1_400
-#: Peak bytes per Send call (its attempt row, its events).
-BYTES_PER_ATTEMPT = 700
+# Bytes a run holds per row, measured by scripts/measure_memory.py on this project's 2-core, 24 GiB machine:
+# tracemalloc's peak over simulate() + prepare_run() on eight runs of the shipped scenarios (2,855-21,361
+# notifications) fits 936 B per notification, ~0 B per Send call and 80 B per tick (Python and NumPy memory);
+# the growth of the process's peak RSS (which also sees Arrow's and DuckDB's native buffers) on the default
+# scenario at 200,000/h × 4 h, 500,000/h × 4 h and 100,000/h × 24 h (0.84-2.5 million notifications,
+# 1.02-1.11 Send calls each) was 1,153-1,275 B per notification with its Send calls.  The constants below
+# price a notification with two Send calls at 1.6 KB: above every measurement, so the estimate errs high.
+#: Peak bytes per notification (its state-table row, its final-state row, its share of the samples).
+BYTES_PER_NOTIFICATION = 1_000
+#: Peak bytes per Send call (its attempt row and events).
+BYTES_PER_ATTEMPT = 300
 #: Peak bytes per scheduler tick (process and retry loops).
-BYTES_PER_TICK = 300
-#: Fixed cost of a run whatever its size (bytes): channel models, streams, pandas frames.
-BYTES_FIXED = 40 * 2**20
-#: Send calls assumed per notification when estimating (a failing channel under a long budget sends more; the
-#: measured mean is 1.1-1.6 on the shipped scenarios).
-ATTEMPTS_PER_NOTIFICATION = 4
+BYTES_PER_TICK = 100
+#: Fixed allowance per run whatever its size (bytes): channel models, streams, pandas frames.
+BYTES_FIXED = 64 * 2**20
+#: Send calls assumed per notification (measured 1.0-1.3 on the shipped scenarios; a failing channel under a long
+#: retry budget sends more, and the memory estimate only has to be right in order of magnitude).
+ATTEMPTS_PER_NOTIFICATION = 2
 #: The share of available memory a run may take without ``force``.
 MEMORY_SHARE = 0.5
 

@@ -5,12 +5,16 @@ Prints, for each run, its rows and the peak bytes tracemalloc traced during
 peak = fixed + a·notifications + b·attempts + c·ticks.  The constants in
 notifsim/budget.py come from this script's output (docs/robustness.md).
 
-    python scripts/measure_memory.py
+    python scripts/measure_memory.py              # tracemalloc over the shipped scenarios
+    python scripts/measure_memory.py 200000 4     # peak-RSS growth of one run at 200,000/h for 4 h
 """
 
 from __future__ import annotations
 
 import gc
+import resource
+import sys
+import time
 import tracemalloc
 
 import numpy as np
@@ -51,5 +55,26 @@ def main() -> None:
     print(f"max per-run bytes/notification (all costs on notifications): {max(p / max(n, 1) for n, a, t, p in rows):.0f}")
 
 
+def rss(rate_per_hour: float, hours: float) -> None:
+    """Peak-RSS growth of one run of the default scenario at ``rate_per_hour`` (sees Arrow's native buffers too)."""
+    data = notifsim.Scenario._preset_data("default")
+    data["workload"]["rate_per_hour"] = rate_per_hour
+    scenario = notifsim.Scenario.from_dict(data)
+    notifsim.simulate(scenario, "certctl-i005", horizon="10m")
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    wall = time.perf_counter()
+    result = notifsim.simulate(scenario, "certctl-i005", horizon=hours * 3600, seed=1, force=True)
+    prepare_run(result)
+    grew = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+    n = len(result.notifications)
+    print(
+        f"{rate_per_hour:g}/h × {hours:g} h: notifications {n:,} attempts {len(result.attempts):,} ticks {len(result.ticks):,} "
+        f"peak RSS +{grew / 2**20:.0f} MiB ({grew / n:.0f} B per notification) in {time.perf_counter() - wall:.0f} s"
+    )
+
+
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3:
+        rss(float(sys.argv[1]), float(sys.argv[2]))
+    else:
+        main()

@@ -3,6 +3,7 @@ the backlog loader), the only exception is ConfigError — never a traceback fro
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
@@ -79,10 +80,8 @@ def _only_config_errors(load, content: bytes | str, suffix: str) -> None:
         path.write_bytes(content.encode() if isinstance(content, str) else content)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotifsimWarning)
-            try:
+            with contextlib.suppress(ConfigError):
                 load(path)
-            except ConfigError:
-                pass
 
 
 LOADERS = [notifsim.Scenario.from_toml, notifsim.Policy.from_toml, load_experiment]
