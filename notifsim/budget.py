@@ -62,10 +62,11 @@ class Estimate:
     notifications: float
     attempts: float
     ticks: float
+    samples: float = 0.0
 
     @property
     def bytes(self) -> float:
-        return BYTES_FIXED + self.notifications * BYTES_PER_NOTIFICATION + self.attempts * BYTES_PER_ATTEMPT + self.ticks * BYTES_PER_TICK
+        return BYTES_FIXED + self.notifications * BYTES_PER_NOTIFICATION + self.attempts * BYTES_PER_ATTEMPT + (self.ticks + self.samples) * BYTES_PER_TICK
 
 
 def check_horizon(seconds: float, field: str = "horizon") -> float:
@@ -112,26 +113,35 @@ def expected_creations(workload: Any, horizon_s: float) -> float:
     return certificates * (thresholds + targets) * max(1.0, horizon_s / lifetime_s)
 
 
-def estimate(scenario: Any, policy: Any, horizon_s: float, initial_rows: int = 0) -> Estimate:
-    """The rows a run of ``scenario`` under ``policy`` for ``horizon_s`` seconds is expected to create."""
+def estimate(scenario: Any, policy: Any, horizon_s: float, initial_rows: int = 0, sample_interval_s: float = 900.0) -> Estimate:
+    """The rows a run of ``scenario`` under ``policy`` for ``horizon_s`` seconds is expected to create
+    (a sample row every ``sample_interval_s`` seconds)."""
     notifications = expected_creations(scenario.workload, horizon_s) + initial_rows
     attempts = notifications * min(float(policy.max_attempts), ATTEMPTS_PER_NOTIFICATION)
     ticks = horizon_s / float(policy.process_interval) + horizon_s / float(policy.retry_interval)
-    return Estimate(notifications, attempts, ticks)
+    return Estimate(notifications, attempts, ticks, horizon_s / sample_interval_s)
 
 
-def check_memory(scenario: Any, policy: Any, horizon_s: float, initial_rows: int = 0, *, force: bool = False, runs: int = 1) -> Estimate:
+def check_memory(
+    scenario: Any, policy: Any, horizon_s: float, initial_rows: int = 0, *, sample_interval_s: float = 900.0, force: bool = False, runs: int = 1
+) -> Estimate:
     """Refuse (:class:`ConfigError`) a run whose estimated peak memory exceeds :data:`MEMORY_SHARE` of the
     available memory, naming the estimate and the knobs that set it; ``force`` lets it run anyway."""
-    guess = estimate(scenario, policy, horizon_s, initial_rows)
+    guess = estimate(scenario, policy, horizon_s, initial_rows, sample_interval_s)
     need = guess.bytes * runs
     have = available_memory() * MEMORY_SHARE
     if force or need <= have:
         return guess
+    if guess.samples * BYTES_PER_TICK > guess.bytes / 2:
+        raise ConfigError(
+            "sample_interval",
+            f"a sample every {sample_interval_s:g} s for {horizon_s / 86400:g} days is {_count(guess.samples)} sample rows ≈ {_gib(need)} of memory, "
+            f"more than the {_gib(have)} this machine can spare; sample less often (such as '15m'), or pass --force (force=True) to run anyway",
+        )
     raise ConfigError(
         "horizon",
         f"the run would create about {_count(guess.notifications)} notifications, {_count(guess.attempts)} Send calls and "
-        f"{_count(guess.ticks)} ticks ≈ {_gib(need)} of memory, more than the {_gib(have)} this machine can spare; "
+        f"{_count(guess.ticks + guess.samples)} ticks and samples ≈ {_gib(need)} of memory, more than the {_gib(have)} this machine can spare; "
         "shorten the horizon, lower the workload's rate or certificates, or pass --force (force=True) to run anyway",
     )
 

@@ -83,7 +83,7 @@ def simulate(
     ids = [r["id"] for r in rows]
     if len(set(ids)) != len(ids):
         raise ConfigError("initial_rows", "ids must be unique across the scenario's rows and the extra rows")
-    check_memory(scenario, policy, horizon_s, len(rows), force=force)
+    check_memory(scenario, policy, horizon_s, len(rows), sample_interval_s=sample_s, force=force)
 
     wall = time.perf_counter()
     sim = ENGINES[engine](scenario, policy, seed=seed, horizon_s=horizon_s, initial_rows=rows, sample_interval=sample_s)

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 import notifsim
+import notifsim.cli
 from notifsim.cli import main
 from notifsim.errors import ConfigError
 
@@ -235,3 +236,17 @@ def test_simulate_refuses_a_run_that_cannot_fit_unless_forced():
     huge = notifsim.Scenario(workload=notifsim.workloads.Poisson(1e7))
     with pytest.raises(ConfigError, match="--force"):
         notifsim.simulate(huge, "certctl-i005", horizon="3650d")
+
+
+def test_an_internal_error_says_it_is_a_bug_and_keeps_the_traceback(monkeypatch, capsys):
+    """No real input reaches this path (that is the point), so a command is replaced by one that fails."""
+
+    def broken(args):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(notifsim.cli, "cmd_report", broken)
+    code = main(["report", "anything.duckdb"])
+    err = capsys.readouterr().err
+    assert code == 70
+    assert err.splitlines()[0] == "notifsim: internal error — this is a bug; please report it with the traceback below"
+    assert "Traceback (most recent call last)" in err and err.splitlines()[-1] == "ZeroDivisionError: a bug"

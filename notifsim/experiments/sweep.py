@@ -28,6 +28,7 @@ from ..run import plain_config, simulate
 from ..scenario import Scenario
 from ..store import RunTables, RunWriter, prepare_run
 from ..timeutil import parse_duration
+from ..unwritten import RunNotWrittenError, save_parquet
 from .executors import Runner, check_executor, main_is_importable, make_runner, starts_processes
 from .grid import Config, check_labels
 from .seeds import check_replications, check_seed, replication_seeds, run_id
@@ -224,7 +225,7 @@ def run_sweep(
         engine=engine,
     )
     for config in configs:  # every configuration must fit before the first run starts
-        check_memory(config.scenario, config.policy, specs[0].horizon_s, force=force)
+        check_memory(config.scenario, config.policy, specs[0].horizon_s, sample_interval_s=specs[0].sample_interval_s, force=force)
     failures: list[RunFailure] = []
     with RunWriter(db, lock_timeout=lock_timeout) as writer:
         done = _already_written(writer, specs)
@@ -257,8 +258,14 @@ def _write(writer: RunWriter, batch: list[tuple[RunSpec, Any]]) -> list[RunFailu
     for spec, value in batch:  # the executor itself failed (a worker died, the task was cancelled)
         if not isinstance(value, (RunTables, RunFailure)):
             failures.append(RunFailure(spec.label, spec.replication, spec.seed, spec.run_id, _executor_error(value)))
-    with interrupts_deferred():
-        writer.write(finished)
+    try:
+        with interrupts_deferred():
+            writer.write(finished)
+    except Exception as exc:  # the file failed under the writer: keep the finished runs as Parquet beside it
+        if not finished:
+            raise
+        folder = save_parquet(writer.path, finished)
+        raise RunNotWrittenError(writer.path, folder, [run.run_id for run in finished], f"{type(exc).__name__}: {exc}") from exc
     return failures
 
 
