@@ -17,21 +17,18 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-import pandas as pd
-
-from . import analysis, display
 from ._version import __version__
 from .budget import check_horizon, check_memory, check_seed
-from .dbfile import LOCK_TIMEOUT_S, check_lock_timeout
+from .cli_text import channel_table, fmt, print_run, summary_table, text_table
+from .dbfile import LOCK_TIMEOUT_S, InterruptedAfterWrite, check_lock_timeout
 from .errors import ConfigError, NotifsimWarning
 from .policy import DEFAULT_BASE, Policy
-from .result import Result
 from .run import simulate
 from .scenario import Scenario
 from .store import check_writable
 from .timeutil import parse_duration
 from .tomlfile import read_toml
-from .unwritten import RunNotWrittenError, load_parquet, store_runs
+from .unwritten import InterruptedRunsSaved, RunNotWrittenError, load_parquet, store_runs
 
 DEFAULT_DB = "data/notifsim.duckdb"
 
@@ -76,146 +73,6 @@ def _lock_timeout(value: str) -> float:
     return check_lock_timeout(seconds)
 
 
-def _fmt(value, kind: str) -> str:
-    return display.fmt(value, kind)
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines.extend("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in rows)
-    return "\n".join(lines)
-
-
-_SUMMARY_ROWS = [
-    ("created", "created", "count"),
-    ("delivered", "delivered", "count"),
-    ("delivery rate", "delivery_rate", "rate"),
-    ("undelivered rate (any reason)", "undelivered_rate", "rate"),
-    ("delivered within 15 min", "delivered_within_rate", "rate"),
-    ("stranded (failed, never retried)", "stranded", "count"),
-    ("stranded rate", "stranded_rate", "rate"),
-    ("dead-lettered", "dead_lettered", "count"),
-    ("dead-letter rate", "dead_letter_rate", "rate"),
-    ("ghost-sent (sent, never delivered)", "ghost_sent", "count"),
-    ("duplicated (delivered twice+)", "duplicated", "count"),
-    ("still retrying at horizon", "retrying", "count"),
-    ("p50 time to delivery", "time_to_delivery_p50_s", "seconds"),
-    ("p95 time to delivery", "time_to_delivery_p95_s", "seconds"),
-    ("Send calls per notification", "attempts_per_notification", "ratio"),
-]
-
-
-def _summary_table(results: list[Result]) -> str:
-    return _metrics_table([r.policy for r in results], [r.summary() for r in results])
-
-
-def _metrics_table(names: list[str], summaries: list[pd.Series], first: str = "created") -> str:
-    """The summary rows side by side, one column per summary; ``first`` names the count of the first row."""
-    rows = []
-    for label, key, kind in _SUMMARY_ROWS:
-        if key == "created":
-            label, key = first, ("created" if first == "created" else "notifications")
-        if kind == "ratio":
-            rows.append([label] + [_fmt(s[key], "ratio") for s in summaries])
-        else:
-            rows.append([label] + [_fmt(s[key], kind) for s in summaries])
-    return _table(["metric", *names], rows)
-
-
-def _channel_table(results: list[Result], scenario: Scenario) -> str:
-    per = [r.summary_by_channel() for r in results]
-    channels = sorted(set().union(*(p.index for p in per)))
-    rows = []
-    for ch in channels:
-        model = scenario.channels.get(ch)
-        p = getattr(model, "p_fail", None)
-        cells = [ch, "—" if p is None else f"{100 * p:g} %"]
-        for frame in per:
-            s = frame.loc[ch] if ch in frame.index else None
-            cells += [_fmt(s["stranded_rate"], "rate"), _fmt(s["dead_letter_rate"], "rate"), _fmt(s["ghost_rate"], "rate")] if s is not None else ["—"] * 3
-        cells.append("—" if p is None else f"{100 * p**5:.3f} %")
-        rows.append(cells)
-    header = ["channel", "p_fail"]
-    for r in results:
-        short = r.policy.replace("certctl-", "")
-        header += [f"{short} stranded", f"{short} dead", f"{short} ghost"]
-    header.append("p^5")
-    return _table(header, rows)
-
-
-def _print_run(result: Result, db: str | None) -> None:
-    s = result.summary()
-    print(f"{result.scenario} under {result.policy}, seed {result.seed}, {_fmt(result.horizon_s, 'seconds')} (run {result.run_id})")
-    print()
-    backlog = _backlog_summary(result)
-    if backlog is None:
-        print(_summary_table([result]))
-    else:
-        print(f"The run started from {int(backlog['notifications']):,} backlog rows (initial_rows); the rates of each column are of its own rows.")
-        print(_metrics_table(["created during the run", "backlog rows"], [s, backlog], first="rows"))
-    print()
-    by_channel = result.summary_by_channel()
-    if not by_channel.empty:
-        cols = ["created", "delivery_rate", "stranded_rate", "dead_letter_rate", "ghost_rate", "duplicate_rate"]
-        rows = [[ch] + [_fmt(by_channel.loc[ch, c], "count" if c == "created" else "rate") for c in cols] for ch in by_channel.index]
-        print(_table(["channel", "created", "delivered", "stranded", "dead", "ghost", "duplicated"], rows))
-        print()
-    _print_requeues(result)
-    if db:
-        print(f"wrote run {result.run_id} ({len(result.notifications):,} notifications, {int(s['attempts']):,} Send calls) to {db}")
-
-
-def _backlog_summary(result: Result) -> pd.Series | None:
-    """The metrics of the rows the run started from (None when it started from an empty table)."""
-    notifications = result.notifications
-    initial = notifications[notifications["origin"] == "initial"]
-    if initial.empty:
-        return None
-    attempts = result.attempts[result.attempts["notification_id"].isin(initial["id"])]
-    return analysis.summarize(initial, attempts, include_initial=True)
-
-
-#: How the CLI names an operator action and its outcome.
-_ACTION_PHRASES = {
-    ("requeue", "requeued"): "requeued",
-    ("requeue", "refused"): "requeues refused (row sent or read)",
-    ("requeue", "error"): "requeues failed (database down)",
-    ("requeue", "not_found"): "requeues of unknown ids",
-    ("read", "read"): "marked read",
-    ("read", "error"): "mark-reads failed (database down)",
-    ("read", "not_found"): "mark-reads of unknown ids",
-}
-
-
-def _print_requeues(result: Result) -> None:
-    """What the operator did and what its requeues achieved (nothing when no operator acted)."""
-    actions = result.requeues
-    if actions.empty:
-        return
-    counts = actions.groupby(["action", "outcome"]).size()
-    order = {key: i for i, key in enumerate(_ACTION_PHRASES)}
-    done = ", ".join(f"{n:,} {_ACTION_PHRASES.get(key, ' '.join(key))}" for key, n in sorted(counts.items(), key=lambda item: order.get(item[0], len(order))))
-    print(f"Operator: {len(actions):,} action{'s' if len(actions) != 1 else ''}: {done}.")
-    summary = result.requeue_summary()
-    if int(summary["count"].sum()):
-        rows = [
-            [
-                outcome,
-                _fmt(row["count"], "count"),
-                _fmt(row["share"], "rate"),
-                _fmt(row["requeues"], "count"),
-                _fmt(row["median_time_to_delivery_s"], "seconds"),
-            ]
-            for outcome, row in summary.iterrows()
-            if row["count"]
-        ]
-        print("What the requeued notifications became by the horizon:")
-        print(_table(["outcome", "notifications", "share", "requeues", "median time to delivery"], rows))
-    print()
-
-
 def cmd_run(args: argparse.Namespace) -> None:
     scenario = _scenario(args.scenario)
     policy = _policy(args.policy)
@@ -235,7 +92,7 @@ def cmd_run(args: argparse.Namespace) -> None:
         lock_timeout=lock_timeout,
     )
     args.written = [result.run_id] if args.db else []
-    _print_run(result, args.db)
+    print_run(result, args.db)
     if not args.db:
         print(f"nothing was stored (run {result.run_id} lives only in this output); add --db FILE to keep the run")
 
@@ -257,10 +114,10 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"notifsim demo: scenario {scenario.name!r} ({scenario.description or 'no description'})")
     print(f"seed {seed}, {horizon / 86400:g} days from {scenario.start:%Y-%m-%d %H:%M} UTC, both profiles on the same world")
     print()
-    print(_summary_table(results))
+    print(summary_table(results))
     print()
     print("Per channel (stranded = failed with no retry scheduled; dead = in the dead-letter queue; ghost = marked sent, never delivered):")
-    print(_channel_table(results, scenario))
+    print(channel_table(results, scenario))
     print()
     asbuilt = results[0].summary_by_channel()
     if "Email" in asbuilt.index:
@@ -358,14 +215,14 @@ def _sweep_table(db: str, experiment: str, labels: list[str]) -> str:
         [
             str(label),
             f"{int(m['runs']):,}",
-            _fmt(m["delivery_rate"], "rate"),
-            _fmt(m["undelivered_rate"], "rate"),
-            _fmt(m["dead_letter_rate"], "rate"),
+            fmt(m["delivery_rate"], "rate"),
+            fmt(m["undelivered_rate"], "rate"),
+            fmt(m["dead_letter_rate"], "rate"),
             "—" if math.isnan(m["attempts_per_notification"]) else f"{m['attempts_per_notification']:.2f}",
         ]
         for label, m in means.iterrows()
     ]
-    return _table(["configuration", "runs", "delivered", "undelivered", "dead-lettered", "Send calls per notification"], rows)
+    return text_table(["configuration", "runs", "delivered", "undelivered", "dead-lettered", "Send calls per notification"], rows)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -520,10 +377,14 @@ def build_parser() -> argparse.ArgumentParser:
 EXIT_BAD_INPUT, EXIT_NOT_WRITTEN, EXIT_BUG, EXIT_INTERRUPTED, EXIT_PIPE = 2, 3, 70, 130, 141
 
 
-def _interrupted(args: argparse.Namespace | None) -> str:
+def _interrupted(args: argparse.Namespace | None, exc: KeyboardInterrupt) -> str:
     """What Ctrl-C leaves behind, in one line."""
     db = getattr(args, "writes_to", None)
     written = getattr(args, "written", [])
+    if isinstance(exc, InterruptedRunsSaved):
+        return f"notifsim: {exc}"
+    if isinstance(exc, InterruptedAfterWrite):
+        return f"notifsim: interrupted; the runs had just been written to {db}"
     if written:
         return f"notifsim: interrupted; {len(written)} run{'s' if len(written) != 1 else ''} ({', '.join(written)}) had been written to {db}"
     if db:
@@ -568,8 +429,8 @@ def main(argv: list[str] | None = None) -> int:
         except RunNotWrittenError as exc:
             print(f"notifsim: error: {_one_line(str(exc))}", file=sys.stderr)
             return EXIT_NOT_WRITTEN
-        except KeyboardInterrupt:
-            print(_interrupted(args), file=sys.stderr)
+        except KeyboardInterrupt as exc:
+            print(_interrupted(args, exc), file=sys.stderr)
             return EXIT_INTERRUPTED
         except BrokenPipeError:
             return _pipe_closed()

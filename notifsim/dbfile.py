@@ -110,9 +110,14 @@ def check_lock_timeout(value: object, field: str = "lock_timeout") -> float:
     return float(value)
 
 
+class InterruptedAfterWrite(KeyboardInterrupt):
+    """Ctrl-C arrived while a write committed: the write is done, then the interrupt goes on."""
+
+
 @contextlib.contextmanager
 def interrupts_deferred() -> Iterator[None]:
-    """Hold Ctrl-C back while a transaction commits, then raise it: a write is never cut in the middle.
+    """Hold Ctrl-C back while a transaction commits, then raise it (:class:`InterruptedAfterWrite`): a write is
+    never cut in the middle.
 
     Only the main thread receives signals; elsewhere this does nothing.
     """
@@ -126,4 +131,4 @@ def interrupts_deferred() -> Iterator[None]:
     finally:
         signal.signal(signal.SIGINT, previous)
     if received:
-        raise KeyboardInterrupt
+        raise InterruptedAfterWrite

@@ -13,7 +13,7 @@ import html
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -151,27 +151,35 @@ def write_runs(path: str | os.PathLike, results: list[Result], *, lock_timeout: 
     write_prepared(path, [prepare_run(result) for result in results], lock_timeout=lock_timeout)  # a bad table writes nothing
 
 
-def write_prepared(path: str | os.PathLike, prepared: list[RunTables], *, lock_timeout: float | None = LOCK_TIMEOUT_S) -> None:
-    """:func:`write_runs` for runs already prepared (:func:`prepare_run`)."""
+def write_prepared(
+    path: str | os.PathLike,
+    prepared: list[RunTables],
+    *,
+    lock_timeout: float | None = LOCK_TIMEOUT_S,
+    guard: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext,
+) -> None:
+    """:func:`write_runs` for runs already prepared (:func:`prepare_run`); the transaction runs inside ``guard()``
+    (such as :func:`~notifsim.dbfile.interrupts_deferred`), the wait for the file outside it."""
     path = check_writable(path)
     created = not path.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     con = _connect(path, lock_timeout=lock_timeout)
-    try:
-        _check_tables(con, path)  # again: the file may have changed while the run ran
-        con.execute("BEGIN TRANSACTION")
-        _create(con)
-        _insert_runs(con, path, prepared)
-        con.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("ROLLBACK")
+    with guard():
+        try:
+            _check_tables(con, path)  # again: the file may have changed while the run ran
+            con.execute("BEGIN TRANSACTION")
+            _create(con)
+            _insert_runs(con, path, prepared)
+            con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            con.close()
+            if created:
+                for leftover in (path, Path(str(path) + ".wal")):
+                    leftover.unlink(missing_ok=True)
+            raise
         con.close()
-        if created:
-            for leftover in (path, Path(str(path) + ".wal")):
-                leftover.unlink(missing_ok=True)
-        raise
-    con.close()
 
 
 class RunWriter:

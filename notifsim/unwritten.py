@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import schema
-from .dbfile import LOCK_TIMEOUT_S, interrupts_deferred
+from .dbfile import LOCK_TIMEOUT_S, InterruptedAfterWrite, interrupts_deferred
 from .errors import ConfigError
 from .result import Result
 from .store import RunTables, prepare_run, write_prepared
@@ -44,6 +44,17 @@ class RunNotWrittenError(RuntimeError):
         super().__init__(f"{runs} not written to {str(db)!r} ({reason}); saved in {str(saved)!r}; add it with: notifsim load {_quote(db)} {_quote(saved)}")
 
 
+class InterruptedRunsSaved(KeyboardInterrupt):
+    """Ctrl-C while waiting for the database: the finished runs were saved as Parquet in ``saved``."""
+
+    def __init__(self, db: Path, saved: Path):
+        self.db = db
+        self.saved = saved
+        super().__init__(
+            f"interrupted while waiting for {str(db)!r}; the run was saved in {str(saved)!r}; add it with: notifsim load {_quote(db)} {_quote(saved)}"
+        )
+
+
 def _quote(path: Path) -> str:
     text = str(path)
     return f"'{text}'" if any(c.isspace() or c in "'\"$`\\" for c in text) else text
@@ -59,8 +70,12 @@ def store_runs(db: str | os.PathLike, results: list[Result], *, lock_timeout: fl
     :class:`RunNotWrittenError` (a finished run is never lost).  Ctrl-C waits until the write is over."""
     prepared = [prepare_run(result) for result in results]
     try:
-        with interrupts_deferred():
-            write_prepared(db, prepared, lock_timeout=lock_timeout)
+        write_prepared(db, prepared, lock_timeout=lock_timeout, guard=interrupts_deferred)
+    except InterruptedAfterWrite:
+        raise
+    except KeyboardInterrupt as exc:  # Ctrl-C while waiting for the file: keep the runs, then stop
+        folder = save_parquet(db, prepared)
+        raise InterruptedRunsSaved(Path(db), folder) from exc
     except Exception as exc:  # whatever stopped the write, the finished runs are kept
         folder = save_parquet(db, prepared)
         reason = exc.problem if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
@@ -115,8 +130,7 @@ def load_parquet(db: str | os.PathLike, folder: str | os.PathLike, *, lock_timeo
     then delete their folders; return their run ids.  Nothing is deleted unless the write committed."""
     folders = _saved_runs(Path(folder))
     runs = [_read_run(f) for f in folders]
-    with interrupts_deferred():
-        write_prepared(db, runs, lock_timeout=lock_timeout)
+    write_prepared(db, runs, lock_timeout=lock_timeout, guard=interrupts_deferred)
     for f in folders:
         shutil.rmtree(f, ignore_errors=True)
     parent = unwritten_dir(db)

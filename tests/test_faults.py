@@ -177,3 +177,27 @@ def test_html_escapes_user_text(tmp_path):
     for page in pages:
         assert "<script>" not in page and "<i>" not in page and "<b><b>" not in page
         assert "&lt;script&gt;" in page
+
+
+def test_ctrl_c_while_waiting_for_the_database_saves_the_finished_run(results_db):
+    holder = _hold(results_db)
+    try:
+        proc = subprocess.Popen(
+            [*NOTIFSIM, "run", "--horizon", "10m", "--db", str(results_db), "--run-name", "patient"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stderr is not None
+        assert proc.stderr.readline().startswith("notifsim: waiting for")  # the run is finished and waiting
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        _release(holder)
+    folder = unwritten_dir(results_db) / "patient"
+    assert proc.returncode == 130
+    assert err.splitlines() == [
+        f"notifsim: interrupted while waiting for '{results_db}'; the run was saved in '{folder}'; add it with: notifsim load {results_db} {folder}"
+    ]
+    assert load_parquet(results_db, folder) == ["patient"]
+    assert _run_ids(results_db) == ["first", "patient"]
