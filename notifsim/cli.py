@@ -236,6 +236,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise ConfigError("arguments", "give --workers or --dask, not both")
     db = args.db or f"data/{experiment.name}.duckdb"
     lock_timeout = _lock_timeout(args.lock_timeout)
+    report = _report_path(args.report)
     check_writable(db)
     client = _dask_client(args.dask) if args.dask else None
     wall = time.perf_counter()
@@ -262,8 +263,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print()
         print(f"{len(outcome.failures)} runs failed (every other run was written; run the same command again to retry them):")
         print("\n".join(describe_failures(outcome.failures)))
-        return 1
-    return 0
+    if report is not None:
+        from .report import write_report
+
+        written = write_report(db, report, experiment=experiment.name, title=f"notifsim sweep: experiment {experiment.name}")
+        print(f"wrote the report to {written} (open it in a browser)")
+    return 1 if outcome.failures else 0
 
 
 def cmd_load(args: argparse.Namespace) -> None:
@@ -344,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--workers", default=None, help="local worker processes (default: one per core; 1 runs in this process)")
     sweep.add_argument("--dask", default=None, metavar="ADDRESS", help="run on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786)")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.add_argument("--report", default=None, help="also write an HTML report of the experiment to this file")
     sweep.set_defaults(func=cmd_sweep)
     report = _sub(
         sub,
