@@ -25,10 +25,13 @@ _PUBLIC: dict[str, str | None] = {
     "Scenario": "notifsim.scenario",
     "simulate": "notifsim.run",
     "open_results": "notifsim.store",
+    "load_parquet": "notifsim.unwritten",
+    "RunNotWrittenError": "notifsim.unwritten",
     "grid": "notifsim.experiments.grid",
     "sweep": "notifsim.experiments.sweep",
     "tune": "notifsim.tuning.study",
     "analysis": None,
+    "budget": None,
     "certctl": None,
     "channels": None,
     "database": None,
@@ -67,6 +70,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import (  # noqa: F401
         analysis,
+        budget,
         certctl,
         channels,
         database,
@@ -92,3 +96,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .scenario import Scenario  # noqa: F401
     from .store import open_results  # noqa: F401
     from .tuning.study import tune  # noqa: F401
+    from .unwritten import RunNotWrittenError, load_parquet  # noqa: F401

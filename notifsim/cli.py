@@ -1,27 +1,34 @@
-"""Command line: ``notifsim run``, ``notifsim demo``, ``notifsim sweep`` and ``notifsim report``.
+"""Command line: ``notifsim run``, ``demo``, ``sweep``, ``report`` and ``load``.
 
-Errors a user can cause print one line (``notifsim: error: <field>: ...``)
-and exit with code 2; nothing is written.
+One error path (:func:`main`, docs/robustness.md): a mistake in the input or
+the environment prints one line (``notifsim: error: <field>: ...``) and exits
+2 with nothing written; a run that could not be written is saved as Parquet
+and exits 3; Ctrl-C prints one line saying what was written and exits 130;
+a closed output pipe ends quietly (141); anything else is a bug: a line
+saying so, the traceback, exit 70.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 from pathlib import Path
 from typing import NoReturn
 
-import pandas as pd
-
-from . import analysis, display
-from .errors import ConfigError
-from .policy import Policy
-from .result import Result
+from ._version import __version__
+from .budget import check_horizon, check_memory, check_seed
+from .cli_text import channel_table, fmt, print_run, summary_table, text_table
+from .dbfile import LOCK_TIMEOUT_S, InterruptedAfterWrite, check_lock_timeout
+from .errors import ConfigError, NotifsimWarning
+from .policy import DEFAULT_BASE, Policy
 from .run import simulate
 from .scenario import Scenario
-from .store import check_writable, write_runs
+from .store import check_writable
 from .timeutil import parse_duration
+from .tomlfile import read_toml
+from .unwritten import InterruptedRunsSaved, RunNotWrittenError, load_parquet, store_runs
 
 DEFAULT_DB = "data/notifsim.duckdb"
 
@@ -39,164 +46,31 @@ def _scenario(value: str) -> Scenario:
 
 def _policy(value: str) -> Policy:
     if value.endswith(".toml") or Path(value).is_file():
-        import tomllib
-
-        try:
-            data = tomllib.loads(Path(value).read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError("policy", f"cannot read {value!r}: {exc}") from exc
-        return Policy.from_dict(data)
+        policy = Policy.from_toml(value)
+        if "preset" not in read_toml(value, "policy"):
+            _note(f"policy file {value!r} has no 'preset =': it starts from {DEFAULT_BASE} (certctl as built)")
+        return policy
     return Policy.preset(value)
+
+
+def _note(message: str) -> None:
+    print(f"notifsim: note: {message}", file=sys.stderr)
 
 
 def _seed(value: str) -> int:
     try:
         seed = int(value)
     except ValueError:
-        raise ConfigError("seed", f"must be an integer >= 0; got {value!r}") from None
-    if seed < 0:
-        raise ConfigError("seed", f"must be an integer >= 0; got {value!r}")
-    return seed
+        raise ConfigError("seed", f"must be an integer >= 0 and at most 2**63 - 1; got {value!r}") from None
+    return check_seed(seed)
 
 
-def _fmt(value, kind: str) -> str:
-    return display.fmt(value, kind)
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths)))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines.extend("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))) for row in rows)
-    return "\n".join(lines)
-
-
-_SUMMARY_ROWS = [
-    ("created", "created", "count"),
-    ("delivered", "delivered", "count"),
-    ("delivery rate", "delivery_rate", "rate"),
-    ("undelivered rate (any reason)", "undelivered_rate", "rate"),
-    ("delivered within 15 min", "delivered_within_rate", "rate"),
-    ("stranded (failed, never retried)", "stranded", "count"),
-    ("stranded rate", "stranded_rate", "rate"),
-    ("dead-lettered", "dead_lettered", "count"),
-    ("dead-letter rate", "dead_letter_rate", "rate"),
-    ("ghost-sent (sent, never delivered)", "ghost_sent", "count"),
-    ("duplicated (delivered twice+)", "duplicated", "count"),
-    ("still retrying at horizon", "retrying", "count"),
-    ("p50 time to delivery", "time_to_delivery_p50_s", "seconds"),
-    ("p95 time to delivery", "time_to_delivery_p95_s", "seconds"),
-    ("Send calls per notification", "attempts_per_notification", "ratio"),
-]
-
-
-def _summary_table(results: list[Result]) -> str:
-    return _metrics_table([r.policy for r in results], [r.summary() for r in results])
-
-
-def _metrics_table(names: list[str], summaries: list[pd.Series], first: str = "created") -> str:
-    """The summary rows side by side, one column per summary; ``first`` names the count of the first row."""
-    rows = []
-    for label, key, kind in _SUMMARY_ROWS:
-        if key == "created":
-            label, key = first, ("created" if first == "created" else "notifications")
-        if kind == "ratio":
-            rows.append([label] + [_fmt(s[key], "ratio") for s in summaries])
-        else:
-            rows.append([label] + [_fmt(s[key], kind) for s in summaries])
-    return _table(["metric", *names], rows)
-
-
-def _channel_table(results: list[Result], scenario: Scenario) -> str:
-    per = [r.summary_by_channel() for r in results]
-    channels = sorted(set().union(*(p.index for p in per)))
-    rows = []
-    for ch in channels:
-        model = scenario.channels.get(ch)
-        p = getattr(model, "p_fail", None)
-        cells = [ch, "—" if p is None else f"{100 * p:g} %"]
-        for frame in per:
-            s = frame.loc[ch] if ch in frame.index else None
-            cells += [_fmt(s["stranded_rate"], "rate"), _fmt(s["dead_letter_rate"], "rate"), _fmt(s["ghost_rate"], "rate")] if s is not None else ["—"] * 3
-        cells.append("—" if p is None else f"{100 * p**5:.3f} %")
-        rows.append(cells)
-    header = ["channel", "p_fail"]
-    for r in results:
-        short = r.policy.replace("certctl-", "")
-        header += [f"{short} stranded", f"{short} dead", f"{short} ghost"]
-    header.append("p^5")
-    return _table(header, rows)
-
-
-def _print_run(result: Result, db: str | None) -> None:
-    s = result.summary()
-    print(f"{result.scenario} under {result.policy}, seed {result.seed}, {_fmt(result.horizon_s, 'seconds')} (run {result.run_id})")
-    print()
-    backlog = _backlog_summary(result)
-    if backlog is None:
-        print(_summary_table([result]))
-    else:
-        print(f"The run started from {int(backlog['notifications']):,} backlog rows (initial_rows); the rates of each column are of its own rows.")
-        print(_metrics_table(["created during the run", "backlog rows"], [s, backlog], first="rows"))
-    print()
-    by_channel = result.summary_by_channel()
-    if not by_channel.empty:
-        cols = ["created", "delivery_rate", "stranded_rate", "dead_letter_rate", "ghost_rate", "duplicate_rate"]
-        rows = [[ch] + [_fmt(by_channel.loc[ch, c], "count" if c == "created" else "rate") for c in cols] for ch in by_channel.index]
-        print(_table(["channel", "created", "delivered", "stranded", "dead", "ghost", "duplicated"], rows))
-        print()
-    _print_requeues(result)
-    if db:
-        print(f"wrote run {result.run_id} ({len(result.notifications):,} notifications, {int(s['attempts']):,} Send calls) to {db}")
-
-
-def _backlog_summary(result: Result) -> pd.Series | None:
-    """The metrics of the rows the run started from (None when it started from an empty table)."""
-    notifications = result.notifications
-    initial = notifications[notifications["origin"] == "initial"]
-    if initial.empty:
-        return None
-    attempts = result.attempts[result.attempts["notification_id"].isin(initial["id"])]
-    return analysis.summarize(initial, attempts, include_initial=True)
-
-
-#: How the CLI names an operator action and its outcome.
-_ACTION_PHRASES = {
-    ("requeue", "requeued"): "requeued",
-    ("requeue", "refused"): "requeues refused (row sent or read)",
-    ("requeue", "error"): "requeues failed (database down)",
-    ("requeue", "not_found"): "requeues of unknown ids",
-    ("read", "read"): "marked read",
-    ("read", "error"): "mark-reads failed (database down)",
-    ("read", "not_found"): "mark-reads of unknown ids",
-}
-
-
-def _print_requeues(result: Result) -> None:
-    """What the operator did and what its requeues achieved (nothing when no operator acted)."""
-    actions = result.requeues
-    if actions.empty:
-        return
-    counts = actions.groupby(["action", "outcome"]).size()
-    order = {key: i for i, key in enumerate(_ACTION_PHRASES)}
-    done = ", ".join(f"{n:,} {_ACTION_PHRASES.get(key, ' '.join(key))}" for key, n in sorted(counts.items(), key=lambda item: order.get(item[0], len(order))))
-    print(f"Operator: {len(actions):,} action{'s' if len(actions) != 1 else ''}: {done}.")
-    summary = result.requeue_summary()
-    if int(summary["count"].sum()):
-        rows = [
-            [
-                outcome,
-                _fmt(row["count"], "count"),
-                _fmt(row["share"], "rate"),
-                _fmt(row["requeues"], "count"),
-                _fmt(row["median_time_to_delivery_s"], "seconds"),
-            ]
-            for outcome, row in summary.iterrows()
-            if row["count"]
-        ]
-        print("What the requeued notifications became by the horizon:")
-        print(_table(["outcome", "notifications", "share", "requeues", "median time to delivery"], rows))
-    print()
+def _lock_timeout(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError("lock_timeout", f"must be a number of seconds in [0, 86400]; got {value!r}") from None
+    return check_lock_timeout(seconds)
 
 
 def cmd_run(args: argparse.Namespace) -> None:
@@ -204,27 +78,46 @@ def cmd_run(args: argparse.Namespace) -> None:
     policy = _policy(args.policy)
     seed = _seed(args.seed)
     horizon = parse_duration(args.horizon, "horizon")
-    if args.db:
-        check_writable(args.db)
-    result = simulate(scenario, policy, seed=seed, horizon=horizon, db=args.db, run_name=args.run_name, initial_rows=args.initial_rows)
-    _print_run(result, args.db)
+    lock_timeout = _lock_timeout(args.lock_timeout)
+    args.writes_to = args.db
+    result = simulate(
+        scenario,
+        policy,
+        seed=seed,
+        horizon=horizon,
+        db=args.db,
+        run_name=args.run_name,
+        initial_rows=args.initial_rows,
+        force=args.force,
+        lock_timeout=lock_timeout,
+    )
+    args.written = [result.run_id] if args.db else []
+    print_run(result, args.db)
+    if not args.db:
+        print(f"nothing was stored (run {result.run_id} lives only in this output); add --db FILE to keep the run")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
     scenario = _scenario(args.scenario)
     seed = _seed(args.seed)
     horizon = parse_duration(args.horizon, "horizon")
+    lock_timeout = _lock_timeout(args.lock_timeout)
     check_writable(args.db)
     report = _report_path(args.report)
-    results = [simulate(scenario, Policy.preset(name), seed=seed, horizon=horizon, experiment="demo") for name in ("certctl-asbuilt", "certctl-i005")]
-    write_runs(args.db, results)
+    policies = [Policy.preset(name) for name in ("certctl-asbuilt", "certctl-i005")]
+    for policy in policies:  # before anything runs: both runs must fit
+        check_memory(scenario, policy, check_horizon(horizon), force=args.force)
+    args.writes_to = args.db
+    results = [simulate(scenario, policy, seed=seed, horizon=horizon, experiment="demo", force=True) for policy in policies]
+    store_runs(args.db, results, lock_timeout=lock_timeout)
+    args.written = [r.run_id for r in results]
     print(f"notifsim demo: scenario {scenario.name!r} ({scenario.description or 'no description'})")
     print(f"seed {seed}, {horizon / 86400:g} days from {scenario.start:%Y-%m-%d %H:%M} UTC, both profiles on the same world")
     print()
-    print(_summary_table(results))
+    print(summary_table(results))
     print()
     print("Per channel (stranded = failed with no retry scheduled; dead = in the dead-letter queue; ghost = marked sent, never delivered):")
-    print(_channel_table(results, scenario))
+    print(channel_table(results, scenario))
     print()
     asbuilt = results[0].summary_by_channel()
     if "Email" in asbuilt.index:
@@ -322,14 +215,14 @@ def _sweep_table(db: str, experiment: str, labels: list[str]) -> str:
         [
             str(label),
             f"{int(m['runs']):,}",
-            _fmt(m["delivery_rate"], "rate"),
-            _fmt(m["undelivered_rate"], "rate"),
-            _fmt(m["dead_letter_rate"], "rate"),
+            fmt(m["delivery_rate"], "rate"),
+            fmt(m["undelivered_rate"], "rate"),
+            fmt(m["dead_letter_rate"], "rate"),
             "—" if math.isnan(m["attempts_per_notification"]) else f"{m['attempts_per_notification']:.2f}",
         ]
         for label, m in means.iterrows()
     ]
-    return _table(["configuration", "runs", "delivered", "undelivered", "dead-lettered", "Send calls per notification"], rows)
+    return text_table(["configuration", "runs", "delivered", "undelivered", "dead-lettered", "Send calls per notification"], rows)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -342,11 +235,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if workers is not None and args.dask:
         raise ConfigError("arguments", "give --workers or --dask, not both")
     db = args.db or f"data/{experiment.name}.duckdb"
+    lock_timeout = _lock_timeout(args.lock_timeout)
+    report = _report_path(args.report)
     check_writable(db)
     client = _dask_client(args.dask) if args.dask else None
     wall = time.perf_counter()
     try:
-        outcome = experiment.run(db, executor=client if client is not None else workers, progress=not args.no_progress)
+        executor = client if client is not None else workers
+        outcome = experiment.run(db, executor=executor, progress=not args.no_progress, force=args.force, lock_timeout=lock_timeout)
     except KeyboardInterrupt:
         print(f"notifsim: interrupted; the runs that finished are in {db}; run the same command again to complete the sweep", file=sys.stderr)
         return 130
@@ -367,61 +263,202 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         print()
         print(f"{len(outcome.failures)} runs failed (every other run was written; run the same command again to retry them):")
         print("\n".join(describe_failures(outcome.failures)))
-        return 1
-    return 0
+    if report is not None:
+        from .report import write_report
+
+        written = write_report(db, report, experiment=experiment.name, title=f"notifsim sweep: experiment {experiment.name}")
+        print(f"wrote the report to {written} (open it in a browser)")
+    return 1 if outcome.failures else 0
+
+
+def cmd_load(args: argparse.Namespace) -> None:
+    lock_timeout = _lock_timeout(args.lock_timeout)
+    run_ids = load_parquet(args.db, args.folder, lock_timeout=lock_timeout)
+    print(f"added {len(run_ids)} run{'s' if len(run_ids) != 1 else ''} ({', '.join(run_ids)}) to {args.db} and removed {args.folder}")
+
+
+class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Help that shows every default and keeps the examples' line breaks."""
+
+
+def _common(parser: argparse.ArgumentParser, db_default: str | None, db_help: str) -> None:
+    """The options every command that writes runs takes: --db, --force, --lock-timeout."""
+    parser.add_argument("--db", default=db_default, help=db_help)
+    parser.add_argument("--force", action="store_true", help="run even when the run is estimated not to fit in memory")
+    parser.add_argument(
+        "--lock-timeout",
+        default=str(LOCK_TIMEOUT_S),
+        metavar="SECONDS",
+        help="how long to wait while another process holds the database; after that the runs are saved as Parquet beside it",
+    )
+
+
+def _sub(sub, name: str, help: str, description: str, examples: str):
+    return sub.add_parser(name, help=help, description=description, epilog="examples:\n" + examples, formatter_class=_Help)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="notifsim", description="Simulate certctl's notification retry and dead-letter machinery.")
+    parser = _Parser(
+        prog="notifsim",
+        description="Simulate certctl's notification retry and dead-letter machinery.",
+        epilog="examples:\n  notifsim demo\n  notifsim run --policy certctl-i005 --horizon 1d --db data/runs.duckdb\n"
+        "exit codes: 0 done, 1 some sweep runs failed, 2 bad input, 3 runs saved as Parquet instead of written, "
+        "70 internal error (a bug), 130 interrupted, 141 output pipe closed",
+        formatter_class=_Help,
+    )
+    parser.add_argument("--version", action="version", version=f"notifsim {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
-    run = sub.add_parser("run", help="run one scenario under one policy")
+    run = _sub(
+        sub,
+        "run",
+        "run one scenario under one policy",
+        "Run one scenario under one policy and print its metrics; with --db the run is stored.",
+        "  notifsim run --scenario provider-outage --policy certctl-i005 --horizon 2d --db data/runs.duckdb\n"
+        "  notifsim run --scenario my-world.toml --policy my-policy.toml --seed 7 --horizon 12h",
+    )
     run.add_argument("--scenario", default="default", help=f"preset name ({', '.join(Scenario.presets())}) or a TOML file")
     run.add_argument("--policy", default="certctl-asbuilt", help=f"preset name ({', '.join(Policy.presets())}) or a TOML file")
-    run.add_argument("--seed", default="0", help="root random seed (integer >= 0)")
-    run.add_argument("--horizon", default="7d", help="simulated time, e.g. 90s, 15m, 2h, 7d")
-    run.add_argument("--db", default=None, help="append the run to this DuckDB file")
-    run.add_argument("--run-name", default=None, help="run_id to store the run under")
+    run.add_argument("--seed", default="0", help="root random seed (integer in [0, 2**63 - 1])")
+    run.add_argument("--horizon", default="7d", help="simulated time, e.g. 90s, 15m, 2h, 7d (at most 3650d)")
+    _common(run, None, "append the run to this DuckDB file (without it nothing is stored)")
+    run.add_argument("--run-name", default=None, help="run_id to store the run under (default: a fresh unique id)")
     run.add_argument("--initial-rows", default=None, help="start from these rows: certctl's list-API JSON (a backlog)")
     run.set_defaults(func=cmd_run)
-    demo = sub.add_parser("demo", help="the default scenario under certctl as built and as designed, side by side")
+    demo = _sub(
+        sub,
+        "demo",
+        "the default scenario under certctl as built and as designed, side by side",
+        "Run one scenario under certctl-asbuilt and certctl-i005 on the same seed, store both runs and compare them.",
+        "  notifsim demo\n  notifsim demo --horizon 1d --db /tmp/demo.duckdb --report /tmp/demo.html",
+    )
     demo.add_argument("--scenario", default="default", help="preset name or TOML file")
     demo.add_argument("--seed", default="1", help="root random seed")
     demo.add_argument("--horizon", default="7d", help="simulated time")
-    demo.add_argument("--db", default=DEFAULT_DB, help="DuckDB file to append both runs to")
+    _common(demo, DEFAULT_DB, "DuckDB file to append both runs to")
     demo.add_argument("--report", default=None, help="also write an HTML report of the two runs to this file")
     demo.set_defaults(func=cmd_demo)
-    sweep = sub.add_parser("sweep", help="run an experiment file: configurations × replications, in parallel, resumable")
+    sweep = _sub(
+        sub,
+        "sweep",
+        "run an experiment file: configurations × replications, in parallel, resumable",
+        "Run every configuration of an experiment file × its replications into one DuckDB file (see docs/experiments.md).",
+        "  notifsim sweep data/experiments/outage-tuning.toml --workers 2\n  notifsim sweep my-experiment.toml --db data/mine.duckdb --no-progress",
+    )
     sweep.add_argument("experiment", help="experiment TOML file (see docs/experiments.md), e.g. data/experiments/outage-tuning.toml")
-    sweep.add_argument("--db", default=None, help="DuckDB file to add the runs to (default: data/<experiment name>.duckdb)")
+    _common(sweep, None, "DuckDB file to add the runs to (default: data/<experiment name>.duckdb)")
     sweep.add_argument("--workers", default=None, help="local worker processes (default: one per core; 1 runs in this process)")
     sweep.add_argument("--dask", default=None, metavar="ADDRESS", help="run on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786)")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.add_argument("--report", default=None, help="also write an HTML report of the experiment to this file")
     sweep.set_defaults(func=cmd_sweep)
     from .tuning.cli import add_parser as add_tune_parser
 
     add_tune_parser(sub)
-    report = sub.add_parser("report", help="write a self-contained HTML report of a results file")
+    report = _sub(
+        sub,
+        "report",
+        "write a self-contained HTML report of a results file",
+        "Write one HTML file (no network, no JavaScript) with the runs' metrics, intervals and figures.",
+        "  notifsim report data/notifsim.duckdb\n  notifsim report data/outage-tuning.duckdb -o /tmp/outage.html --level 0.9",
+    )
     report.add_argument("db", help="the DuckDB results file")
     report.add_argument("-o", "--out", default=None, help="the HTML file to write (default: the database's path with .html)")
     report.add_argument("--experiment", default=None, help="report only this experiment's runs")
-    report.add_argument("--level", default="0.95", help="confidence level of the intervals (default 0.95)")
+    report.add_argument("--level", default="0.95", help="confidence level of the intervals")
     report.add_argument("--baseline", default=None, help="policy to take paired differences against (default: certctl-i005 if present)")
     report.add_argument("--title", default=None, help="the report's title")
     report.set_defaults(func=cmd_report)
+    load = _sub(
+        sub,
+        "load",
+        "add runs saved as Parquet (when the database was busy) to the database",
+        "Add the runs saved in FOLDER (one run's folder, or the whole <db>.unwritten folder) in one transaction, then delete FOLDER.",
+        "  notifsim load data/notifsim.duckdb data/notifsim.duckdb.unwritten",
+    )
+    load.add_argument("db", help="the DuckDB results file to add the runs to")
+    load.add_argument("folder", help="the folder the runs were saved in")
+    load.add_argument("--lock-timeout", default=str(LOCK_TIMEOUT_S), metavar="SECONDS", help="how long to wait while another process holds the database")
+    load.set_defaults(func=cmd_load)
     return parser
 
 
+#: Exit codes (also in ``notifsim --help``).
+EXIT_BAD_INPUT, EXIT_NOT_WRITTEN, EXIT_BUG, EXIT_INTERRUPTED, EXIT_PIPE = 2, 3, 70, 130, 141
+
+
+def _interrupted(args: argparse.Namespace | None, exc: KeyboardInterrupt) -> str:
+    """What Ctrl-C leaves behind, in one line."""
+    db = getattr(args, "writes_to", None)
+    written = getattr(args, "written", [])
+    if isinstance(exc, InterruptedRunsSaved):
+        return f"notifsim: {exc}"
+    if isinstance(exc, InterruptedAfterWrite):
+        return f"notifsim: interrupted; the runs had just been written to {db}"
+    if written:
+        return f"notifsim: interrupted; {len(written)} run{'s' if len(written) != 1 else ''} ({', '.join(written)}) had been written to {db}"
+    if db:
+        return f"notifsim: interrupted; no run was written ({db} is unchanged)"
+    return "notifsim: interrupted; nothing was stored"
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    text = " ".join(str(message).split())
+    print(f"notifsim: warning: {text}", file=sys.stderr)
+
+
+def _pipe_closed() -> int:
+    """The reader of stdout went away (``| head``): stop quietly, with no flush error at exit."""
+    import os
+
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_PIPE
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-        if not getattr(args, "command", None):
-            raise ConfigError("command", "choose one of: run, demo, sweep, tune, report (see notifsim --help)")
-        code = args.func(args)
-    except ConfigError as exc:
-        print(f"notifsim: error: {exc}", file=sys.stderr)
-        return 2
+    """Run the command line; return the exit code (see :data:`EXIT_BAD_INPUT` and the others)."""
+    import traceback
+    import warnings
+
+    args: argparse.Namespace | None = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", NotifsimWarning)
+        warnings.showwarning = _show_warning
+        try:
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            if not getattr(args, "command", None):
+                raise ConfigError("command", "choose one of: run, demo, sweep, tune, report, load (see notifsim --help)")
+            code = args.func(args)
+            sys.stdout.flush()
+        except ConfigError as exc:
+            print(f"notifsim: error: {_one_line(str(exc))}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except RunNotWrittenError as exc:
+            print(f"notifsim: error: {_one_line(str(exc))}", file=sys.stderr)
+            return EXIT_NOT_WRITTEN
+        except KeyboardInterrupt as exc:
+            print(_interrupted(args, exc), file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except BrokenPipeError:
+            return _pipe_closed()
+        except MemoryError:
+            print("notifsim: error: memory: the run ran out of memory; shorten the horizon or lower the workload", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except OSError as exc:  # the environment: a full disk, a vanished folder, a permission
+            where = f" {exc.filename!r}" if exc.filename else ""
+            print(f"notifsim: error: system:{where} {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except Exception:
+            print("notifsim: internal error — this is a bug; please report it with the traceback below", file=sys.stderr)
+            traceback.print_exc()
+            return EXIT_BUG
     return code or 0
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 if __name__ == "__main__":

@@ -22,6 +22,11 @@ class ConfigError(ValueError):
         super().__init__(f"{field}: {problem}")
 
 
+class NotifsimWarning(UserWarning):
+    """Input notifsim accepts but probably not as meant (a lowercase channel, a timestamp without a zone);
+    the CLI prints each as one ``notifsim: warning:`` line."""
+
+
 def unknown_name(field: str, value: object, allowed: Iterable[str]) -> ConfigError:
     """Build the error for a name that is not one of ``allowed``, suggesting the closest."""
     allowed = sorted(allowed)
@@ -36,7 +41,7 @@ def build_from_spec(spec: Any, registry: Mapping[str, type], field: str):
         raise ConfigError(field, f"must be a table with a 'model' key; allowed models: {', '.join(registry)}")
     spec = dict(spec)
     name = spec.pop("model")
-    if name not in registry:
+    if not isinstance(name, str) or name not in registry:
         raise unknown_name(f"{field}.model", name, registry)
     cls = registry[name]
     params = list(inspect.signature(cls).parameters)

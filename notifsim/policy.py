@@ -25,13 +25,16 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import certctl
+from .budget import MAX_COUNT, MAX_MULTIPLIER
 from .errors import ConfigError, unknown_name
 from .timeutil import parse_duration
+from .tomlfile import read_toml, table
 
 #: The switches that separate certctl as built from certctl as designed (docs/policies.md).
 SWITCHES = (
@@ -247,11 +250,11 @@ class Policy:
                 raise ConfigError(f"policy.{name}", f"must be at least 1 second (certctl rejects smaller); got {getattr(self, name)}")
         for name in ("pending_batch", "sweep_limit", "max_attempts"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"policy.{name}", f"must be an integer >= 1; got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_COUNT:
+                raise ConfigError(f"policy.{name}", f"must be an integer >= 1 and at most {MAX_COUNT}; got {value!r}")
         mult = self.backoff_multiplier
-        if isinstance(mult, bool) or not isinstance(mult, (int, float)) or not math.isfinite(mult) or mult < 1:
-            raise ConfigError("policy.backoff_multiplier", f"must be a number >= 1; got {mult!r}")
+        if isinstance(mult, bool) or not isinstance(mult, (int, float)) or not math.isfinite(mult) or not 1 <= mult <= MAX_MULTIPLIER:
+            raise ConfigError("policy.backoff_multiplier", f"must be a number >= 1 and at most {MAX_MULTIPLIER:g}; got {mult!r}")
         object.__setattr__(self, "backoff_multiplier", float(mult))
         if self.backoff_cap < self.backoff_base:
             raise ConfigError("policy.backoff_cap", f"must be >= backoff_base ({self.backoff_base} s); got {self.backoff_cap}")
@@ -260,7 +263,7 @@ class Policy:
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"policy.{name}", f"must be true or false; got {getattr(self, name)!r}")
         for name, allowed in _CHOICES.items():
-            if getattr(self, name) not in allowed:
+            if not isinstance(getattr(self, name), str) or getattr(self, name) not in allowed:
                 raise unknown_name(f"policy.{name}", getattr(self, name), allowed)
         table = self.backoff_table
         if isinstance(table, (str, bytes)) or not isinstance(table, (list, tuple)):
@@ -275,8 +278,8 @@ class Policy:
         object.__setattr__(self, "jitter_fraction", float(frac))
         for name, lo in (("retry_quota", 0), ("retry_quota_cost", 0), ("retry_quota_timeout_cost", 0), ("retry_quota_refund", 0)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-                raise ConfigError(f"policy.{name}", f"must be an integer >= {lo}; got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= MAX_COUNT:
+                raise ConfigError(f"policy.{name}", f"must be an integer >= {lo} and at most {MAX_COUNT}; got {value!r}")
         patterns = self.permanent_errors
         if isinstance(patterns, (str, bytes)) or not isinstance(patterns, (list, tuple)):
             raise ConfigError("policy.permanent_errors", f"must be a list of regular expressions; got {patterns!r}")
@@ -458,17 +461,23 @@ class Policy:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Policy:
-        """A policy from a mapping; a ``preset`` key starts from that preset."""
-        data = dict(data)
-        base = cls.preset(data.pop("preset")) if "preset" in data else cls()
+        """A policy from a mapping; a ``preset`` key starts from that preset (without one: from
+        :data:`DEFAULT_BASE`, certctl as built)."""
+        data = dict(table(data, "policy", "a table of policy fields"))
+        base = cls.preset(data.pop("preset")) if "preset" in data else cls()  # cls() has DEFAULT_BASE's values
         return base.replace(**data)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike) -> Policy:
+        """A policy from a TOML file of policy fields (``preset = "certctl-i005"`` starts from that preset)."""
+        return cls.from_dict(read_toml(path, "policy"))
 
     @classmethod
     def preset(cls, name: str) -> Policy:
         """A named preset; see :meth:`presets`."""
         if isinstance(name, Policy):
             return name
-        if name not in PRESETS:
+        if not isinstance(name, str) or name not in PRESETS:
             raise unknown_name("policy", name, PRESETS)
         return PRESETS[name]
 
@@ -482,12 +491,16 @@ class Policy:
         return {name: getattr(self, name) for name in SWITCHES}
 
 
+#: The preset a policy file or mapping without ``preset =`` starts from.
+DEFAULT_BASE = "certctl-asbuilt"
+
 from .presets import CERTCTL_ASBUILT, CERTCTL_I005, FOREVER_ATTEMPTS, INDUSTRY_PRESETS, PRESETS  # noqa: E402  (presets build Policy objects)
 
 __all__ = [
     "CERTCTL_ASBUILT",
     "CERTCTL_I005",
     "DEDUP_READINGS",
+    "DEFAULT_BASE",
     "FOREVER_ATTEMPTS",
     "INDUSTRY_PRESETS",
     "JITTERS",

@@ -8,13 +8,16 @@ import time
 import uuid
 from typing import Any
 
+from .budget import check_horizon, check_memory, check_seed
+from .dbfile import LOCK_TIMEOUT_S, check_lock_timeout
 from .engine import ENGINES
 from .errors import ConfigError, unknown_name
 from .policy import Policy
 from .result import Result
 from .scenario import Scenario
-from .store import check_writable, write_runs
+from .store import check_writable
 from .timeutil import parse_duration
+from .unwritten import store_runs
 from .workloads import load_initial_rows
 
 
@@ -38,6 +41,8 @@ def simulate(
     label: str = "",
     replication: int = 0,
     engine: str = "batched",
+    force: bool = False,
+    lock_timeout: float | None = LOCK_TIMEOUT_S,
 ) -> Result:
     """Run ``scenario`` under ``policy`` over ``[start, start + horizon)`` and return a :class:`Result`.
 
@@ -51,7 +56,12 @@ def simulate(
     ``engine`` is ``"batched"`` (the default) or ``"events"`` (the
     reference, one SimPy event per happening); both give the same tables.
     Everything is validated before the run starts; bad input raises
-    :class:`~notifsim.errors.ConfigError` and nothing is written.
+    :class:`~notifsim.errors.ConfigError` and nothing is written.  A run
+    estimated to need more memory than this machine can spare is refused
+    unless ``force`` (:mod:`notifsim.budget`).  While another process holds
+    ``db`` the write waits up to ``lock_timeout`` seconds; if it cannot
+    write, the run is saved as Parquet beside ``db`` and
+    :class:`~notifsim.unwritten.RunNotWrittenError` says how to load it.
     """
     scenario = Scenario.preset(scenario) if isinstance(scenario, str) else scenario
     policy = Policy.preset(policy) if isinstance(policy, str) else policy
@@ -61,16 +71,19 @@ def simulate(
         raise ConfigError("policy", f"must be a Policy or a preset name ({', '.join(Policy.presets())})")
     if engine not in ENGINES:
         raise unknown_name("engine", engine, ENGINES)
-    horizon_s = parse_duration(horizon, "horizon")
+    horizon_s = check_horizon(parse_duration(horizon, "horizon"))
     sample_s = parse_duration(sample_interval, "sample_interval")
+    seed = check_seed(seed)
+    check_lock_timeout(lock_timeout)
+    if run_name is not None and (not isinstance(run_name, str) or not run_name or len(run_name) > 200):
+        raise ConfigError("run_name", f"must be a non-empty string of at most 200 characters; got {run_name!r}")
     if db is not None:
-        check_writable(db)
-    if run_name is not None and (not isinstance(run_name, str) or not run_name):
-        raise ConfigError("run_name", "must be a non-empty string")
+        check_writable(db, [run_name] if run_name else [])
     rows = load_initial_rows(scenario.initial_rows, scenario.start) + load_initial_rows(initial_rows, scenario.start)
     ids = [r["id"] for r in rows]
     if len(set(ids)) != len(ids):
         raise ConfigError("initial_rows", "ids must be unique across the scenario's rows and the extra rows")
+    check_memory(scenario, policy, horizon_s, len(rows), sample_interval_s=sample_s, force=force)
 
     wall = time.perf_counter()
     sim = ENGINES[engine](scenario, policy, seed=seed, horizon_s=horizon_s, initial_rows=rows, sample_interval=sample_s)
@@ -96,5 +109,5 @@ def simulate(
         **tables,
     )
     if db is not None:
-        write_runs(db, [result])
+        store_runs(db, [result], lock_timeout=lock_timeout)
     return result

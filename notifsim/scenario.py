@@ -10,7 +10,6 @@ channel missing from ``channels`` has no notifier: its rows are marked
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -24,6 +23,7 @@ from .database import HEALTHY, Database
 from .deployment import SINGLE, Deployment
 from .errors import ConfigError, build_from_spec, unknown_name
 from .timeutil import parse_start
+from .tomlfile import parse_toml, read_toml, short, table, type_name
 
 _PRESET_DIR = "scenarios"
 
@@ -107,33 +107,62 @@ class Scenario:
         names = cls.presets()
         if name not in names:
             raise unknown_name("scenario", name, names)
+        return cls.from_dict(cls._preset_data(name), source=f"scenario preset {name!r}")
+
+    @classmethod
+    def _preset_data(cls, name: object) -> dict[str, Any]:
+        """The plain values of a shipped scenario (what ``preset = name`` in a file starts from)."""
+        names = cls.presets()
+        if not isinstance(name, str) or name not in names:
+            raise unknown_name("scenario preset", name, names)
         path = resources.files("notifsim").joinpath(_PRESET_DIR, f"{name}.toml")
-        return cls.from_dict(tomllib.loads(path.read_text()), source=f"scenario preset {name!r}")
+        return parse_toml(path.read_bytes(), "scenario", f"scenario preset {name!r}")
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Scenario:
-        """A scenario from a TOML file (see ``notifsim/scenarios/default.toml`` for the layout)."""
+        """A scenario from a TOML file (see ``notifsim/scenarios/default.toml`` for the layout).
+
+        ``preset = "name"`` starts from that shipped scenario: the file's keys replace the preset's,
+        except ``channels``, which are replaced one channel at a time.
+        """
         path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text())
-        except OSError as exc:
-            raise ConfigError("scenario", f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError("scenario", f"{str(path)!r} is not valid TOML: {exc}") from exc
+        data = read_toml(path, "scenario")
         data.setdefault("name", path.stem)
         if isinstance(data.get("initial_rows"), str):
             data["initial_rows"] = str((path.parent / data["initial_rows"]).resolve())
         return cls.from_dict(data, source=str(path))
 
     @classmethod
+    def _with_preset(cls, data: Mapping[str, Any]) -> dict[str, Any]:
+        """``data`` on top of the preset it names with ``preset =`` (unchanged without one)."""
+        data = dict(data)
+        if "preset" not in data:
+            return data
+        base = cls._preset_data(data.pop("preset"))
+        channels = {**table(base.get("channels") or {}, "channels"), **table(data.pop("channels", None) or {}, "channels")}
+        merged = {**base, **data, "channels": channels}
+        merged["name"] = data.get("name", base.get("name"))
+        return merged
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "scenario") -> Scenario:
         """A scenario from plain values, as read from TOML."""
-        allowed = ("name", "description", "start", "channels", "workload", "initial_rows", "operator", "database", "deployment")
+        allowed = ("preset", "name", "description", "start", "channels", "workload", "initial_rows", "operator", "database", "deployment")
+        data = table(data, "scenario", "a table of scenario keys")
         for key in data:
             if key not in allowed:
                 raise unknown_name("scenario key", key, allowed)
+        data = cls._with_preset(data)
+        for key in ("name", "description"):
+            if key in data and not isinstance(data[key], str):
+                raise ConfigError(key, f"must be a string; got {type_name(data[key])} {short(data[key])}")
+        for key in ("workload", "operator", "database", "deployment"):
+            if data.get(key) is not None:
+                table(data[key], key, f"a table such as [{key}]")
+        if isinstance(data.get("initial_rows"), Mapping):
+            raise ConfigError("initial_rows", "must be a file name or [[initial_rows]] tables (a list of rows); got a single table")
         channels = {}
-        for channel, spec in (data.get("channels") or {}).items():
+        for channel, spec in table(data.get("channels") or {}, "channels", "a table of channels such as [channels.Slack]").items():
             if channel not in CHANNELS:
                 raise unknown_name("scenario.channels key", channel, CHANNELS)
             if isinstance(spec, list):  # [[channels.Slack]] tables: several models, composed in order

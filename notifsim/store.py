@@ -13,7 +13,7 @@ import html
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from . import analysis, layout, schema
 from ._version import __version__
+from .dbfile import LOCK_TIMEOUT_S, DatabaseBusy, check_kind, connect
 from .errors import ConfigError, unknown_name
 from .record import typed
 from .result import Result
@@ -35,8 +36,12 @@ TABLES = {name: table.sql_name for name, table in schema.TABLES.items()}
 RUN_COLUMNS = analysis.RUN_COLUMNS
 
 
-def check_writable(path: str | os.PathLike) -> Path:
-    """Raise :class:`ConfigError` unless a DuckDB file can be created or opened at ``path``."""
+def check_writable(path: str | os.PathLike, run_ids: Sequence[str] = ()) -> Path:
+    """Raise :class:`ConfigError` unless a DuckDB file can be created or opened at ``path`` and none of
+    ``run_ids`` is taken in it.  A file another process holds is checked by its header only (its tables
+    are checked again when the run is written)."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path):
+        raise ConfigError("db", f"must be a file path such as data/notifsim.duckdb; got {path!r}")
     path = Path(path)
     if path.is_dir():
         raise ConfigError("db", f"{str(path)!r} is a directory; give a file path such as data/notifsim.duckdb")
@@ -47,9 +52,12 @@ def check_writable(path: str | os.PathLike) -> Path:
     if not ancestor.is_dir() or not os.access(ancestor, os.W_OK):
         raise ConfigError("db", f"cannot write {str(path)!r}: {str(ancestor)!r} is not a writable directory")
     if path.exists():
+        if not path.is_file():
+            raise ConfigError("db", f"{str(path)!r} is not a regular file; give a file path such as data/notifsim.duckdb")
         if not os.access(path, os.W_OK):
             raise ConfigError("db", f"cannot write {str(path)!r}: permission denied")
-        _check_results_file(path)
+        check_kind(path)
+        _check_results_file(path, run_ids)
         return path
     try:  # prove the directory takes a new file, leaving nothing behind
         with tempfile.TemporaryFile(dir=ancestor):
@@ -59,31 +67,41 @@ def check_writable(path: str | os.PathLike) -> Path:
     return path
 
 
-def _connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except (duckdb.IOException, duckdb.Error) as exc:
-        raise ConfigError("db", f"cannot open {str(path)!r} as a DuckDB file: {str(exc).splitlines()[0]}") from exc
-    con.execute("SET TimeZone = 'UTC'")  # TIMESTAMPTZ comes back in the session zone: make it UTC
-    return con
+def _connect(path: Path, read_only: bool = False, lock_timeout: float | None = LOCK_TIMEOUT_S) -> duckdb.DuckDBPyConnection:
+    return connect(path, read_only, lock_timeout=lock_timeout)
 
 
-def _check_results_file(path: Path) -> None:
-    """An existing file must be empty or hold notifsim's tables and views with their columns; never touch anyone else's."""
-    con = _connect(path, read_only=True)
+def _check_results_file(path: Path, run_ids: Sequence[str] = ()) -> None:
+    """An existing file must be empty or hold notifsim's tables and views with their columns, without
+    ``run_ids``; never touch anyone else's.  A file another process holds now is left for the write to check."""
     try:
-        names = [row[0] for row in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()]
-        found = {name: [c[0] for c in con.execute(f'DESCRIBE "{name}"').fetchall()] for name in names}
+        con = _connect(path, read_only=True, lock_timeout=0)
+    except DatabaseBusy:
+        return
+    try:
+        _check_tables(con, path, run_ids)
     finally:
         con.close()
+
+
+def _check_tables(con: duckdb.DuckDBPyConnection, path: Path, run_ids: Sequence[str] = ()) -> bool:
+    """Whether the open file holds notifsim's tables (False: none at all); :class:`ConfigError` for anyone
+    else's tables, another version's columns, or a run id of ``run_ids`` already taken."""
+    names = [row[0] for row in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()]
+    found = {name: [c[0] for c in con.execute(f'DESCRIBE "{name}"').fetchall()] for name in names}
     if not found:
-        return
+        return False
     expected = _expected_columns()
     foreign = sorted(set(found) - set(expected))
     mismatched = sorted(name for name in set(found) & set(expected) if found[name] != expected[name])
     if foreign or mismatched or "runs" not in found:
         what = ", ".join(foreign + mismatched) or "no runs table"
         raise ConfigError("db", f"{str(path)!r} is a DuckDB file but not a notifsim results file of this version ({what}); give a new path")
+    ids = [str(r) for r in run_ids if r is not None]
+    taken = con.execute("SELECT run_id FROM runs WHERE run_id IN (SELECT unnest(?))", [ids]).fetchall() if ids else []
+    if taken:
+        raise ConfigError("run_name", f"run {taken[0][0]!r} already exists in {str(path)!r}; choose another run name")
+    return True
 
 
 def _expected_columns() -> dict[str, list[str]]:
@@ -127,27 +145,41 @@ def _insert_runs(con: duckdb.DuckDBPyConnection, path: Path, prepared: list[RunT
             _insert(con, layout.physical_name(table), run.tables[attr])
 
 
-def write_runs(path: str | os.PathLike, results: list[Result]) -> None:
-    """Append runs to the DuckDB file at ``path`` in one transaction (all rows or none)."""
+def write_runs(path: str | os.PathLike, results: list[Result], *, lock_timeout: float | None = LOCK_TIMEOUT_S) -> None:
+    """Append runs to the DuckDB file at ``path`` in one transaction (all rows or none), waiting up to
+    ``lock_timeout`` seconds while another process holds the file (then :class:`~notifsim.dbfile.DatabaseBusy`)."""
+    write_prepared(path, [prepare_run(result) for result in results], lock_timeout=lock_timeout)  # a bad table writes nothing
+
+
+def write_prepared(
+    path: str | os.PathLike,
+    prepared: list[RunTables],
+    *,
+    lock_timeout: float | None = LOCK_TIMEOUT_S,
+    guard: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext,
+) -> None:
+    """:func:`write_runs` for runs already prepared (:func:`prepare_run`); the transaction runs inside ``guard()``
+    (such as :func:`~notifsim.dbfile.interrupts_deferred`), the wait for the file outside it."""
     path = check_writable(path)
     created = not path.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
-    prepared = [prepare_run(result) for result in results]  # before opening: a bad table writes nothing
-    con = _connect(path)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        _create(con)
-        _insert_runs(con, path, prepared)
-        con.execute("COMMIT")
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("ROLLBACK")
+    con = _connect(path, lock_timeout=lock_timeout)
+    with guard():
+        try:
+            _check_tables(con, path)  # again: the file may have changed while the run ran
+            con.execute("BEGIN TRANSACTION")
+            _create(con)
+            _insert_runs(con, path, prepared)
+            con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):
+                con.execute("ROLLBACK")
+            con.close()
+            if created:
+                for leftover in (path, Path(str(path) + ".wal")):
+                    leftover.unlink(missing_ok=True)
+            raise
         con.close()
-        if created:
-            for leftover in (path, Path(str(path) + ".wal")):
-                leftover.unlink(missing_ok=True)
-        raise
-    con.close()
 
 
 class RunWriter:
@@ -158,11 +190,12 @@ class RunWriter:
     The file stays locked for other processes until :meth:`close`.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, *, lock_timeout: float | None = LOCK_TIMEOUT_S):
         self.path = check_writable(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = _connect(self.path)
+        self._con = _connect(self.path, lock_timeout=lock_timeout)
         try:
+            _check_tables(self._con, self.path)
             self._con.execute("BEGIN TRANSACTION")
             _create(self._con)
             self._con.execute("COMMIT")
@@ -231,11 +264,20 @@ def run_row(result: Result) -> pa.Table:
 class ResultsFile:
     """Runs stored in one DuckDB file: ``runs`` lists them, ``run(run_id)`` rebuilds a :class:`Result`."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, *, lock_timeout: float | None = LOCK_TIMEOUT_S):
+        if not isinstance(path, (str, os.PathLike)) or not str(path):
+            raise ConfigError("db", f"must be a file path such as data/notifsim.duckdb; got {path!r}")
         self.path = Path(path)
         if not self.path.is_file():
             raise ConfigError("db", f"no results file at {str(self.path)!r}")
-        self._con = _connect(self.path, read_only=True)
+        check_kind(self.path)
+        self._con = _connect(self.path, read_only=True, lock_timeout=lock_timeout)
+        try:
+            if not _check_tables(self._con, self.path):
+                raise ConfigError("db", f"{str(self.path)!r} is a DuckDB file with no notifsim runs in it")
+        except BaseException:
+            self._con.close()
+            raise
 
     def close(self) -> None:
         self._con.close()
@@ -474,6 +516,8 @@ def _types(arrow_type: pa.DataType) -> Any:
     return None
 
 
-def open_results(path: str | os.PathLike) -> ResultsFile:
-    """Open a results file written by :func:`notifsim.simulate` or the CLI (read-only)."""
-    return ResultsFile(path)
+def open_results(path: str | os.PathLike, *, lock_timeout: float | None = LOCK_TIMEOUT_S) -> ResultsFile:
+    """Open a results file written by :func:`notifsim.simulate` or the CLI (read-only); :class:`ConfigError`
+    for a missing file or one that is not a notifsim results file, waiting up to ``lock_timeout`` seconds
+    while another process writes to it."""
+    return ResultsFile(path, lock_timeout=lock_timeout)

@@ -25,6 +25,9 @@ ZERO_TIME_DATETIME = dt.datetime(1, 1, 1, tzinfo=UTC)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 ZERO_TIME_US = (ZERO_TIME_DATETIME - _EPOCH) // dt.timedelta(microseconds=1)
 
+#: The longest duration any setting may take: one hundred years (seconds); longer ones cannot be instants.
+MAX_DURATION_S = 36500 * 86400.0
+
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(ms|s|min|m|h|d|w)?\s*$")
 _DURATION_HINT = "expected a duration such as 90, '90s', '15m', '2h', '7d'"
@@ -49,6 +52,8 @@ def parse_duration(value: object, field: str, *, allow_zero: bool = False) -> fl
     if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ConfigError(field, f"must be a finite duration {bound} seconds; got {value!r}")
+    if seconds > MAX_DURATION_S:
+        raise ConfigError(field, f"must be at most {MAX_DURATION_S / 86400:g} days (one hundred years); got {value!r}")
     return seconds
 
 
@@ -100,7 +105,11 @@ def parse_instant(value: object, start: dt.datetime, field: str) -> float | None
         raise ConfigError(field, f"expected seconds relative to start or a UTC timestamp; got {value!r}")
     if isinstance(value, (int, float)) or type(value).__name__ in ("float64", "float32", "int64", "int32"):
         number = float(value)  # type: ignore[arg-type]
-        return None if math.isnan(number) else number
+        if math.isnan(number):
+            return None
+        if not abs(number) <= MAX_DURATION_S:
+            raise ConfigError(field, f"seconds relative to start must be within ±{MAX_DURATION_S / 86400:g} days; got {value!r}")
+        return number
     if isinstance(value, str) and value.strip() == "":
         return None
     if isinstance(value, str) and value.strip().startswith("0001-01-01"):

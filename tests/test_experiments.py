@@ -111,7 +111,8 @@ def test_grid_labels_from_a_mapping_and_scenario_names_when_several():
         ({"maxattempts": [3]}, "grid key: unknown value 'maxattempts' (did you mean 'max_attempts'?)"),
         (
             {"channels__Slack__mean_dow": ["1h"]},
-            "channels__Slack__mean_dow: unknown value 'mean_dow' (did you mean 'mean_down'?); allowed: 0, 1, accept_status, error, latency, mean_down, mean_up, p_fail, p_fail_down, p_fail_up",  # noqa: E501
+            "channels__Slack__mean_dow: unknown value 'mean_dow' (did you mean 'mean_down'?); "
+            "allowed: 0, 1, accept_status, error, latency, mean_down, mean_up, p_fail, p_fail_down, p_fail_up",
         ),
         ({"channels__Teams__p_fail": [0.1]}, "channel of scenario 'provider-outage': unknown value 'Teams'; allowed: Email, PagerDuty, Slack"),
         ({"channels__Slack__latency": [1.0]}, "'latency' is a parameter of the composed models 0 (Bernoulli), 1 (GilbertElliott)"),

@@ -86,6 +86,26 @@ def test_sweep_prints_means_per_configuration_and_a_second_run_adds_nothing(tmp_
         assert len(stored) == 8
 
 
+def test_sweep_report_writes_one_html_file_of_the_experiment(tmp_path, capsys):
+    path = _experiment(tmp_path, replications=2, horizon="1h")
+    db, out = tmp_path / "x.duckdb", tmp_path / "sweep.html"
+    assert main(["sweep", str(path), "--db", str(db), "--workers", "1", "--no-progress", "--report", str(out)]) == 0
+    printed, _ = capsys.readouterr()
+    assert printed.rstrip().endswith(f"wrote the report to {out} (open it in a browser)")
+    page = out.read_text()
+    assert "notifsim sweep: experiment kill-me" in page
+    for label in ["certctl-asbuilt · p_fail=0.1", "certctl-i005 · p_fail=0.4"]:
+        assert label in page
+
+
+def test_sweep_report_path_is_checked_before_any_run(tmp_path, capsys):
+    path = _experiment(tmp_path)
+    db = tmp_path / "x.duckdb"
+    assert main(["sweep", str(path), "--db", str(db), "--no-progress", "--report", str(tmp_path / "r.txt")]) == 2
+    assert "notifsim: error: report: must be an .html file" in capsys.readouterr().err
+    assert not db.exists()
+
+
 HEAD = "replications = 2\nseed = 1\nhorizon = '1h'\nscenarios = ['default']\npolicies = ['sqs']\n"
 
 

@@ -296,8 +296,8 @@ def test_the_search_figures_draw(outage_search):
 
 
 @given(
-    low=st.floats(min_value=1.0, max_value=1e5),
-    span=st.floats(min_value=1e-3, max_value=1e5),
+    low=st.floats(min_value=1.0, max_value=100.0),
+    span=st.floats(min_value=1e-3, max_value=100.0),
     where=st.floats(min_value=0.0, max_value=1.0),
 )
 def test_settled_values_stay_in_their_range_and_settle_once(low, span, where):
@@ -327,3 +327,12 @@ def test_a_trial_left_unfinished_is_evaluated_first_on_resume(tmp_path):
     assert len(resumed.trials) == 4
     states = {t.state.name for t in optuna.load_study(study_name="tune", storage=open_storage(db)).trials}
     assert states == {"COMPLETE"}
+
+
+def test_the_tune_help_teaches(capsys):
+    from notifsim.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["tune", "--help"])
+    text = capsys.readouterr().out
+    assert "examples:" in text and "notifsim tune data/experiments/tune-4h-outage.toml" in text

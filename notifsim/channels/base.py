@@ -15,6 +15,7 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 
 from ..errors import ConfigError, unknown_name
+from ..timeutil import MAX_DURATION_S
 
 
 class SendResult(NamedTuple):
@@ -89,8 +90,8 @@ class ErrorCodes:
 
 
 def _check_latency(value: object, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ConfigError(field, f"must be a finite number of seconds >= 0; got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 <= value <= MAX_DURATION_S:
+        raise ConfigError(field, f"must be a finite number of seconds >= 0 and at most {MAX_DURATION_S:g} (one hundred years); got {value!r}")
     return float(value)
 
 

@@ -14,8 +14,8 @@ reference, and :mod:`.batched`) follow it exactly.  At one instant:
 4. :data:`OPERATOR` — an operator's actions, in the order they were scheduled;
 5. :data:`TICK` — scheduler ticks, by replica, then the process loop's
    before the retry loop's;
-6. everything else (operators, a fleet's checks, the sampler), in the order
-   they were scheduled, as SimPy does.
+6. :data:`OTHER` — everything else (a fleet's checks, the sampler), in the
+   order they were scheduled, as SimPy does.
 
 So a Send that returns exactly when a tick starts is written before the
 tick lists its rows, an alert that arrives then is created before it, and
@@ -52,7 +52,7 @@ NEVER = (float("inf"), (9,))
 
 
 class Clock(simpy.Environment):
-    """A SimPy environment whose queue orders simultaneous events by :data:`COMPLETION`, :data:`ARRIVAL`, other."""
+    """A SimPy environment ordering simultaneous events: urgent, :data:`COMPLETION`, :data:`ARRIVAL`, :data:`OPERATOR`, :data:`TICK`, :data:`OTHER`."""
 
     def schedule(self, event: Event, priority: Any = NORMAL, delay: float = 0) -> None:
         order = _OTHER if priority == NORMAL else (_URGENT if priority == URGENT else (int(priority),))

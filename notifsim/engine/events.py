@@ -17,7 +17,7 @@ When things happen (``docs/certctl.md`` gives the certctl files behind each rule
   with their own deadline, so a process tick that lists the row while that
   Send is in flight sends it a second time: the double-send race.
 * Simultaneous events run in the order :mod:`.clock` states: Sends returning
-  first, then arrivals, then ticks, operators and the rest.
+  first, then arrivals, operators' actions, ticks and the rest.
 * After a failed Send the service decides the row's fate from the error
   text, the ``Retry-After`` the channel returned and one uniform keyed like
   the Send (:mod:`.state`).

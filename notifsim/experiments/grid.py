@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import inspect
 import itertools
-import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -36,6 +35,7 @@ from ..database import Database
 from ..errors import ConfigError, build_from_spec, unknown_name
 from ..policy import Policy
 from ..scenario import Scenario
+from ..tomlfile import read_toml
 
 #: The parts of a scenario a path may start with.
 WORLD_PARTS = ("channels", "workload", "operator", "database")
@@ -90,12 +90,7 @@ def resolve_policy(value: object, base: Path | None = None, field: str = "polici
         return Policy.from_dict(dict(value))
     if isinstance(value, Path) or (isinstance(value, str) and value.endswith(".toml")):
         path = _relative(value, base)
-        try:
-            data = tomllib.loads(path.read_text())
-        except OSError as exc:
-            raise ConfigError(field, f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(field, f"{str(path)!r} is not valid TOML: {exc}") from exc
+        data = read_toml(path, field)
         data.setdefault("name", path.stem)
         return Policy.from_dict(data)
     if isinstance(value, str):

@@ -15,20 +15,17 @@ import hashlib
 
 import numpy as np
 
+from ..budget import check_seed
 from ..errors import ConfigError
 
-
-def check_seed(seed: object, field: str = "seed") -> int:
-    """An integer >= 0, else a :class:`ConfigError` naming ``field``."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(field, f"must be an integer >= 0; got {seed!r}")
-    return int(seed)
+#: The most replications a sweep may ask for.
+MAX_REPLICATIONS = 1_000_000
 
 
 def check_replications(replications: object) -> int:
     """An integer >= 1, else a :class:`ConfigError`."""
-    if isinstance(replications, bool) or not isinstance(replications, (int, np.integer)) or replications < 1:
-        raise ConfigError("replications", f"must be an integer >= 1; got {replications!r}")
+    if isinstance(replications, bool) or not isinstance(replications, (int, np.integer)) or not 1 <= replications <= MAX_REPLICATIONS:
+        raise ConfigError("replications", f"must be an integer >= 1 and at most {MAX_REPLICATIONS:,}; got {replications!r}")
     return int(replications)
 
 

@@ -11,18 +11,16 @@ the runs already in the file and adds only what is missing.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import pickle
-import signal
-import threading
 import traceback
-from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..budget import check_horizon, check_memory
+from ..dbfile import LOCK_TIMEOUT_S, interrupts_deferred
 from ..engine import ENGINES
 from ..errors import ConfigError, unknown_name
 from ..policy import Policy
@@ -30,6 +28,7 @@ from ..run import plain_config, simulate
 from ..scenario import Scenario
 from ..store import RunTables, RunWriter, prepare_run
 from ..timeutil import parse_duration
+from ..unwritten import RunNotWrittenError, save_parquet
 from .executors import Runner, check_executor, main_is_importable, make_runner, starts_processes
 from .grid import Config, check_labels
 from .seeds import check_replications, check_seed, replication_seeds, run_id
@@ -183,7 +182,10 @@ def _check_importable(configs: list[Config]) -> None:
 
 
 def _progress(enabled: bool, total: int, initial: int, experiment: str) -> Any:
-    from tqdm.auto import tqdm
+    if enabled:  # the notebook flavour where it runs (tqdm.auto warns in Jupyter without ipywidgets, so only when shown)
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
 
     return tqdm(total=total, initial=initial, unit="run", desc=experiment, disable=not enabled, dynamic_ncols=True, smoothing=0.1)
 
@@ -200,6 +202,8 @@ def run_sweep(
     experiment: str | None = None,
     sample_interval: float | str = "15m",
     engine: str = "batched",
+    force: bool = False,
+    lock_timeout: float | None = LOCK_TIMEOUT_S,
 ) -> SweepOutcome:
     """:func:`sweep`, returning a :class:`SweepOutcome` instead of raising for failed runs."""
     configs = list(configs) if not isinstance(configs, Config) else [configs]
@@ -219,12 +223,14 @@ def run_sweep(
         replications=check_replications(replications),
         seed=check_seed(seed),
         experiment=experiment,
-        horizon_s=parse_duration(horizon, "horizon"),
+        horizon_s=check_horizon(parse_duration(horizon, "horizon")),
         sample_interval_s=parse_duration(sample_interval, "sample_interval"),
         engine=engine,
     )
+    for config in configs:  # every configuration must fit before the first run starts
+        check_memory(config.scenario, config.policy, specs[0].horizon_s, sample_interval_s=specs[0].sample_interval_s, force=force)
     failures: list[RunFailure] = []
-    with RunWriter(db) as writer:
+    with RunWriter(db, lock_timeout=lock_timeout) as writer:
         done = _already_written(writer, specs)
         todo = sorted((s for s in specs if s.run_id not in done), key=lambda s: s.replication)  # replication by replication
         runner = make_runner(executor, len(todo))
@@ -255,28 +261,15 @@ def _write(writer: RunWriter, batch: list[tuple[RunSpec, Any]]) -> list[RunFailu
     for spec, value in batch:  # the executor itself failed (a worker died, the task was cancelled)
         if not isinstance(value, (RunTables, RunFailure)):
             failures.append(RunFailure(spec.label, spec.replication, spec.seed, spec.run_id, _executor_error(value)))
-    with _interrupts_deferred():
-        writer.write(finished)
-    return failures
-
-
-@contextlib.contextmanager
-def _interrupts_deferred() -> Iterator[None]:
-    """Hold Ctrl-C back while a transaction commits, then raise it: a write is never cut in the middle.
-
-    Only the main thread receives signals; elsewhere this does nothing.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
     try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        raise KeyboardInterrupt
+        with interrupts_deferred():
+            writer.write(finished)
+    except Exception as exc:  # the file failed under the writer: keep the finished runs as Parquet beside it
+        if not finished:
+            raise
+        folder = save_parquet(writer.path, finished)
+        raise RunNotWrittenError(writer.path, folder, [run.run_id for run in finished], f"{type(exc).__name__}: {exc}") from exc
+    return failures
 
 
 def _executor_error(error: BaseException) -> str:
@@ -299,6 +292,8 @@ def sweep(
     experiment: str | None = None,
     sample_interval: float | str = "15m",
     engine: str = "batched",
+    force: bool = False,
+    lock_timeout: float | None = LOCK_TIMEOUT_S,
 ) -> list[str]:
     """Run every configuration ``replications`` times into the DuckDB file ``db``; return the run ids.
 
@@ -322,6 +317,10 @@ def sweep(
     :class:`SweepError` lists each failure with its configuration.  The
     returned ids are ordered by configuration, then replication.
     ``experiment`` defaults to ``"sweep"``; ``progress`` shows a tqdm bar.
+    A run estimated not to fit in memory is refused before anything runs
+    unless ``force``; a file another process holds is waited for up to
+    ``lock_timeout`` seconds (then :class:`~notifsim.dbfile.DatabaseBusy`,
+    before any run starts: the writer holds the file for the whole sweep).
     """
     outcome = run_sweep(
         configs,
@@ -334,6 +333,8 @@ def sweep(
         experiment=experiment,
         sample_interval=sample_interval,
         engine=engine,
+        force=force,
+        lock_timeout=lock_timeout,
     )
     if outcome.failures:
         raise SweepError(outcome)

@@ -23,13 +23,14 @@ docs/experiments.md describes every key.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..dbfile import LOCK_TIMEOUT_S
 from ..errors import ConfigError, unknown_name
 from ..timeutil import parse_duration
+from ..tomlfile import read_toml, table
 from .grid import Config, expand
 from .seeds import check_replications, check_seed
 from .sweep import SweepOutcome, run_sweep
@@ -51,7 +52,9 @@ class Experiment:
     horizon_s: float
     sample_interval_s: float
 
-    def run(self, db: str | os.PathLike, *, executor: Any = None, progress: bool = True) -> SweepOutcome:
+    def run(
+        self, db: str | os.PathLike, *, executor: Any = None, progress: bool = True, force: bool = False, lock_timeout: float | None = LOCK_TIMEOUT_S
+    ) -> SweepOutcome:
         """Run (or complete) the sweep into ``db``; failed runs are listed in the outcome, not raised."""
         return run_sweep(
             self.configs,
@@ -63,6 +66,8 @@ class Experiment:
             executor=executor,
             progress=progress,
             experiment=self.name,
+            force=force,
+            lock_timeout=lock_timeout,
         )
 
     @property
@@ -74,17 +79,13 @@ class Experiment:
 def load_experiment(path: str | os.PathLike) -> Experiment:
     """Read an experiment file; any mistake raises :class:`ConfigError` naming the key."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise ConfigError("experiment", f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("experiment", f"{str(path)!r} is not valid TOML: {exc}") from exc
+    data = read_toml(path, "experiment")
     return experiment_from_dict(data, base=path.parent, default_name=path.stem)
 
 
 def experiment_from_dict(data: dict[str, Any], base: Path | None = None, default_name: str = "experiment") -> Experiment:
     """An experiment from plain values, as read from TOML (files named in it are relative to ``base``)."""
+    data = table(data, "experiment", "a table of experiment keys")
     for key in data:
         if key not in KEYS:
             raise unknown_name("experiment key", key, KEYS)

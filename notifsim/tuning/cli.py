@@ -10,9 +10,22 @@ from typing import Any
 from ..errors import ConfigError
 
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Help that shows every default and keeps the examples' line breaks."""
+
+
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add the ``tune`` command to the CLI's subparsers."""
-    tune = subparsers.add_parser("tune", help="search the retry-policy space for the policy that does best on your worlds (resumable)")
+    tune = subparsers.add_parser(
+        "tune",
+        help="search the retry-policy space for the policy that does best on your worlds (resumable)",
+        description="Search policy knobs with Optuna on the worlds of a tune file, every candidate on the same seeds; "
+        "print the best policy (or the Pareto front), its metrics with intervals, the presets on the same worlds, "
+        "and a TOML snippet (see docs/tuning.md).",
+        epilog="examples:\n  notifsim tune data/experiments/tune-4h-outage.toml --db data/tune-4h-outage.duckdb\n"
+        "  notifsim tune data/experiments/tune-4h-outage.toml --db data/tune-4h-outage.duckdb --budget 80 --report tune.html",
+        formatter_class=_Help,
+    )
     tune.add_argument("file", help="tune TOML file (see docs/tuning.md), e.g. data/experiments/tune-4h-outage.toml")
     tune.add_argument("--db", default=None, help="DuckDB file to add the runs to (default: data/<tune name>.duckdb); the study goes beside it")
     tune.add_argument("--budget", default=None, help="trials in all, overriding the file's (a re-run continues up to it)")

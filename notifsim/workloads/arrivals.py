@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..budget import MAX_RATE_PER_HOUR
 from ..certctl import CHANNELS, JOB_NOTIFICATION_CHANNEL, JOB_NOTIFICATION_TYPES, JOB_PROCESSOR_DEADLINE_S, REVOCATION_CHANNELS, TYPES
 from ..errors import ConfigError
 from ..hooks import Run, WorkloadHooks
@@ -70,8 +71,13 @@ class Poisson(Workload):
         deadline: float | str = 300.0,
     ):
         name = type(self).__name__
-        if isinstance(rate_per_hour, bool) or not isinstance(rate_per_hour, (int, float)) or not math.isfinite(rate_per_hour) or rate_per_hour < 0:
-            raise ConfigError(f"{name}.rate_per_hour", f"must be a rate >= 0 per hour; got {rate_per_hour!r}")
+        if (
+            isinstance(rate_per_hour, bool)
+            or not isinstance(rate_per_hour, (int, float))
+            or not math.isfinite(rate_per_hour)
+            or not 0 <= rate_per_hour <= MAX_RATE_PER_HOUR
+        ):
+            raise ConfigError(f"{name}.rate_per_hour", f"must be a rate in [0, {MAX_RATE_PER_HOUR:g}] per hour; got {rate_per_hour!r}")
         if isinstance(recipients, bool) or not isinstance(recipients, int) or recipients < 1:
             raise ConfigError(f"{name}.recipients", f"must be an integer >= 1; got {recipients!r}")
         self.rate_per_hour = float(rate_per_hour)

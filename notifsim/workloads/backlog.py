@@ -6,18 +6,21 @@ from certctl and pass the file as ``initial_rows``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import os
 import uuid
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..certctl import COLUMNS, STATUSES
-from ..errors import ConfigError, unknown_name
+from ..budget import MAX_COUNT
+from ..certctl import CHANNELS, COLUMNS, STATUSES, TYPES
+from ..errors import ConfigError, NotifsimWarning, unknown_name
 from ..timeutil import parse_instant
 
 _ROW_DEFAULTS: dict[str, Any] = {
@@ -49,6 +52,56 @@ def _none(value: Any) -> Any:
     return value
 
 
+def _read_json(path: Path) -> Any:
+    """The JSON value in the file at ``path`` (UTF-8 text); :class:`ConfigError` naming the problem otherwise."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError("initial_rows", f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("initial_rows", f"{str(path)!r} is not UTF-8 text (byte {exc.start} is 0x{raw[exc.start]:02x})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError("initial_rows", f"{str(path)!r} is not JSON: {exc}") from None
+    except RecursionError:
+        raise ConfigError("initial_rows", f"{str(path)!r} nests arrays or objects too deeply") from None
+
+
+def _is_naive(value: Any) -> bool:
+    """Whether a timestamp value is an instant written without a time zone (numbers and NULLs are not)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text or text.startswith("0001-01-01"):
+            return False
+        try:
+            return dt.datetime.fromisoformat(text).tzinfo is None
+        except ValueError:
+            return False
+    if isinstance(value, dt.datetime):
+        return value.tzinfo is None
+    return type(value).__name__ == "datetime64"
+
+
+def _check_names(row: dict[str, Any], field: str) -> list[str]:
+    """Refuse a status or type certctl does not have; return warnings for a channel certctl would not recognise."""
+    if row["status"] not in STATUSES:
+        raise unknown_name(f"{field}.status", row["status"], STATUSES)
+    if row["type"] not in TYPES:
+        raise unknown_name(f"{field}.type", row["type"], TYPES)
+    channel = row["channel"]
+    if channel in CHANNELS:
+        return []
+    same = [c for c in CHANNELS if c.lower() == channel.lower()]
+    if same:
+        return [
+            f"{field}.channel: {channel!r} is not {same[0]!r}: certctl matches channels exactly, so this row has no notifier (marked sent, never delivered)"
+        ]
+    raise unknown_name(f"{field}.channel", channel, CHANNELS)
+
+
 def load_initial_rows(source: Any, start) -> list[dict[str, Any]]:
     """Rows with certctl's columns from dicts, a DataFrame, or a path to certctl's list-API JSON.
 
@@ -62,12 +115,7 @@ def load_initial_rows(source: Any, start) -> list[dict[str, Any]]:
         return []
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        try:
-            data = json.loads(path.read_text())
-        except OSError as exc:
-            raise ConfigError("initial_rows", f"cannot read {str(path)!r}: {exc.strerror or exc}") from exc
-        except json.JSONDecodeError as exc:
-            raise ConfigError("initial_rows", f"{str(path)!r} is not JSON: {exc}") from exc
+        data = _read_json(path)
         if isinstance(data, dict):
             if "data" not in data:
                 raise ConfigError("initial_rows", "a JSON object must hold the list in 'data' (certctl's GET /api/v1/notifications response)")
@@ -81,13 +129,15 @@ def load_initial_rows(source: Any, start) -> list[dict[str, Any]]:
         raise ConfigError("initial_rows", f"expected a list of dicts, a DataFrame or a JSON file path; got {type(source).__name__}")
     rows = []
     seen: set[str] = set()
+    notes: list[str] = []
+    naive: list[str] = []
     for i, record in enumerate(records):
         field = f"initial_rows[{i}]"
         if not isinstance(record, Mapping):
             raise ConfigError(field, f"must be a mapping of column to value; got {type(record).__name__}")
-        extra = set(record) - set(COLUMNS)
+        extra = sorted(str(k) for k in set(record) - set(COLUMNS))
         if extra:
-            raise unknown_name(f"{field} column", sorted(extra)[0], COLUMNS)
+            raise unknown_name(f"{field} column" + (f" (unknown: {', '.join(map(repr, extra))})" if len(extra) > 1 else ""), extra[0], COLUMNS)
         row = dict(_ROW_DEFAULTS)
         row.update({k: _none(v) for k, v in record.items()})
         if row.get("id") in (None, ""):
@@ -97,19 +147,28 @@ def load_initial_rows(source: Any, start) -> list[dict[str, Any]]:
             raise ConfigError(f"{field}.id", f"duplicate id {row['id']!r}")
         seen.add(row["id"])
         for name in _TIME_COLUMNS:
+            if _is_naive(row.get(name)):
+                naive.append(f"{field}.{name}")
             row[name] = parse_instant(row.get(name), start, f"{field}.{name}")
         if row["created_at"] is None:
             row["created_at"] = 0.0
         rc = row["retry_count"]
         if isinstance(rc, float) and rc.is_integer():
             rc = int(rc)
-        if isinstance(rc, bool) or not isinstance(rc, (int, np.integer)) or rc < 0:
-            raise ConfigError(f"{field}.retry_count", f"must be an integer >= 0; got {rc!r}")
+        if isinstance(rc, bool) or not isinstance(rc, (int, np.integer)) or not 0 <= rc <= MAX_COUNT:
+            raise ConfigError(f"{field}.retry_count", f"must be an integer >= 0 and at most {MAX_COUNT}; got {rc!r}")
         row["retry_count"] = int(rc)
         if not isinstance(row["status"], str):
             raise ConfigError(f"{field}.status", f"must be a string, one of {', '.join(STATUSES)}")
         for name in ("type", "channel", "recipient", "message"):
             if not isinstance(row[name], str):
                 raise ConfigError(f"{field}.{name}", f"must be a string; got {row[name]!r}")
+        notes += _check_names(row, field)
         rows.append(row)
+    if notes:
+        more = f" (and {len(notes) - 1} more rows)" if len(notes) > 1 else ""
+        warnings.warn(notes[0] + more, NotifsimWarning, stacklevel=2)
+    if naive:
+        more = f" and {len(naive) - 1} more" if len(naive) > 1 else ""
+        warnings.warn(f"{naive[0]}{more}: timestamps without a time zone are read as UTC; write them with 'Z' or an offset", NotifsimWarning, stacklevel=2)
     return rows

@@ -1,0 +1,252 @@
+"""Hostile input through the CLI (docs/robustness.md): each case exits 2 with one line naming the field, no
+traceback, nothing printed on stdout, and every file — the results database above all — byte-identical."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import notifsim
+import notifsim.cli
+from notifsim.cli import main
+from notifsim.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def results_db(tmp_path_factory) -> Path:
+    """A results file holding one run named 'kept'."""
+    path = tmp_path_factory.mktemp("db") / "base.duckdb"
+    notifsim.simulate("default", "certctl-i005", horizon="10m", db=path, run_name="kept")
+    return path
+
+
+@pytest.fixture
+def world(tmp_path, monkeypatch, results_db) -> Path:
+    """An empty folder holding a copy of the results file and every hostile file of :data:`CASES`."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(results_db, tmp_path / "runs.duckdb")
+    for name, content in FILES.items():
+        path = tmp_path / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    (tmp_path / "folder.toml").mkdir()
+    duckdb.connect(str(tmp_path / "empty-duckdb.duckdb")).close()
+    return tmp_path
+
+
+def _rows(*rows: dict) -> str:
+    return json.dumps(list(rows))
+
+
+_POISSON = '[workload]\nmodel = "Poisson"\nchannels = "Slack"\n'
+FILES: dict[str, str | bytes] = {
+    "latin1.toml": 'name = "caf\xe9"\n'.encode("latin-1"),
+    "nul.toml": 'name = "a"\n\x00\n',
+    "not-toml.toml": "this is [not toml\n",
+    "channels-string.toml": 'channels = "Slack"\n',
+    "workload-string.toml": 'workload = "Poisson"\n',
+    "channel-string.toml": '[channels]\nSlack = "flaky"\n',
+    "deep.toml": "a = " + "[" * 40 + "]" * 40 + "\n",
+    "name-integer.toml": "name = 7\n",
+    "preset-unknown.toml": 'preset = "defualt"\n',
+    "rows-table.toml": '[initial_rows]\nid = "x"\n',
+    "rate-huge.toml": _POISSON + "rate_per_hour = 1e15\n",
+    "rate-nan.toml": _POISSON + "rate_per_hour = nan\n",
+    "latency-huge.toml": '[channels.Slack]\nmodel = "Bernoulli"\np_fail = 0.1\nlatency = 1e300\n',
+    "rate-impossible.toml": _POISSON + "rate_per_hour = 1e7\n",
+    "policy-latin1.toml": 'preset = "certctl-i005"\nname = "\xe9"\n'.encode("latin-1"),
+    "policy-multiplier.toml": 'preset = "certctl-i005"\nbackoff_multiplier = 1e300\n',
+    "policy-attempts.toml": 'preset = "certctl-i005"\nmax_attempts = 1099511627776\n',
+    "policy-preset-int.toml": "preset = 5\n",
+    "policy-batch-string.toml": 'pending_batch = "many"\n',
+    "policy-base-huge.toml": 'preset = "certctl-i005"\nbackoff_base = 1e300\nbackoff_cap = 1e301\n',
+    "rows-status.json": _rows({"id": "a", "status": "stuck"}),
+    "rows-channel.json": _rows({"id": "a", "channel": "Pigeon"}),
+    "rows-type.json": _rows({"id": "a", "type": "Expiry"}),
+    "rows-columns.json": _rows({"id": "a", "colour": "red", "size": 3}),
+    "rows-latin1.json": '[{"id": "caf\xe9"}]'.encode("latin-1"),
+    "rows-deep.json": "[" * 100_000 + "]" * 100_000,
+    "rows-retry.json": _rows({"id": "a", "status": "failed", "retry_count": 2**40}),
+    "rows-time.json": _rows({"id": "a", "created_at": 1e300}),
+    "rows-infinity.json": '[{"id": "a", "next_retry_at": Infinity}]',
+    "exp-latin1.toml": 'name = "\xe9"\n'.encode("latin-1"),
+    "exp-seed.toml": 'replications = 1\nseed = 9223372036854775808\nhorizon = "1h"\nscenarios = ["default"]\npolicies = ["certctl-i005"]\n',
+    "exp-reps.toml": 'replications = 1000000000\nseed = 1\nhorizon = "1h"\nscenarios = ["default"]\npolicies = ["certctl-i005"]\n',
+    "exp-vary.toml": 'replications = 1\nseed = 1\nhorizon = "1h"\nscenarios = ["default"]\npolicies = ["certctl-i005"]\nvary = 3\n',
+    "exp-horizon.toml": 'replications = 1\nseed = 1\nhorizon = "4000d"\nscenarios = ["default"]\npolicies = ["certctl-i005"]\n',
+    "empty.duckdb": b"",
+    "text.duckdb": "not a database, just text long enough to have a header\n",
+}
+
+DB = ["--db", "runs.duckdb"]
+RUN = ["run", "--horizon", "10m", *DB]
+
+#: case → (argv, texts the one line must contain)
+CASES: dict[str, tuple[list[str], list[str]]] = {
+    "scenario not UTF-8": ([*RUN, "--scenario", "latin1.toml"], ["scenario", "not UTF-8", "byte 11 is 0xe9"]),
+    "scenario with a NUL byte": ([*RUN, "--scenario", "nul.toml"], ["scenario", "NUL"]),
+    "scenario not TOML": ([*RUN, "--scenario", "not-toml.toml"], ["scenario", "not valid TOML", "line 1"]),
+    "channels is a string": ([*RUN, "--scenario", "channels-string.toml"], ["channels", "must be a table", "a string"]),
+    "workload is a string": ([*RUN, "--scenario", "workload-string.toml"], ["workload", "table"]),
+    "a channel is a string": ([*RUN, "--scenario", "channel-string.toml"], ["channels.Slack", "model"]),
+    "absurd nesting": ([*RUN, "--scenario", "deep.toml"], ["scenario", "deep"]),
+    "name is a number": ([*RUN, "--scenario", "name-integer.toml"], ["name", "must be a string"]),
+    "scenario preset unknown": ([*RUN, "--scenario", "preset-unknown.toml"], ["scenario preset", "did you mean 'default'"]),
+    "initial_rows a single table": ([*RUN, "--scenario", "rows-table.toml"], ["initial_rows", "list of rows"]),
+    "scenario file is a folder": ([*RUN, "--scenario", "folder.toml"], ["scenario", "directory"]),
+    "rate overflows": ([*RUN, "--scenario", "rate-huge.toml"], ["rate_per_hour", "1e+07"]),
+    "rate is NaN": ([*RUN, "--scenario", "rate-nan.toml"], ["rate_per_hour"]),
+    "latency overflows": ([*RUN, "--scenario", "latency-huge.toml"], ["latency", "one hundred years"]),
+    "run cannot fit in memory": (["run", "--horizon", "3650d", *DB, "--scenario", "rate-impossible.toml"], ["horizon", "GiB", "--force"]),
+    "policy not UTF-8": ([*RUN, "--policy", "policy-latin1.toml"], ["policy", "not UTF-8"]),
+    "multiplier overflows": ([*RUN, "--policy", "policy-multiplier.toml"], ["backoff_multiplier", "1000"]),
+    "retry budget overflows": ([*RUN, "--policy", "policy-attempts.toml"], ["max_attempts", "2147483647"]),
+    "policy preset a number": ([*RUN, "--policy", "policy-preset-int.toml"], ["policy", "certctl-i005"]),
+    "batch is a string": ([*RUN, "--policy", "policy-batch-string.toml"], ["pending_batch"]),
+    "backoff overflows": ([*RUN, "--policy", "policy-base-huge.toml"], ["backoff_base", "one hundred years"]),
+    "horizon overflows": (["run", "--horizon", "99999999999d", *DB], ["horizon", "one hundred years"]),
+    "horizon beyond ten years": (["run", "--horizon", "4000d", *DB], ["horizon", "ten years"]),
+    "seed beyond BIGINT": (["run", "--seed", str(2**63), *RUN[1:]], ["seed", "2**63 - 1"]),
+    "seed of 30 digits": (["run", "--seed", "9" * 30, *RUN[1:]], ["seed"]),
+    "negative lock timeout": ([*RUN, "--lock-timeout=-1"], ["lock_timeout"]),
+    "lock timeout not a number": ([*RUN, "--lock-timeout", "soon"], ["lock_timeout"]),
+    "run name too long": ([*RUN, "--run-name", "r" * 300], ["run_name", "200"]),
+    "run name taken": ([*RUN, "--run-name", "kept"], ["run_name", "kept", "already exists"]),
+    "backlog status": ([*RUN, "--initial-rows", "rows-status.json"], ["initial_rows[0].status", "pending"]),
+    "backlog channel": ([*RUN, "--initial-rows", "rows-channel.json"], ["initial_rows[0].channel", "Slack"]),
+    "backlog type": ([*RUN, "--initial-rows", "rows-type.json"], ["initial_rows[0].type", "ExpirationWarning"]),
+    "backlog unknown columns": ([*RUN, "--initial-rows", "rows-columns.json"], ["'colour'", "'size'"]),
+    "backlog not UTF-8": ([*RUN, "--initial-rows", "rows-latin1.json"], ["initial_rows", "not UTF-8"]),
+    "backlog absurd nesting": ([*RUN, "--initial-rows", "rows-deep.json"], ["initial_rows", "deeply"]),
+    "backlog retry count overflows": ([*RUN, "--initial-rows", "rows-retry.json"], ["retry_count", "2147483647"]),
+    "backlog time overflows": ([*RUN, "--initial-rows", "rows-time.json"], ["created_at", "days"]),
+    "backlog time infinite": ([*RUN, "--initial-rows", "rows-infinity.json"], ["next_retry_at"]),
+    "db an empty file": (["run", "--horizon", "10m", "--db", "empty.duckdb"], ["db", "empty file"]),
+    "db a text file": (["demo", "--horizon", "10m", "--db", "text.duckdb"], ["db", "not a DuckDB database"]),
+    "db a device": (["run", "--horizon", "10m", "--db", "/dev/null"], ["db", "not a regular file"]),
+    "experiment not UTF-8": (["sweep", "exp-latin1.toml", *DB], ["experiment", "not UTF-8"]),
+    "experiment seed beyond BIGINT": (["sweep", "exp-seed.toml", *DB], ["seed", "2**63 - 1"]),
+    "experiment replications absurd": (["sweep", "exp-reps.toml", *DB], ["replications", "1,000,000"]),
+    "experiment vary not a table": (["sweep", "exp-vary.toml", *DB], ["vary"]),
+    "experiment horizon beyond ten years": (["sweep", "exp-horizon.toml", *DB], ["horizon", "ten years"]),
+    "report of a DuckDB file without runs": (["report", "empty-duckdb.duckdb"], ["db", "no notifsim runs"]),
+    "load from a missing folder": (["load", "runs.duckdb", "nowhere"], ["folder", "nowhere"]),
+    "load from a folder without runs": (["load", "runs.duckdb", "folder.toml"], ["folder", "no saved runs"]),
+}
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else b"<dir>") for p in sorted(root.rglob("*"))}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_hostile_input_exits_2_with_one_line_and_changes_nothing(world, capsys, case):
+    argv, expected = CASES[case]
+    before = _tree(world)
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert code == 2, err
+    assert len(lines) == 1 and lines[0].startswith("notifsim: error: "), err
+    for text in expected:
+        assert text in lines[0], (text, lines[0])
+    assert out == ""
+    assert _tree(world) == before
+
+
+def test_the_table_is_large(world):
+    assert len(CASES) >= 45
+
+
+def test_a_lowercase_channel_is_a_warning_and_the_row_runs_without_a_notifier(world, capsys):
+    (world / "lower.json").write_text(_rows({"id": "a", "channel": "slack", "status": "pending"}))
+    code = main(["run", "--horizon", "10m", "--initial-rows", "lower.json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert err.splitlines() == [line for line in err.splitlines() if line.startswith("notifsim: warning: ")]
+    assert "'slack' is not 'Slack'" in err and len(err.splitlines()) == 1
+
+
+def test_a_timestamp_without_a_zone_is_a_warning(world, capsys):
+    (world / "naive.json").write_text(_rows({"id": "a", "created_at": "2025-12-31T23:00:00"}, {"id": "b", "created_at": "2025-12-31T22:00:00"}))
+    code = main(["run", "--horizon", "10m", "--initial-rows", "naive.json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert err.splitlines() == [
+        "notifsim: warning: initial_rows[0].created_at and 1 more: timestamps without a time zone are read as UTC; write them with 'Z' or an offset"
+    ]
+
+
+def test_a_policy_file_without_a_preset_says_what_it_starts_from(world, capsys):
+    (world / "mine.toml").write_text("max_attempts = 3\n")
+    code = main(["run", "--horizon", "10m", "--policy", "mine.toml"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert err.splitlines() == ["notifsim: note: policy file 'mine.toml' has no 'preset =': it starts from certctl-asbuilt (certctl as built)"]
+
+
+def test_a_scenario_file_may_start_from_a_preset(world):
+    (world / "outage.toml").write_text('preset = "default"\nname = "mine"\n[channels.Slack]\nmodel = "Bernoulli"\np_fail = 0.9\n')
+    mine = notifsim.Scenario.from_toml(world / "outage.toml")
+    default = notifsim.Scenario.preset("default")
+    assert mine.name == "mine"
+    assert mine.channels["Slack"].p_fail == 0.9
+    assert sorted(mine.channels) == sorted(default.channels)  # the other channels come from the preset
+    assert mine.workload.describe() == default.workload.describe()
+
+
+def test_run_without_db_says_nothing_was_stored(world, capsys):
+    code = main(["run", "--horizon", "10m"])
+    out, err = capsys.readouterr()
+    assert code == 0 and err == ""
+    assert out.splitlines()[-1].startswith("nothing was stored")
+
+
+def test_version_and_help_teach(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"notifsim {notifsim.__version__}"
+    for command in ("run", "demo", "sweep", "report", "load"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        assert "examples:" in text and f"notifsim {command}" in text, command
+        if command in ("run", "demo", "sweep"):
+            assert "(default: 60.0)" in text and "--force" in text, command
+
+
+def test_open_results_on_a_foreign_file_raises_config_error(tmp_path):
+    foreign = tmp_path / "foreign.duckdb"
+    con = duckdb.connect(str(foreign))
+    con.execute("CREATE TABLE accounts (id INTEGER)")
+    con.close()
+    (tmp_path / "text.duckdb").write_text("hello")
+    for path in (foreign, tmp_path / "text.duckdb", tmp_path / "missing.duckdb", tmp_path):
+        with pytest.raises(ConfigError) as error:
+            notifsim.open_results(path)
+        assert error.value.field == "db"
+
+
+def test_simulate_refuses_a_run_that_cannot_fit_unless_forced():
+    huge = notifsim.Scenario(workload=notifsim.workloads.Poisson(1e7))
+    with pytest.raises(ConfigError, match="--force"):
+        notifsim.simulate(huge, "certctl-i005", horizon="3650d")
+
+
+def test_an_internal_error_says_it_is_a_bug_and_keeps_the_traceback(monkeypatch, capsys):
+    """No real input reaches this path (that is the point), so a command is replaced by one that fails."""
+
+    def broken(args):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(notifsim.cli, "cmd_report", broken)
+    code = main(["report", "anything.duckdb"])
+    err = capsys.readouterr().err
+    assert code == 70
+    assert err.splitlines()[0] == "notifsim: internal error — this is a bug; please report it with the traceback below"
+    assert "Traceback (most recent call last)" in err and err.splitlines()[-1] == "ZeroDivisionError: a bug"
