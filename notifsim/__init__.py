@@ -29,6 +29,7 @@ _PUBLIC: dict[str, str | None] = {
     "RunNotWrittenError": "notifsim.unwritten",
     "grid": "notifsim.experiments.grid",
     "sweep": "notifsim.experiments.sweep",
+    "tune": "notifsim.tuning.study",
     "analysis": None,
     "budget": None,
     "certctl": None,
@@ -43,6 +44,7 @@ _PUBLIC: dict[str, str | None] = {
     "report": None,
     "streams": None,
     "timeutil": None,
+    "tuning": None,
     "workloads": None,
 }
 
@@ -81,6 +83,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         report,
         streams,
         timeutil,
+        tuning,
         workloads,
     )
     from .deployment import Deployment  # noqa: F401
@@ -92,4 +95,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .run import simulate  # noqa: F401
     from .scenario import Scenario  # noqa: F401
     from .store import open_results  # noqa: F401
+    from .tuning.study import tune  # noqa: F401
     from .unwritten import RunNotWrittenError, load_parquet  # noqa: F401

@@ -351,6 +351,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
     sweep.add_argument("--report", default=None, help="also write an HTML report of the experiment to this file")
     sweep.set_defaults(func=cmd_sweep)
+    from .tuning.cli import add_parser as add_tune_parser
+
+    add_tune_parser(sub)
     report = _sub(
         sub,
         "report",
@@ -426,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
             parser = build_parser()
             args = parser.parse_args(argv)
             if not getattr(args, "command", None):
-                raise ConfigError("command", "choose one of: run, demo, sweep, report, load (see notifsim --help)")
+                raise ConfigError("command", "choose one of: run, demo, sweep, tune, report, load (see notifsim --help)")
             code = args.func(args)
             sys.stdout.flush()
         except ConfigError as exc:

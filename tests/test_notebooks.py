@@ -14,8 +14,8 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
-def test_there_are_the_three_notebooks():
-    assert [p.name for p in NOTEBOOKS] == ["01_explore.ipynb", "02_policy_tuning.ipynb", "03_requeue_outcomes.ipynb"]
+def test_there_are_the_four_notebooks():
+    assert [p.name for p in NOTEBOOKS] == ["01_explore.ipynb", "02_policy_tuning.ipynb", "03_requeue_outcomes.ipynb", "04_policy_search.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

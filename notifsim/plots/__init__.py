@@ -12,12 +12,15 @@ policy, channel and status (:mod:`.style`).  They draw what the functions of
 * :func:`metric_by_configuration` — a metric per configuration, with intervals (``aggregate``);
 * :func:`policy_frontier` — undelivered rate against Send calls per notification (``aggregate``);
 * :func:`paired_differences` — each configuration minus the baseline, with intervals (``paired``);
-* :func:`requeue_funnel` — candidates, requeued, outcomes, left behind (``requeue_funnel``).
+* :func:`requeue_funnel` — candidates, requeued, outcomes, left behind (``requeue_funnel``);
+* :func:`search_history` — a policy search's objective over its evaluations, best so far (``notifsim.tune``);
+* :func:`search_front` — a search's trials, its front, and every preset on the same worlds (``notifsim.tune``).
 """
 
 from .comparisons import metric_by_configuration, metric_vs_knob, paired_differences, pareto, policy_frontier
 from .distributions import delivery_cdf
 from .requeues import requeue_funnel
+from .search import search_front, search_history
 from .style import CERTCTL, COLORS, color
 from .timelines import notifier_load, status_timeline
 
@@ -33,5 +36,7 @@ __all__ = [
     "pareto",
     "policy_frontier",
     "requeue_funnel",
+    "search_front",
+    "search_history",
     "status_timeline",
 ]

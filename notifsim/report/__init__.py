@@ -49,7 +49,11 @@ def build_report(
         f"scenario{'s' if len(study.scenarios) != 1 else ''} {', '.join(study.scenarios)}; "
         f"polic{'ies' if len(study.policies) != 1 else 'y'} {', '.join(study.policies)}."
     )
+    from .search import section as search_section
+
+    found = search_section(db, experiment)
     parts = [
+        *([("search", "Policy search", found)] if found else []),
         ("runs", "Runs and configurations", sections.runs(study)),
         ("metrics", "Headline metrics", sections.headline(study)),
         ("figures", "Figures", sections.plots(study)),
