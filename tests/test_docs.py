@@ -27,17 +27,3 @@ def test_package_doctest():
 
     failures, _ = doctest.testmod(notifsim)
     assert failures == 0
-
-
-TOML_BLOCKS = re.findall(r"```toml\n(.*?)```", README.read_text(), flags=re.S)
-
-
-@pytest.mark.parametrize("index", range(len(TOML_BLOCKS)))
-def test_readme_scenario_file_loads_and_runs(index, tmp_path):
-    import notifsim
-
-    path = tmp_path / "world.toml"
-    path.write_text(TOML_BLOCKS[index])
-    scenario = notifsim.Scenario.from_toml(path)
-    result = notifsim.simulate(scenario, "certctl-i005", seed=1, horizon="3d")
-    assert result.summary()["created"] > 0
