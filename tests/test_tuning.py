@@ -273,6 +273,26 @@ def test_the_cli_refuses_bad_input_with_exit_2_and_writes_nothing(tmp_path, caps
     assert not db.exists() and not (tmp_path / "bad.duckdb.optuna.journal").exists()
 
 
+@pytest.mark.parametrize(
+    "extra,content,message",
+    [
+        (["--lock-timeout", "soon"], None, "notifsim: error: lock_timeout: must be a number of seconds in [0, 86400]; got 'soon'"),
+        ([], b"name = \"x\"\nbudget = \xff\n", "notifsim: error: tune file: "),
+        ([], b"name = [\n", "notifsim: error: tune file: "),
+    ],
+)
+def test_the_cli_reads_tune_files_and_options_like_every_other_command(tmp_path, capsys, extra, content, message):
+    from notifsim.cli import main
+
+    path = tmp_path / "search.toml"
+    path.write_bytes(content if content is not None else CLI_FILE.encode())
+    db = tmp_path / "x.duckdb"
+    assert main(["tune", str(path), "--db", str(db), "--no-progress", *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1
+    assert not db.exists()
+
+
 def test_the_report_opens_with_the_search(tmp_path, outage_search):
     from notifsim.report import write_report
 

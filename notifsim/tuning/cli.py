@@ -7,6 +7,7 @@ import sys
 import time
 from typing import Any
 
+from ..dbfile import LOCK_TIMEOUT_S
 from ..errors import ConfigError
 
 
@@ -32,6 +33,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     tune.add_argument("--workers", default=None, help="local worker processes (default: one per core; 1 runs in this process)")
     tune.add_argument("--report", default=None, help="also write an HTML report to this file: the search, and the runs of the best policy and the presets")
     tune.add_argument("--no-progress", action="store_true", help="no progress bar")
+    tune.add_argument("--force", action="store_true", help="run even when a run is estimated not to fit in memory")
+    tune.add_argument(
+        "--lock-timeout",
+        default=str(LOCK_TIMEOUT_S),
+        metavar="SECONDS",
+        help="how long to wait while another process holds the database; after that the runs are saved as Parquet beside it",
+    )
     tune.set_defaults(func=cmd_tune)
     return tune
 
@@ -52,6 +60,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     """Run the tune file into the database, print the result, optionally write the report."""
     from pathlib import Path
 
+    from ..cli import _lock_timeout
     from ..store import check_writable
     from .toml import load_tune_file
 
@@ -61,11 +70,12 @@ def cmd_tune(args: argparse.Namespace) -> int:
     report = Path(args.report) if args.report else None
     if report is not None and report.is_dir():
         raise ConfigError("report", f"{str(report)!r} is a directory; give a file path such as tune.html")
+    lock_timeout = _lock_timeout(args.lock_timeout)
     db = args.db or f"data/{spec.name}.duckdb"
     check_writable(db)
     wall = time.perf_counter()
     try:
-        result = spec.run(db, executor=workers, budget=budget, progress=not args.no_progress)
+        result = spec.run(db, executor=workers, budget=budget, progress=not args.no_progress, force=args.force, lock_timeout=lock_timeout)
     except KeyboardInterrupt:
         print(f"notifsim: interrupted; the finished trials are in {db}; run the same command again to continue the search", file=sys.stderr)
         return 130

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..dbfile import LOCK_TIMEOUT_S
 from ..errors import ConfigError
 from ..experiments.grid import SEPARATOR, Config, resolve_scenario
 from ..experiments.sweep import SweepError, run_sweep
@@ -66,6 +67,8 @@ class Evaluator:
     executor: Any = None
     sample_interval_s: float = 3600.0
     engine: str = "batched"
+    force: bool = False
+    lock_timeout: float | None = LOCK_TIMEOUT_S
 
     def run(self, policies: Sequence[Policy]) -> pd.DataFrame:
         """Run every policy on every world (runs already in the file are skipped); return the per-run metrics."""
@@ -85,6 +88,8 @@ class Evaluator:
             experiment=self.experiment,
             sample_interval=self.sample_interval_s,
             engine=self.engine,
+            force=self.force,
+            lock_timeout=self.lock_timeout,
         )
         if outcome.failures:
             raise SweepError(outcome)

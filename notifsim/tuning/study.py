@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..dbfile import LOCK_TIMEOUT_S
 from ..engine import ENGINES
 from ..errors import ConfigError, unknown_name
 from ..experiments.executors import local_pool, machine_workers
@@ -133,6 +134,8 @@ def tune(
     progress: bool = True,
     sample_interval: float | str = "1h",
     engine: str = "batched",
+    force: bool = False,
+    lock_timeout: float | None = LOCK_TIMEOUT_S,
 ) -> TuneResult:
     """Search the retry-policy space for the policy that does best on ``worlds``; return a :class:`TuneResult`.
 
@@ -218,7 +221,7 @@ def tune(
             run_on = pool
         else:
             run_on = 1
-    evaluator = Evaluator(scenarios, replications, seed, db, horizon_s, experiment_name(name), run_on, interval_s, engine)
+    evaluator = Evaluator(scenarios, replications, seed, db, horizon_s, experiment_name(name), run_on, interval_s, engine, force, lock_timeout)
     try:
         _search(study, evaluator, goal, dims, base_policy, budget, batch, progress, name)
         if compare:

@@ -33,16 +33,17 @@ from __future__ import annotations
 
 import copy
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..dbfile import LOCK_TIMEOUT_S
 from ..errors import ConfigError, unknown_name
 from ..experiments.grid import SEPARATOR, expand, resolve_policy
 from ..policy import Policy
 from ..scenario import Scenario
+from ..tomlfile import read_toml
 from .evaluate import resolve_worlds
 from .result import TuneResult
 from .study import SAMPLERS, tune
@@ -77,23 +78,28 @@ class TuneFile:
     description: str
     arguments: dict[str, Any] = field(default_factory=dict)
 
-    def run(self, db: str | os.PathLike, *, executor: Any = None, budget: int | None = None, progress: bool = True) -> TuneResult:
-        """Run (or continue) the search into ``db``; ``budget`` overrides the file's."""
+    def run(
+        self,
+        db: str | os.PathLike,
+        *,
+        executor: Any = None,
+        budget: int | None = None,
+        progress: bool = True,
+        force: bool = False,
+        lock_timeout: float | None = LOCK_TIMEOUT_S,
+    ) -> TuneResult:
+        """Run (or continue) the search into ``db``; ``budget`` overrides the file's; ``force`` and
+        ``lock_timeout`` as for :func:`notifsim.sweep`."""
         arguments = dict(self.arguments)
         if budget is not None:
             arguments["budget"] = budget
-        return tune(db=db, executor=executor, progress=progress, name=self.name, **arguments)
+        return tune(db=db, executor=executor, progress=progress, name=self.name, force=force, lock_timeout=lock_timeout, **arguments)
 
 
 def load_tune_file(path: str | os.PathLike) -> TuneFile:
     """Read and check a tune file; :class:`ConfigError` names the key and the allowed values."""
     where = Path(path)
-    try:
-        data = tomllib.loads(where.read_text())
-    except OSError as exc:
-        raise ConfigError("tune file", f"cannot read {str(where)!r}: {exc.strerror or exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("tune file", f"{str(where)!r} is not valid TOML: {exc}") from exc
+    data = read_toml(where, "tune file")
     return tune_from_dict(data, base=where.parent, default_name=where.stem)
 
 
