@@ -277,7 +277,7 @@ def test_the_cli_refuses_bad_input_with_exit_2_and_writes_nothing(tmp_path, caps
     "extra,content,message",
     [
         (["--lock-timeout", "soon"], None, "notifsim: error: lock_timeout: must be a number of seconds in [0, 86400]; got 'soon'"),
-        ([], b"name = \"x\"\nbudget = \xff\n", "notifsim: error: tune file: "),
+        ([], b'name = "x"\nbudget = \xff\n', "notifsim: error: tune file: "),
         ([], b"name = [\n", "notifsim: error: tune file: "),
     ],
 )
