@@ -135,15 +135,22 @@ def check_memory(
     if guess.samples * BYTES_PER_TICK > guess.bytes / 2:
         raise ConfigError(
             "sample_interval",
-            f"a sample every {sample_interval_s:g} s for {horizon_s / 86400:g} days is {_count(guess.samples)} sample rows ≈ {_gib(need)} of memory, "
+            f"a sample every {sample_interval_s:g} s for {horizon_s / 86400:g} days is {_count(guess.samples)} sample rows "
+            f"≈ {_gib(guess.bytes)} of memory{_times(runs)}, "
             f"more than the {_gib(have)} this machine can spare; sample less often (such as '15m'), or pass --force (force=True) to run anyway",
         )
     raise ConfigError(
         "horizon",
         f"the run would create about {_count(guess.notifications)} notifications, {_count(guess.attempts)} Send calls and "
-        f"{_count(guess.ticks + guess.samples)} ticks and samples ≈ {_gib(need)} of memory, more than the {_gib(have)} this machine can spare; "
+        f"{_count(guess.ticks + guess.samples)} ticks and samples ≈ {_gib(guess.bytes)} of memory{_times(runs)}, "
+        f"more than the {_gib(have)} this machine can spare; "
         "shorten the horizon, lower the workload's rate or certificates, or pass --force (force=True) to run anyway",
     )
+
+
+def _times(runs: int) -> str:
+    """`` per run, N runs at once`` when several runs share the machine's memory."""
+    return "" if runs == 1 else f" per run, {runs} runs at once"
 
 
 def _count(value: float) -> str:

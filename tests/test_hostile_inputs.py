@@ -238,6 +238,30 @@ def test_simulate_refuses_a_run_that_cannot_fit_unless_forced():
         notifsim.simulate(huge, "certctl-i005", horizon="3650d")
 
 
+def test_a_sweep_counts_every_run_its_local_workers_hold_at_once(tmp_path):
+    """A run sized to three quarters of what the machine can spare fits alone, but not two at once."""
+    from notifsim import budget
+
+    policy = notifsim.Policy.preset("certctl-i005")
+    spare = budget.available_memory() * budget.MEMORY_SHARE
+
+    def world(rate: float) -> notifsim.Scenario:
+        return notifsim.Scenario(name="big", workload=notifsim.workloads.Poisson(rate))
+
+    low, high = 1.0, 1e7
+    for _ in range(60):  # the rate whose one-day run is estimated at 3/4 of the spare memory
+        mid = (low + high) / 2
+        low, high = (mid, high) if budget.estimate(world(mid), policy, 86400).bytes < 0.75 * spare else (low, mid)
+    big = world(low)
+    budget.check_memory(big, policy, 86400)  # alone: fits
+    configs = notifsim.grid(scenarios=[big], policies=[policy])
+    db = tmp_path / "big.duckdb"
+    with pytest.raises(ConfigError, match="per run, 2 runs at once") as error:
+        notifsim.sweep(configs, replications=2, seed=1, horizon="1d", db=db, executor=2, progress=False)
+    assert error.value.field == "horizon" and "--force" in str(error.value)
+    assert not db.exists()
+
+
 def test_an_internal_error_says_it_is_a_bug_and_keeps_the_traceback(monkeypatch, capsys):
     """No real input reaches this path (that is the point), so a command is replaced by one that fails."""
 

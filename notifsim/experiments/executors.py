@@ -154,6 +154,18 @@ def starts_processes(executor: object) -> bool:
     return isinstance(executor, cf.ProcessPoolExecutor)
 
 
+def local_parallelism(executor: object, runs: int) -> int:
+    """How many runs execute at once in processes on this machine (each holds its tables in memory):
+    the local pool's size, capped by ``runs``; 1 for this process, a thread pool or a remote cluster."""
+    if executor is None:
+        executor = machine_workers()
+    if isinstance(executor, cf.ProcessPoolExecutor):
+        executor = getattr(executor, "_max_workers", 1)
+    if isinstance(executor, int) and not isinstance(executor, bool):
+        return max(1, min(executor, runs))
+    return 1
+
+
 def main_is_importable() -> bool:
     """Whether processes started from this one can import what ``__main__`` defines (a script, not a
     notebook, an interactive session or ``python -c``)."""

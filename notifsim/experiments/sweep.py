@@ -29,7 +29,7 @@ from ..scenario import Scenario
 from ..store import RunTables, RunWriter, prepare_run
 from ..timeutil import parse_duration
 from ..unwritten import RunNotWrittenError, save_parquet
-from .executors import Runner, check_executor, main_is_importable, make_runner, starts_processes
+from .executors import Runner, check_executor, local_parallelism, main_is_importable, make_runner, starts_processes
 from .grid import Config, check_labels
 from .seeds import check_replications, check_seed, replication_seeds, run_id
 
@@ -227,8 +227,9 @@ def run_sweep(
         sample_interval_s=parse_duration(sample_interval, "sample_interval"),
         engine=engine,
     )
+    at_once = local_parallelism(executor, len(specs))  # runs in memory on this machine at the same time
     for config in configs:  # every configuration must fit before the first run starts
-        check_memory(config.scenario, config.policy, specs[0].horizon_s, sample_interval_s=specs[0].sample_interval_s, force=force)
+        check_memory(config.scenario, config.policy, specs[0].horizon_s, sample_interval_s=specs[0].sample_interval_s, force=force, runs=at_once)
     failures: list[RunFailure] = []
     with RunWriter(db, lock_timeout=lock_timeout) as writer:
         done = _already_written(writer, specs)
