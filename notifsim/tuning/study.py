@@ -242,8 +242,11 @@ def _search(study: Any, evaluator: Evaluator, goal: Objective, dims: list[Dimens
     """Ask, evaluate and tell until the study has ``budget`` finished trials."""
     import optuna
     from optuna.trial import TrialState
-    from tqdm.auto import tqdm
 
+    if progress:  # the notebook flavour where it runs (tqdm.auto warns in Jupyter without ipywidgets, so only when shown)
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
     bar = tqdm(total=budget, initial=min(_finished(study), budget), unit="trial", desc=f"tune {name}", disable=not progress, dynamic_ncols=True)
     try:
         _show_best(bar, study, goal)
