@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import math
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -416,13 +417,32 @@ def _pipe_closed() -> int:
     return EXIT_PIPE
 
 
+@contextlib.contextmanager
+def _library_messages() -> Iterator[None]:
+    """Show what the library says on the ``notifsim`` logger (such as waiting for a busy database) as
+    ``notifsim: ...`` lines on stderr, for the duration of one command."""
+    import logging
+
+    log = logging.getLogger("notifsim")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("notifsim: %(message)s"))
+    propagate = log.propagate
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.propagate = propagate
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (see :data:`EXIT_BAD_INPUT` and the others)."""
     import traceback
     import warnings
 
     args: argparse.Namespace | None = None
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _library_messages():
         warnings.simplefilter("always", NotifsimWarning)
         warnings.showwarning = _show_warning
         try:

@@ -12,17 +12,20 @@ so it works even while the file is locked.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import signal
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 
 from .errors import ConfigError
+
+#: Where the library says what it is doing (the CLI shows it on stderr; Python shows warnings by default).
+LOG = logging.getLogger("notifsim")
 
 #: How long a write waits for a file another process holds (seconds).
 LOCK_TIMEOUT_S = 60.0
@@ -65,19 +68,15 @@ def check_kind(path: Path) -> None:
         raise ConfigError("db", f"{str(path)!r} is not a DuckDB database (no DuckDB header); give a new path such as data/notifsim.duckdb")
 
 
-def _say_waiting(message: str) -> None:
-    print(f"notifsim: {message}", file=sys.stderr, flush=True)
-
-
 def connect(
     path: Path,
     read_only: bool = False,
     *,
     lock_timeout: float | None = LOCK_TIMEOUT_S,
-    on_wait: Callable[[str], None] = _say_waiting,
 ) -> duckdb.DuckDBPyConnection:
     """Open the DuckDB file at ``path``, waiting up to ``lock_timeout`` seconds (``None`` or 0: not at all)
-    while another process holds it; :class:`DatabaseBusy` after that, :class:`ConfigError` for any other failure."""
+    while another process holds it (said once on the ``notifsim`` logger); :class:`DatabaseBusy` after that,
+    :class:`ConfigError` for any other failure."""
     timeout = check_lock_timeout(lock_timeout)
     started = time.monotonic()
     delay = 0.05
@@ -93,7 +92,7 @@ def connect(
             if waited >= timeout:
                 raise DatabaseBusy(path, timeout, holder_of(exc)) from None
             if not said:
-                on_wait(f"waiting for {str(path)!r}: held by another process{holder_of(exc)}; giving up after {timeout:g} s")
+                LOG.warning(f"waiting for {str(path)!r}: held by another process{holder_of(exc)}; giving up after {timeout:g} s")
                 said = True
             time.sleep(min(delay, timeout - waited))
             delay = min(delay * 2, 1.0)
