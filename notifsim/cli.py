@@ -20,8 +20,9 @@ from typing import NoReturn
 
 from ._version import __version__
 from .budget import check_horizon, check_memory, check_seed
+from .cli_options import HelpFormatter, add_write_options, parse_lock_timeout, positive_int, report_path
 from .cli_text import channel_table, fmt, print_run, summary_table, text_table
-from .dbfile import LOCK_TIMEOUT_S, InterruptedAfterWrite, check_lock_timeout
+from .dbfile import LOCK_TIMEOUT_S, InterruptedAfterWrite
 from .errors import ConfigError, NotifsimWarning
 from .policy import DEFAULT_BASE, Policy
 from .run import simulate
@@ -66,20 +67,12 @@ def _seed(value: str) -> int:
     return check_seed(seed)
 
 
-def _lock_timeout(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise ConfigError("lock_timeout", f"must be a number of seconds in [0, 86400]; got {value!r}") from None
-    return check_lock_timeout(seconds)
-
-
 def cmd_run(args: argparse.Namespace) -> None:
     scenario = _scenario(args.scenario)
     policy = _policy(args.policy)
     seed = _seed(args.seed)
     horizon = parse_duration(args.horizon, "horizon")
-    lock_timeout = _lock_timeout(args.lock_timeout)
+    lock_timeout = parse_lock_timeout(args.lock_timeout)
     args.writes_to = args.db
     result = simulate(
         scenario,
@@ -102,9 +95,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
     scenario = _scenario(args.scenario)
     seed = _seed(args.seed)
     horizon = parse_duration(args.horizon, "horizon")
-    lock_timeout = _lock_timeout(args.lock_timeout)
+    lock_timeout = parse_lock_timeout(args.lock_timeout)
     check_writable(args.db)
-    report = _report_path(args.report)
+    report = report_path(args.report)
     policies = [Policy.preset(name) for name in ("certctl-asbuilt", "certctl-i005")]
     for policy in policies:  # before anything runs: both runs must fit
         check_memory(scenario, policy, check_horizon(horizon), force=args.force)
@@ -139,24 +132,12 @@ def cmd_demo(args: argparse.Namespace) -> None:
         print(f"wrote the report to {report} (open it in a browser)")
 
 
-def _report_path(value: str | None) -> Path | None:
-    """The report's path, checked before anything runs: a file in a folder that exists or can be made."""
-    if value is None:
-        return None
-    path = Path(value)
-    if path.is_dir():
-        raise ConfigError("report", f"{value!r} is a directory; give a file path such as report.html")
-    if path.suffix.lower() not in (".html", ".htm"):
-        raise ConfigError("report", f"must be an .html file; got {value!r}")
-    return path
-
-
 def cmd_report(args: argparse.Namespace) -> None:
     from .report import write_report
     from .store import ResultsFile
 
     ResultsFile(args.db).close()  # one clear error for a missing or foreign file
-    out = _report_path(args.out) or Path(args.db).with_suffix(".html")
+    out = report_path(args.out) or Path(args.db).with_suffix(".html")
     level = _level(args.level)
     written = write_report(args.db, out, experiment=args.experiment, level=level, baseline=args.baseline, title=args.title)
     print(f"wrote the report to {written} (open it in a browser)")
@@ -182,18 +163,6 @@ def _span(seconds: float) -> str:
     if seconds % 60 == 0:
         return f"{seconds / 60:g} min"
     return f"{seconds:g} s"
-
-
-def _workers(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        workers = int(value)
-    except ValueError:
-        raise ConfigError("workers", f"must be an integer >= 1; got {value!r}") from None
-    if workers < 1:
-        raise ConfigError("workers", f"must be an integer >= 1; got {value!r}")
-    return workers
 
 
 def _dask_client(address: str):
@@ -232,12 +201,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from .experiments import describe_failures, load_experiment
 
     experiment = load_experiment(args.experiment)
-    workers = _workers(args.workers)
+    workers = positive_int(args.workers, "workers")
     if workers is not None and args.dask:
         raise ConfigError("arguments", "give --workers or --dask, not both")
     db = args.db or f"data/{experiment.name}.duckdb"
-    lock_timeout = _lock_timeout(args.lock_timeout)
-    report = _report_path(args.report)
+    lock_timeout = parse_lock_timeout(args.lock_timeout)
+    report = report_path(args.report)
     check_writable(db)
     client = _dask_client(args.dask) if args.dask else None
     wall = time.perf_counter()
@@ -273,29 +242,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> None:
-    lock_timeout = _lock_timeout(args.lock_timeout)
+    lock_timeout = parse_lock_timeout(args.lock_timeout)
     run_ids = load_parquet(args.db, args.folder, lock_timeout=lock_timeout)
     print(f"added {len(run_ids)} run{'s' if len(run_ids) != 1 else ''} ({', '.join(run_ids)}) to {args.db} and removed {args.folder}")
 
 
-class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Help that shows every default and keeps the examples' line breaks."""
-
-
-def _common(parser: argparse.ArgumentParser, db_default: str | None, db_help: str) -> None:
-    """The options every command that writes runs takes: --db, --force, --lock-timeout."""
-    parser.add_argument("--db", default=db_default, help=db_help)
-    parser.add_argument("--force", action="store_true", help="run even when the run is estimated not to fit in memory")
-    parser.add_argument(
-        "--lock-timeout",
-        default=str(LOCK_TIMEOUT_S),
-        metavar="SECONDS",
-        help="how long to wait while another process holds the database; after that the runs are saved as Parquet beside it",
-    )
-
-
 def _sub(sub, name: str, help: str, description: str, examples: str):
-    return sub.add_parser(name, help=help, description=description, epilog="examples:\n" + examples, formatter_class=_Help)
+    return sub.add_parser(name, help=help, description=description, epilog="examples:\n" + examples, formatter_class=HelpFormatter)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -305,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  notifsim demo\n  notifsim run --policy certctl-i005 --horizon 1d --db data/runs.duckdb\n"
         "exit codes: 0 done, 1 some sweep runs failed, 2 bad input, 3 runs saved as Parquet instead of written, "
         "70 internal error (a bug), 130 interrupted, 141 output pipe closed",
-        formatter_class=_Help,
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"notifsim {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -321,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--policy", default="certctl-asbuilt", help=f"preset name ({', '.join(Policy.presets())}) or a TOML file")
     run.add_argument("--seed", default="0", help="root random seed (integer in [0, 2**63 - 1])")
     run.add_argument("--horizon", default="7d", help="simulated time, e.g. 90s, 15m, 2h, 7d (at most 3650d)")
-    _common(run, None, "append the run to this DuckDB file (without it nothing is stored)")
+    add_write_options(run, None, "append the run to this DuckDB file (without it nothing is stored)")
     run.add_argument("--run-name", default=None, help="run_id to store the run under (default: a fresh unique id)")
     run.add_argument("--initial-rows", default=None, help="start from these rows: certctl's list-API JSON (a backlog)")
     run.set_defaults(func=cmd_run)
@@ -335,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--scenario", default="default", help="preset name or TOML file")
     demo.add_argument("--seed", default="1", help="root random seed")
     demo.add_argument("--horizon", default="7d", help="simulated time")
-    _common(demo, DEFAULT_DB, "DuckDB file to append both runs to")
+    add_write_options(demo, DEFAULT_DB, "DuckDB file to append both runs to")
     demo.add_argument("--report", default=None, help="also write an HTML report of the two runs to this file")
     demo.set_defaults(func=cmd_demo)
     sweep = _sub(
@@ -346,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  notifsim sweep data/experiments/outage-tuning.toml --workers 2\n  notifsim sweep my-experiment.toml --db data/mine.duckdb --no-progress",
     )
     sweep.add_argument("experiment", help="experiment TOML file (see docs/experiments.md), e.g. data/experiments/outage-tuning.toml")
-    _common(sweep, None, "DuckDB file to add the runs to (default: data/<experiment name>.duckdb)")
+    add_write_options(sweep, None, "DuckDB file to add the runs to (default: data/<experiment name>.duckdb)")
     sweep.add_argument("--workers", default=None, help="local worker processes (default: one per core; 1 runs in this process)")
     sweep.add_argument("--dask", default=None, metavar="ADDRESS", help="run on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786)")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -80,6 +80,17 @@ def table(value: Any, field: str, what: str = "a table") -> dict[str, Any]:
     return dict(value)
 
 
+def name_and_description(data: Mapping[str, Any], default_name: str) -> tuple[str, str]:
+    """A file's ``name`` (a non-empty string, ``default_name`` when absent) and ``description`` (a string)."""
+    name = data.get("name", default_name)
+    if not isinstance(name, str) or not name:
+        raise ConfigError("name", f"must be a non-empty string; got {name!r}")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError("description", f"must be a string; got {description!r}")
+    return name, description
+
+
 def type_name(value: Any) -> str:
     """The TOML word for a Python value's type: string, integer, float, boolean, table, array, datetime."""
     if isinstance(value, bool):

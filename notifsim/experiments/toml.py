@@ -30,7 +30,7 @@ from typing import Any
 from ..dbfile import LOCK_TIMEOUT_S
 from ..errors import ConfigError, unknown_name
 from ..timeutil import parse_duration
-from ..tomlfile import read_toml, table
+from ..tomlfile import name_and_description, read_toml, table
 from .grid import Config, expand
 from .seeds import check_replications, check_seed
 from .sweep import SweepOutcome, run_sweep
@@ -92,12 +92,7 @@ def experiment_from_dict(data: dict[str, Any], base: Path | None = None, default
     for key in REQUIRED:
         if key not in data:
             raise ConfigError(key, f"is required in an experiment file (keys: {', '.join(KEYS)})")
-    name = data.get("name", default_name)
-    if not isinstance(name, str) or not name:
-        raise ConfigError("name", f"must be a non-empty string; got {name!r}")
-    description = data.get("description", "")
-    if not isinstance(description, str):
-        raise ConfigError("description", f"must be a string; got {description!r}")
+    name, description = name_and_description(data, default_name)
     vary = data.get("vary", {})
     if not isinstance(vary, dict):
         raise ConfigError("vary", f"must be a table of knobs (see notifsim.grid); got {vary!r}")

@@ -7,12 +7,7 @@ import sys
 import time
 from typing import Any
 
-from ..dbfile import LOCK_TIMEOUT_S
-from ..errors import ConfigError
-
-
-class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Help that shows every default and keeps the examples' line breaks."""
+from ..cli_options import HelpFormatter, add_write_options, parse_lock_timeout, positive_int, report_path
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -25,52 +20,28 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "and a TOML snippet (see docs/tuning.md).",
         epilog="examples:\n  notifsim tune data/experiments/tune-4h-outage.toml --db data/tune-4h-outage.duckdb\n"
         "  notifsim tune data/experiments/tune-4h-outage.toml --db data/tune-4h-outage.duckdb --budget 80 --report tune.html",
-        formatter_class=_Help,
+        formatter_class=HelpFormatter,
     )
     tune.add_argument("file", help="tune TOML file (see docs/tuning.md), e.g. data/experiments/tune-4h-outage.toml")
-    tune.add_argument("--db", default=None, help="DuckDB file to add the runs to (default: data/<tune name>.duckdb); the study goes beside it")
+    add_write_options(tune, None, "DuckDB file to add the runs to (default: data/<tune name>.duckdb); the study goes beside it")
     tune.add_argument("--budget", default=None, help="trials in all, overriding the file's (a re-run continues up to it)")
     tune.add_argument("--workers", default=None, help="local worker processes (default: one per core; 1 runs in this process)")
     tune.add_argument("--report", default=None, help="also write an HTML report to this file: the search, and the runs of the best policy and the presets")
     tune.add_argument("--no-progress", action="store_true", help="no progress bar")
-    tune.add_argument("--force", action="store_true", help="run even when a run is estimated not to fit in memory")
-    tune.add_argument(
-        "--lock-timeout",
-        default=str(LOCK_TIMEOUT_S),
-        metavar="SECONDS",
-        help="how long to wait while another process holds the database; after that the runs are saved as Parquet beside it",
-    )
     tune.set_defaults(func=cmd_tune)
     return tune
 
 
-def _positive(value: str | None, field: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigError(field, f"must be an integer >= 1; got {value!r}") from None
-    if number < 1:
-        raise ConfigError(field, f"must be an integer >= 1; got {value!r}")
-    return number
-
-
 def cmd_tune(args: argparse.Namespace) -> int:
     """Run the tune file into the database, print the result, optionally write the report."""
-    from pathlib import Path
-
-    from ..cli import _lock_timeout
     from ..store import check_writable
     from .toml import load_tune_file
 
     spec = load_tune_file(args.file)
-    budget = _positive(args.budget, "budget")
-    workers = _positive(args.workers, "workers")
-    report = Path(args.report) if args.report else None
-    if report is not None and report.is_dir():
-        raise ConfigError("report", f"{str(report)!r} is a directory; give a file path such as tune.html")
-    lock_timeout = _lock_timeout(args.lock_timeout)
+    budget = positive_int(args.budget, "budget")
+    workers = positive_int(args.workers, "workers")
+    report = report_path(args.report)
+    lock_timeout = parse_lock_timeout(args.lock_timeout)
     db = args.db or f"data/{spec.name}.duckdb"
     check_writable(db)
     wall = time.perf_counter()

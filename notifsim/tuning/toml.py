@@ -43,7 +43,7 @@ from ..errors import ConfigError, unknown_name
 from ..experiments.grid import SEPARATOR, expand, resolve_policy
 from ..policy import Policy
 from ..scenario import Scenario
-from ..tomlfile import read_toml
+from ..tomlfile import name_and_description, read_toml
 from .evaluate import resolve_worlds
 from .result import TuneResult
 from .study import SAMPLERS, tune
@@ -129,12 +129,7 @@ def tune_from_dict(data: Mapping[str, Any], base: Path | None = None, default_na
         if key in data:
             arguments[key] = data[key]
     arguments["sampler"] = sampler
-    name = data.get("name", default_name)
-    if not isinstance(name, str) or not name:
-        raise ConfigError("name", f"must be a non-empty string; got {name!r}")
-    description = data.get("description", "")
-    if not isinstance(description, str):
-        raise ConfigError("description", f"must be a string; got {description!r}")
+    name, description = name_and_description(data, default_name)
     return TuneFile(name, description, arguments)
 
 

@@ -1,0 +1,60 @@
+"""The command line's shared options: the help layout, the options of every command that writes runs,
+and the parsing of option values into checked numbers and paths (bad values raise :class:`ConfigError`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .dbfile import LOCK_TIMEOUT_S, check_lock_timeout
+from .errors import ConfigError
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Help that shows every default and keeps the examples' line breaks."""
+
+
+def add_write_options(parser: argparse.ArgumentParser, db_default: str | None, db_help: str) -> None:
+    """The options every command that writes runs takes: --db, --force, --lock-timeout."""
+    parser.add_argument("--db", default=db_default, help=db_help)
+    parser.add_argument("--force", action="store_true", help="run even when the run is estimated not to fit in memory")
+    parser.add_argument(
+        "--lock-timeout",
+        default=str(LOCK_TIMEOUT_S),
+        metavar="SECONDS",
+        help="how long to wait while another process holds the database; after that the runs are saved as Parquet beside it",
+    )
+
+
+def positive_int(value: str | None, field: str) -> int | None:
+    """An optional integer >= 1 (``--workers``, ``--budget``)."""
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(field, f"must be an integer >= 1; got {value!r}") from None
+    if number < 1:
+        raise ConfigError(field, f"must be an integer >= 1; got {value!r}")
+    return number
+
+
+def parse_lock_timeout(value: str) -> float:
+    """``--lock-timeout``: seconds in [0, 86400]."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ConfigError("lock_timeout", f"must be a number of seconds in [0, 86400]; got {value!r}") from None
+    return check_lock_timeout(seconds)
+
+
+def report_path(value: str | None) -> Path | None:
+    """``--report``/``--out``: an .html file path, checked before anything runs."""
+    if value is None:
+        return None
+    path = Path(value)
+    if path.is_dir():
+        raise ConfigError("report", f"{value!r} is a directory; give a file path such as report.html")
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError("report", f"must be an .html file; got {value!r}")
+    return path
