@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,18 @@ from typing import NoReturn
 
 from ._version import __version__
 from .budget import check_horizon, check_memory, check_seed
-from .cli_options import HelpFormatter, add_write_options, parse_lock_timeout, positive_int, report_path
+from .cli_options import (
+    EXIT_BAD_INPUT,
+    EXIT_BUG,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_WRITTEN,
+    EXIT_PIPE,
+    HelpFormatter,
+    add_write_options,
+    parse_lock_timeout,
+    positive_int,
+    report_path,
+)
 from .cli_text import channel_table, fmt, print_run, summary_table, text_table
 from .dbfile import LOCK_TIMEOUT_S, InterruptedAfterWrite
 from .errors import ConfigError, NotifsimWarning
@@ -48,8 +58,9 @@ def _scenario(value: str) -> Scenario:
 
 def _policy(value: str) -> Policy:
     if value.endswith(".toml") or Path(value).is_file():
-        policy = Policy.from_toml(value)
-        if "preset" not in read_toml(value, "policy"):
+        data = read_toml(value, "policy")
+        policy = Policy.from_dict(data)
+        if "preset" not in data:
             _note(f"policy file {value!r} has no 'preset =': it starts from {DEFAULT_BASE} (certctl as built)")
         return policy
     return Policy.preset(value)
@@ -188,7 +199,7 @@ def _sweep_table(db: str, experiment: str, labels: list[str]) -> str:
             fmt(m["delivery_rate"], "rate"),
             fmt(m["undelivered_rate"], "rate"),
             fmt(m["dead_letter_rate"], "rate"),
-            "—" if math.isnan(m["attempts_per_notification"]) else f"{m['attempts_per_notification']:.2f}",
+            fmt(m["attempts_per_notification"], "ratio"),
         ]
         for label, m in means.iterrows()
     ]
@@ -215,7 +226,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         outcome = experiment.run(db, executor=executor, progress=not args.no_progress, force=args.force, lock_timeout=lock_timeout)
     except KeyboardInterrupt:
         print(f"notifsim: interrupted; the runs that finished are in {db}; run the same command again to complete the sweep", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     finally:
         if client is not None:
             client.close()
@@ -334,10 +345,6 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--lock-timeout", default=str(LOCK_TIMEOUT_S), metavar="SECONDS", help="how long to wait while another process holds the database")
     load.set_defaults(func=cmd_load)
     return parser
-
-
-#: Exit codes (also in ``notifsim --help``).
-EXIT_BAD_INPUT, EXIT_NOT_WRITTEN, EXIT_BUG, EXIT_INTERRUPTED, EXIT_PIPE = 2, 3, 70, 130, 141
 
 
 def _interrupted(args: argparse.Namespace | None, exc: KeyboardInterrupt) -> str:

@@ -9,6 +9,10 @@ from pathlib import Path
 from .dbfile import LOCK_TIMEOUT_S, check_lock_timeout
 from .errors import ConfigError
 
+#: Exit codes (also in ``notifsim --help``): bad input or environment, a finished run saved as Parquet instead of written, an internal
+#: error (a bug), Ctrl-C, a closed output pipe.
+EXIT_BAD_INPUT, EXIT_NOT_WRITTEN, EXIT_BUG, EXIT_INTERRUPTED, EXIT_PIPE = 2, 3, 70, 130, 141
+
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Help that shows every default and keeps the examples' line breaks."""

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import analysis, display
+from . import analysis
+from .display import fmt
 from .result import Result
 from .scenario import Scenario
-
-
-def fmt(value, kind: str) -> str:
-    return display.fmt(value, kind)
 
 
 def text_table(header: list[str], rows: list[list[str]]) -> str:
@@ -50,10 +47,7 @@ def _metrics_table(names: list[str], summaries: list[pd.Series], first: str = "c
     for label, key, kind in _SUMMARY_ROWS:
         if key == "created":
             label, key = first, ("created" if first == "created" else "notifications")
-        if kind == "ratio":
-            rows.append([label] + [fmt(s[key], "ratio") for s in summaries])
-        else:
-            rows.append([label] + [fmt(s[key], kind) for s in summaries])
+        rows.append([label] + [fmt(s[key], kind) for s in summaries])
     return text_table(["metric", *names], rows)
 
 

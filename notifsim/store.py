@@ -13,7 +13,7 @@ import html
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -67,15 +67,24 @@ def check_writable(path: str | os.PathLike, run_ids: Sequence[str] = ()) -> Path
     return path
 
 
-def _connect(path: Path, read_only: bool = False, lock_timeout: float | None = LOCK_TIMEOUT_S) -> duckdb.DuckDBPyConnection:
-    return connect(path, read_only, lock_timeout=lock_timeout)
+@contextlib.contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back if it raises (Ctrl-C included)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("ROLLBACK")
+        raise
 
 
 def _check_results_file(path: Path, run_ids: Sequence[str] = ()) -> None:
     """An existing file must be empty or hold notifsim's tables and views with their columns, without
     ``run_ids``; never touch anyone else's.  A file another process holds now is left for the write to check."""
     try:
-        con = _connect(path, read_only=True, lock_timeout=0)
+        con = connect(path, read_only=True, lock_timeout=0)
     except DatabaseBusy:
         return
     try:
@@ -163,17 +172,14 @@ def write_prepared(
     path = check_writable(path)
     created = not path.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = _connect(path, lock_timeout=lock_timeout)
+    con = connect(path, lock_timeout=lock_timeout)
     with guard():
         try:
             _check_tables(con, path)  # again: the file may have changed while the run ran
-            con.execute("BEGIN TRANSACTION")
-            _create(con)
-            _insert_runs(con, path, prepared)
-            con.execute("COMMIT")
+            with _transaction(con):
+                _create(con)
+                _insert_runs(con, path, prepared)
         except BaseException:
-            with contextlib.suppress(duckdb.Error):
-                con.execute("ROLLBACK")
             con.close()
             if created:
                 for leftover in (path, Path(str(path) + ".wal")):
@@ -193,12 +199,11 @@ class RunWriter:
     def __init__(self, path: str | os.PathLike, *, lock_timeout: float | None = LOCK_TIMEOUT_S):
         self.path = check_writable(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = _connect(self.path, lock_timeout=lock_timeout)
+        self._con = connect(self.path, lock_timeout=lock_timeout)
         try:
             _check_tables(self._con, self.path)
-            self._con.execute("BEGIN TRANSACTION")
-            _create(self._con)
-            self._con.execute("COMMIT")
+            with _transaction(self._con):
+                _create(self._con)
         except BaseException:
             self._con.close()
             raise
@@ -211,14 +216,8 @@ class RunWriter:
         """Append whole runs in one transaction: all of them land, or none does."""
         if not runs:
             return
-        try:
-            self._con.execute("BEGIN TRANSACTION")
+        with _transaction(self._con):
             _insert_runs(self._con, self.path, runs)
-            self._con.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):
-                self._con.execute("ROLLBACK")
-            raise
 
     def close(self) -> None:
         self._con.close()
@@ -271,7 +270,7 @@ class ResultsFile:
         if not self.path.is_file():
             raise ConfigError("db", f"no results file at {str(self.path)!r}")
         check_kind(self.path)
-        self._con = _connect(self.path, read_only=True, lock_timeout=lock_timeout)
+        self._con = connect(self.path, read_only=True, lock_timeout=lock_timeout)
         try:
             if not _check_tables(self._con, self.path):
                 raise ConfigError("db", f"{str(self.path)!r} is a DuckDB file with no notifsim runs in it")

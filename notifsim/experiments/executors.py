@@ -47,9 +47,6 @@ def local_pool(workers: int) -> cf.ProcessPoolExecutor:
 class Runner:
     """Runs ``function`` on items somewhere; :meth:`run` yields batches of finished items."""
 
-    #: How many runs may execute at once (for sizing; 1 for this process).
-    parallelism = 1
-
     def run(self, function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Batch]:  # pragma: no cover - interface
         raise NotImplementedError
 
@@ -84,10 +81,9 @@ def _outcome(future: Any) -> Any:
 class Futures(Runner):
     """A ``concurrent.futures.Executor``; ``owned`` ones are shut down by :meth:`close`."""
 
-    def __init__(self, executor: cf.Executor, owned: bool = False, parallelism: int | None = None):
+    def __init__(self, executor: cf.Executor, owned: bool = False):
         self.executor = executor
         self.owned = owned
-        self.parallelism = parallelism or getattr(executor, "_max_workers", 1) or 1
         self._pending: dict[cf.Future, Any] = {}
 
     def run(self, function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Batch]:
@@ -113,8 +109,6 @@ class Dask(Runner):
 
     def __init__(self, client: Any):
         self.client = client
-        workers = client.scheduler_info().get("workers", {})
-        self.parallelism = max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
         self._pending: dict[Any, Any] = {}
 
     def run(self, function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Batch]:
@@ -192,11 +186,9 @@ def make_runner(executor: object, runs: int) -> Runner:
     processes (1: this process), a ``concurrent.futures.Executor`` or a ``dask.distributed.Client``.
     A local pool never gets more processes than there are ``runs``."""
     check_executor(executor)
-    if executor is None:
-        executor = machine_workers()
-    if isinstance(executor, int):
-        workers = min(executor, max(runs, 1))
-        return InProcess() if workers == 1 else Futures(local_pool(workers), owned=True, parallelism=workers)
+    if executor is None or (isinstance(executor, int) and not isinstance(executor, bool)):
+        workers = local_parallelism(executor, runs)
+        return InProcess() if workers == 1 else Futures(local_pool(workers), owned=True)
     if isinstance(executor, cf.Executor):
         return Futures(executor)
     return Dask(executor)

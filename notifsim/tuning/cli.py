@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any
 
-from ..cli_options import HelpFormatter, add_write_options, parse_lock_timeout, positive_int, report_path
+from ..cli_options import EXIT_INTERRUPTED, HelpFormatter, add_write_options, parse_lock_timeout, positive_int, report_path
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -49,7 +49,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         result = spec.run(db, executor=workers, budget=budget, progress=not args.no_progress, force=args.force, lock_timeout=lock_timeout)
     except KeyboardInterrupt:
         print(f"notifsim: interrupted; the finished trials are in {db}; run the same command again to continue the search", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     wall = time.perf_counter() - wall
     print(f"notifsim tune: {spec.name!r}" + (f" ({spec.description})" if spec.description else "") + f", {wall:.1f} s")
     print(result.text())

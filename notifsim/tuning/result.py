@@ -19,7 +19,7 @@ import pandas as pd
 
 from .. import analysis, display
 from ..errors import ConfigError, unknown_name
-from ..policy import PRESETS, Policy
+from ..policy import _DURATIONS, PRESETS, Policy
 from ..store import open_results
 from .objective import MAXIMIZED, TIE_BREAK, Objective
 from .space import Dimension, candidate
@@ -165,8 +165,7 @@ class TuneResult:
         policy = policy or self.best
         if policy is None:
             return {}
-        skip = ("name", "description")
-        return {k: v for k, v in policy.to_dict().items() if k not in skip and v != self.base.to_dict()[k]}
+        return _differing(policy, self.base)
 
     def to_toml(self, policy: Policy | None = None) -> str:
         """A policy TOML snippet: the preset the base derives from and only the knobs that differ from it (the
@@ -174,14 +173,12 @@ class TuneResult:
         policy = policy or self.best
         if policy is None:
             return "# no policy met every constraint: nothing to recommend\n"
-        root = self.base.name.split("+")[0] if self.base.name.split("+")[0] in PRESETS else None
+        root: str | None = self.base.name.split("+")[0]
+        root = root if root in PRESETS else None
         reference = Policy.preset(root) if root else Policy()
         lines = [f"# {self.objective.describe()}", f'name = "{self.name}-best"'] + ([f'preset = "{root}"'] if root else [])
-        skip = ("name", "description")
-        changed = {k: v for k, v in policy.to_dict().items() if k not in skip and v != reference.to_dict()[k]}
-        durations = {"backoff_base", "backoff_cap", "retry_interval", "process_interval", "process_deadline", "retry_deadline", "retry_after_cap"}
-        for knob, value in changed.items():
-            if knob in durations:
+        for knob, value in _differing(policy, reference).items():
+            if knob in _DURATIONS:
                 text = f'"{duration_text(float(value))}"'
             elif isinstance(value, str):
                 text = json.dumps(value)
@@ -346,3 +343,9 @@ def load_tune(db: str | os.PathLike, name: str = "tune") -> TuneResult:
     import optuna
 
     return build_result(optuna.load_study(study_name=name, storage=open_storage(db)), db)
+
+
+def _differing(policy: Policy, reference: Policy) -> dict[str, Any]:
+    """The fields of ``policy`` (name and description aside) whose values differ from ``reference``'s."""
+    mine, theirs = policy.to_dict(), reference.to_dict()
+    return {k: v for k, v in mine.items() if k not in ("name", "description") and v != theirs[k]}

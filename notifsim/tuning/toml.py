@@ -40,7 +40,7 @@ from typing import Any
 
 from ..dbfile import LOCK_TIMEOUT_S
 from ..errors import ConfigError, unknown_name
-from ..experiments.grid import SEPARATOR, expand, resolve_policy
+from ..experiments.grid import SEPARATOR, WORLD_PARTS, expand, resolve_policy
 from ..policy import Policy
 from ..scenario import Scenario
 from ..tomlfile import name_and_description, read_toml
@@ -118,7 +118,7 @@ def tune_from_dict(data: Mapping[str, Any], base: Path | None = None, default_na
         raise ConfigError("vary", f"must be a table of world knobs, e.g. [vary.channels__Slack__windows]; got {vary!r}")
     if vary:
         for key in vary:
-            if "__" not in key and key not in ("workload", "operator", "database"):
+            if "__" not in key and key not in WORLD_PARTS[1:]:
                 raise ConfigError("vary", f"varies worlds only (keys such as channels__Slack__windows); {key!r} is a policy knob: put it in [space]")
         worlds = _varied(worlds, base_policy, vary, base)
     sampler = data.get("sampler", "auto")
