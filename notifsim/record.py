@@ -14,10 +14,12 @@ doubled by the conversion.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import datetime as dt
 import sys
 from array import array
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -27,7 +29,7 @@ import pyarrow.compute as pc
 
 from .certctl import GENERATED_ID_PREFIX, STATUSES
 from .machine import NotificationTable
-from .machine.columns import Pool, TextColumn
+from .machine.columns import PackedText, Pool, TextColumn
 from .schema import TABLES, pandas_dtypes
 from .timeutil import ZERO_TIME_US, datetime_to_us
 
@@ -68,13 +70,16 @@ def seconds_to_timestamps(seconds: Any, start: dt.datetime) -> pd.Series:
         s = np.array([_NAN if v is None else v for v in seconds], dtype=float)
     null = np.isnan(s)
     zero = np.isneginf(s)
-    finite = ~(null | zero)
-    us = np.zeros(len(s), dtype=np.int64)
-    us[finite] = datetime_to_us(start) + np.round(s[finite] * 1_000_000).astype(np.int64)
+    scaled = s * 1_000_000.0  # in place from here on: a large run's column is converted with two temporaries
+    np.round(scaled, out=scaled)
+    scaled[null | zero] = 0.0
+    us = scaled.astype(np.int64)
+    del scaled
+    us += datetime_to_us(start)
     us[zero] = ZERO_TIME_US
     values = us.view("M8[us]")
     values[null] = np.datetime64("NaT")
-    return pd.Series(pd.DatetimeIndex(values).tz_localize("UTC")).astype(TIMESTAMP)
+    return pd.Series(values, copy=False).dt.tz_localize("UTC")
 
 
 class _Buffer:
@@ -297,6 +302,10 @@ class Recorder:
         Consumes the recorder's buffers and empties ``table``, column by
         column: call it once, at the end of the run.
         """
+        with _system_allocator():
+            return self._tables(table, start)
+
+    def _tables(self, table: NotificationTable, start: dt.datetime) -> dict[str, pd.DataFrame]:
         texts = _pool_array(table.texts)
         columns = _table_columns(table)
         ids, channels = columns["id"], columns["channel"]
@@ -319,14 +328,15 @@ class Recorder:
             "replica": s.used("replica")[order].astype(np.int64),
         }
         self.sends = _Buffer(_ATTEMPT_COLUMNS, 1)
+        del s  # the last reference to the Send buffer
         _give_back_free_memory()
         r = self.rows
-        notifications = dict(columns)
-        notifications.update(
-            attempts=r.used("n_attempts"),
-            deliveries=r.used("n_deliveries"),
-            first_delivered_at=r.used("first_delivered"),
-            requeues=r.used("n_requeues"),
+        notifications = columns  # the same dict: each column is freed as soon as it is converted
+        notifications.update(  # exact-size copies: the buffer (with its spare capacity) goes before the frames are built
+            attempts=r.used("n_attempts").copy(),
+            deliveries=r.used("n_deliveries").copy(),
+            first_delivered_at=r.used("first_delivered").copy(),
+            requeues=r.used("n_requeues").copy(),
             origin=_decode(pa.array(ORIGINS, pa.large_string()), r.used("origin").astype(np.int32)),
         )
         n_ticks = len(self.t_at)
@@ -350,6 +360,11 @@ class Recorder:
             "outcome": self.r_outcome,
         }
         samples = {"at": self.s_at, **self.s_counts}
+        del columns, ids, channels, errors, a_seq, order, texts, r  # r: the last reference to the row buffer
+        rows = self.attempt_rows
+        Recorder.__init__(self)  # release the buffers (each column above is freed as soon as it is converted)
+        self.attempt_rows = rows
+        _give_back_free_memory()
         out = {}
         for name, data in (("notifications", notifications), ("attempts", attempts), ("ticks", ticks), ("requeues", requeues), ("samples", samples)):
             frame = {}
@@ -358,11 +373,19 @@ class Recorder:
                 _give_back_free_memory()
             out[name] = pd.DataFrame(frame, copy=False)
             _give_back_free_memory()
-        rows = self.attempt_rows
-        Recorder.__init__(self)  # release the buffers
-        self.attempt_rows = rows
-        _give_back_free_memory()
         return out
+
+
+@contextlib.contextmanager
+def _system_allocator() -> Iterator[None]:
+    """Arrow allocates from the C library's heap meanwhile (its default mimalloc/jemalloc pool keeps pages it
+    freed, so a large run's conversion would hold its intermediate texts to the end: about 50 MiB a million rows)."""
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
 
 
 def _give_back_free_memory() -> None:
@@ -371,6 +394,7 @@ def _give_back_free_memory() -> None:
     Converting a large run frees the run's column buffers while Arrow allocates
     the result's; without this the process would hold both at once.
     """
+    pa.default_memory_pool().release_unused()  # Arrow's own allocator (mimalloc or jemalloc) keeps freed pages otherwise
     if _MALLOC_TRIM is not None:
         _MALLOC_TRIM(0)
 
@@ -404,43 +428,48 @@ def _decode(texts: pa.Array, codes: np.ndarray) -> pa.Array:
     return texts.take(pa.array(codes, mask=codes < 0))
 
 
-def _text_column(column: TextColumn) -> pa.Array:
-    """A :class:`~notifsim.machine.columns.TextColumn` as one Arrow string array."""
+def _text_column(column: TextColumn) -> pa.ChunkedArray:
+    """A :class:`~notifsim.machine.columns.TextColumn` as Arrow strings (packed chunks are wrapped, not copied)."""
     parts = []
     for chunk in column.chunks():
-        if isinstance(chunk, (pa.Array, pa.ChunkedArray)):
+        if isinstance(chunk, PackedText):
+            validity = None if chunk.valid.all() else pa.py_buffer(np.packbits(chunk.valid, bitorder="little"))
+            parts.append(pa.Array.from_buffers(pa.large_string(), len(chunk), [validity, pa.py_buffer(chunk.offsets), pa.py_buffer(chunk.data)]))
+        elif isinstance(chunk, (pa.Array, pa.ChunkedArray)):
             parts.append(chunk.cast(pa.large_string()))
         else:
             parts.append(pa.array(chunk, type=pa.large_string()))
-    if not parts:
-        return pa.array([], pa.large_string())
-    return pa.concat_arrays([p.combine_chunks() if isinstance(p, pa.ChunkedArray) else p for p in parts])
+    arrays = [a for p in parts for a in (p.chunks if isinstance(p, pa.ChunkedArray) else [p])]
+    return pa.chunked_array(arrays, pa.large_string())
 
 
-def _id_column(table: NotificationTable) -> pa.Array:
-    """Every row's id as Arrow strings: given ids as they are, generated ones built from their parts."""
+def _id_column(table: NotificationTable) -> pa.ChunkedArray:
+    """Every row's id as Arrow strings: given ids as they are, generated ones built from their parts
+    (in slices of :data:`_ID_SLICE` rows, so the intermediate texts of a large run stay small)."""
     n = table.n
-    counters = table.column("counter").copy()
-    given: list[str | None] = [None] * n
-    for seq, text in table._given_text.items():
-        given[seq] = text
-    ids = pa.array(given, type=pa.large_string())
-    if not counters.any():
-        return ids
+    counters, id_ns = table.column("counter"), table.column("id_ns")
     text = pa.large_string()
-    made = pc.binary_join_element_wise(
-        pa.scalar(GENERATED_ID_PREFIX, text),
-        pa.array(table.column("id_ns")).cast(text),
-        pa.scalar("-", text),
-        pa.array(counters).cast(text),
-        pa.scalar("", text),
-    )
-    return pc.if_else(pa.array(counters > 0), made, ids)
+    prefix, dash, empty = pa.scalar(GENERATED_ID_PREFIX, text), pa.scalar("-", text), pa.scalar("", text)
+    chunks = []
+    for lo in range(0, max(n, 1), _ID_SLICE):
+        hi = min(n, lo + _ID_SLICE)
+        given = pa.array([table._given_text.get(seq) for seq in range(lo, hi)] if table._given_text else pa.nulls(hi - lo, text), type=text)
+        part = counters[lo:hi]
+        if not part.any():
+            chunks.append(given)
+            continue
+        made = pc.binary_join_element_wise(prefix, pa.array(id_ns[lo:hi]).cast(text), dash, pa.array(part).cast(text), empty)
+        chunks.append(pc.if_else(pa.array(part > 0), made, given))
+    return pa.chunked_array(chunks, text)
+
+
+#: Rows per slice when building generated ids.
+_ID_SLICE = 1 << 17
 
 
 def _table_columns(table: NotificationTable) -> dict[str, Any]:
     """certctl's columns of every row — strings as Arrow arrays, numbers as arrays — emptying the table."""
-    out: dict[str, Any] = {"id": _id_column(table)}
+    out: dict[str, Any] = {"id": _id_column(table).combine_chunks()}  # one array: attempts take from it
     out["type"] = _decode(_pool_array(table.types), table.column("type").astype(np.int32))
     out["certificate_id"] = _text_column(table.certificate_ids)
     out["channel"] = _decode(_pool_array(table.channels), table.column("channel").astype(np.int32))

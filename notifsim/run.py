@@ -90,6 +90,7 @@ def simulate(
     sim.run()
     lost_creations = sim.recorder.lost_creations
     counters = sim.counters()
+    sim.release()
     tables = sim.recorder.tables(sim.table, scenario.start)
     result = Result(
         run_id=run_name or uuid.uuid4().hex[:16],

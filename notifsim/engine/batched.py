@@ -61,6 +61,10 @@ class BatchedEngine(EventEngine):
         self._plan_arrivals: dict[str, Any] | None = None
         self._gone: set[int] = set()  # chains handed over: their items still in the arrivals' block are dropped
 
+    def release(self) -> None:
+        super().release()
+        self.blocks, self.chains, self._plan_arrivals, self._facts = [], {}, None, None
+
     def facts(self) -> dict[str, np.ndarray]:
         """Per channel code: notifier, HTTP, timeout, Email, stateful (cached while the channel pool is unchanged)."""
         n = len(self.state.table.channels)

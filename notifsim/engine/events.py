@@ -28,6 +28,7 @@ When things happen (``docs/certctl.md`` gives the certctl files behind each rule
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from collections.abc import Generator
 from typing import Any
@@ -45,6 +46,8 @@ from .hooks import OperatorHooksImpl, WorkloadHooksImpl
 from .state import Context, RunState
 
 _CREATE, _PROCESS, _RETRY = LOOP_CODE["create"], LOOP_CODE["process"], LOOP_CODE["retry"]
+#: Rows from which :meth:`EventEngine.release` collects cycles at once (below, a collection costs more than it frees).
+_LARGE_RUN_ROWS = 50_000
 #: The scheduler loops, in their order at one instant.
 LOOPS = ("process", "retry")
 
@@ -109,6 +112,17 @@ class EventEngine:
     def advance(self) -> None:
         """Run every event before the horizon."""
         self.env.run(until=self.horizon_s)
+
+    def release(self) -> None:
+        """Let go of what only the running simulation needed (the event queue, the workload's and operator's
+        state, per-row keys), keeping the table and the recorder: call it after :meth:`counters`, before
+        the result's tables are built, so a large run does not hold both at once."""
+        self.env = Clock()
+        self.runs = []
+        large = self.state.table.n >= _LARGE_RUN_ROWS
+        self.state.release()
+        if large:  # the workload's processes and state form reference cycles: free them now, not at a later collection
+            gc.collect()
 
     def counters(self) -> dict[str, int]:
         """The service's retry decisions and what the bound workload and operator counted."""

@@ -117,6 +117,15 @@ class RunState:
         self._hash: dict[str | None, int] = {}
         self._channel_index: dict[str, int] = {}
 
+    def release(self) -> None:
+        """Let go of what only a running simulation reads (per-row keys and counts, channel states, hashes,
+        the table's indexes), keeping the table's rows for the result."""
+        for name in ("keys", "sends", "writes", "planned"):
+            setattr(self, name, np.zeros(0, getattr(self, name).dtype))
+        self._hash = {}
+        self.channels = {}
+        self.table.drop_indexes()
+
     # -- per-row arrays --------------------------------------------------------------
 
     def _reserve(self, n: int) -> None:
@@ -149,7 +158,8 @@ class RunState:
         """certctl ``Create`` of one row at ``now``; ``identity`` (an arrival's index) replaces its texts in its key."""
         seq = self.table.create(now, **spec).seq
         self._reserve(seq + 1)
-        tail = (identity,) if identity is not None else (self.h(spec.get("certificate_id")), self.h(spec.get("message")))
+        # messages are mostly unique: hashed each time rather than cached (the cache would hold every one)
+        tail = (identity,) if identity is not None else (self.h(spec.get("certificate_id")), text_hash(spec.get("message")))
         self.keys[seq] = combine(round(now * 1e6) & _MASK, self.h(spec["type"]), self.h(spec["channel"]), self.h(spec["recipient"]), *tail)
         self.recorder.notification("created")
         return seq

@@ -4,7 +4,10 @@ Low-cardinality text (statuses, channels, types, recipients, error texts)
 is stored as small integer codes into a :class:`Pool`; free text that is
 mostly unique (messages, certificate ids) is a :class:`TextColumn` of
 chunks, filled one string at a time or a whole array at a time (any
-sequence with ``len`` and indexing, such as an Arrow array).  numpy only.
+sequence with ``len`` and indexing, such as an Arrow array).  Strings
+appended one at a time are packed every :data:`PACK_ROWS` rows into one
+UTF-8 buffer with offsets (:class:`PackedText`), about a third of the
+memory of Python strings.  numpy only.
 """
 
 from __future__ import annotations
@@ -52,13 +55,39 @@ class Pool:
         return len(self.texts)
 
 
+#: Strings appended one at a time are packed into a :class:`PackedText` every this many rows.
+PACK_ROWS = 1 << 16
+
+
+class PackedText:
+    """Optional strings packed as one UTF-8 buffer: ``data[offsets[i]:offsets[i + 1]]`` is string ``i``
+    (Arrow's large-string layout, so it converts without copying); ``valid[i]`` is False for None."""
+
+    __slots__ = ("data", "offsets", "valid")
+
+    def __init__(self, texts: Sequence[str | None]):
+        encoded = [b"" if t is None else t.encode() for t in texts]
+        self.data = b"".join(encoded)
+        self.offsets = np.zeros(len(encoded) + 1, np.int64)
+        np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)), out=self.offsets[1:])
+        self.valid = np.fromiter((t is not None for t in texts), bool, len(encoded))
+
+    def __len__(self) -> int:
+        return len(self.valid)
+
+    def __getitem__(self, i: int) -> str | None:
+        if not self.valid[i]:
+            return None
+        return self.data[self.offsets[i] : self.offsets[i + 1]].decode()
+
+
 class TextColumn:
-    """A growable column of optional strings, stored in chunks: Python lists or whole arrays (e.g. Arrow)."""
+    """A growable column of optional strings, stored in chunks: packed texts, Python lists or whole arrays (e.g. Arrow)."""
 
     __slots__ = ("_chunks", "_current", "_n", "_starts")
 
     def __init__(self) -> None:
-        self._chunks: list[Sequence[Any]] = []
+        self._chunks: list[Sequence[Any] | PackedText] = []
         self._starts: list[int] = []
         self._current: list[str | None] = []
         self._n = 0
@@ -72,6 +101,9 @@ class TextColumn:
             self._chunks.append(self._current)
         self._current.append(text)
         self._n += 1
+        if len(self._current) == PACK_ROWS:
+            self._chunks[-1] = PackedText(self._current)
+            self._current = []
 
     def extend(self, values: Sequence[Any]) -> None:
         """Append a whole array of strings (Python strings, or an array whose items have ``as_py``)."""
@@ -88,7 +120,7 @@ class TextColumn:
         as_py = getattr(value, "as_py", None)
         return as_py() if callable(as_py) else value
 
-    def chunks(self) -> list[Sequence[Any]]:
+    def chunks(self) -> list[Sequence[Any] | PackedText]:
         """The stored chunks in row order."""
         return list(self._chunks)
 

@@ -28,6 +28,7 @@ simulation seconds (NaN is NULL, ``-inf`` Go's zero time).  See
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -104,7 +105,7 @@ class NotificationTable:
         self._grow(capacity)
         self._given: dict[str, int] = {}  # ids given explicitly -> seq
         self._given_text: dict[int, str] = {}
-        self._generated: list[int] = []  # n-1 -> seq of the row with the n-th generated id
+        self._generated = array("q")  # n-1 -> seq of the row with the n-th generated id (8 bytes a row)
         self._pending = PendingIndex(self._cap)
         self._retry = RetryIndex()
         self._counts = np.zeros(8, np.int64)  # rows per status code
@@ -559,6 +560,12 @@ class NotificationTable:
         out = {status: int(self._counts[i]) for i, status in enumerate(STATUSES)}
         out["stranded"] = self._stranded
         return out
+
+    def drop_indexes(self) -> None:
+        """Let go of the listing and alert indexes (once the run is over: only the rows are read after it)."""
+        self._pending = PendingIndex(0)
+        self._retry = RetryIndex()
+        self._alerts = AlertIndex()
 
     def clear(self) -> None:
         """Drop every row and index (used once a run's rows have been copied out); the id epoch and the alert watch stay."""

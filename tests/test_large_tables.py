@@ -1,0 +1,41 @@
+"""Tables past the sizes where storage changes form: texts packed every PACK_ROWS rows, ids built in slices.
+
+A fleet run of a year creates over a million rows one at a time; their
+messages are packed into UTF-8 buffers as the run goes and the generated ids
+are built slice by slice at the end.  Both must read back exactly what was
+written, through the table while the run goes and through the result after.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from notifsim.machine import NotificationTable
+from notifsim.machine.columns import PACK_ROWS
+from notifsim.record import Recorder
+
+START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def test_texts_and_ids_read_back_across_packed_chunks():
+    table = NotificationTable(id_epoch_ns=1_767_225_600_000_000_000)
+    recorder = Recorder()
+    n = 2 * PACK_ROWS + 7
+    messages = [f"certificate ✓ {i} — é" if i % 5 else "" for i in range(n)]
+    certificates = [None if i % 3 == 0 else f"mc-{i}" for i in range(n)]
+    for i in range(n):
+        table.create(i * 0.25, type="ExpirationWarning", channel="Email", recipient="o@example.com", message=messages[i], certificate_id=certificates[i])
+        recorder.notification("created")
+    probes = [0, 1, PACK_ROWS - 1, PACK_ROWS, PACK_ROWS + 1, 2 * PACK_ROWS, n - 1]
+    for seq in probes:  # while the run goes: rows in packed chunks and in the open one
+        row = table.row(seq)
+        assert (row.message, row.certificate_id) == (messages[seq], certificates[seq])
+    ids = [table.row(seq).id for seq in range(n)]
+    assert len(set(ids)) == n and ids[0] == "notif-1767225600000000000-1" and ids[-1] == f"notif-{1_767_225_600_000_000_000 + (n - 1) * 250_000_000}-{n}"
+
+    notes = recorder.tables(table, START)["notifications"]
+    assert notes["message"].tolist() == messages
+    assert [None if v is None or v is pd.NA or v != v else v for v in notes["certificate_id"].tolist()] == certificates
+    assert notes["id"].tolist() == ids
