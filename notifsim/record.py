@@ -302,12 +302,13 @@ class Recorder:
         Consumes the recorder's buffers and empties ``table``, column by
         column: call it once, at the end of the run.
         """
-        with _system_allocator():
+        with _system_allocator() if table.n >= _TRIM_ROWS else contextlib.nullcontext():
             return self._tables(table, start)
 
     def _tables(self, table: NotificationTable, start: dt.datetime) -> dict[str, pd.DataFrame]:
+        large = table.n >= _TRIM_ROWS
         texts = _pool_array(table.texts)
-        columns = _table_columns(table)
+        columns = _table_columns(table, large)
         ids, channels = columns["id"], columns["channel"]
         s = self.sends
         order = np.lexsort((s.used("ordinal"), s.used("seq"), s.used("at"), s.used("done")))
@@ -329,7 +330,7 @@ class Recorder:
         }
         self.sends = _Buffer(_ATTEMPT_COLUMNS, 1)
         del s  # the last reference to the Send buffer
-        _give_back_free_memory()
+        _give_back_free_memory(large)
         r = self.rows
         notifications = columns  # the same dict: each column is freed as soon as it is converted
         notifications.update(  # exact-size copies: the buffer (with its spare capacity) goes before the frames are built
@@ -364,15 +365,15 @@ class Recorder:
         rows = self.attempt_rows
         Recorder.__init__(self)  # release the buffers (each column above is freed as soon as it is converted)
         self.attempt_rows = rows
-        _give_back_free_memory()
+        _give_back_free_memory(large)
         out = {}
         for name, data in (("notifications", notifications), ("attempts", attempts), ("ticks", ticks), ("requeues", requeues), ("samples", samples)):
             frame = {}
             for column, dtype in SCHEMAS[name].items():
                 frame[column] = _series(data.pop(column), dtype, start)
-                _give_back_free_memory()
+                _give_back_free_memory(large)
             out[name] = pd.DataFrame(frame, copy=False)
-            _give_back_free_memory()
+            _give_back_free_memory(large)
         return out
 
 
@@ -388,12 +389,19 @@ def _system_allocator() -> Iterator[None]:
         pa.set_memory_pool(previous)
 
 
-def _give_back_free_memory() -> None:
+#: Rows from which the conversion allocates Arrow memory from the C heap and returns freed memory to the
+#: system after each column (about 0.2 s a million rows; below this size the memory is not worth the time).
+_TRIM_ROWS = 500_000
+
+
+def _give_back_free_memory(large: bool = True) -> None:
     """Return memory that glibc's allocator keeps after large frees to the OS (no-op elsewhere).
 
     Converting a large run frees the run's column buffers while Arrow allocates
     the result's; without this the process would hold both at once.
     """
+    if not large:
+        return
     pa.default_memory_pool().release_unused()  # Arrow's own allocator (mimalloc or jemalloc) keeps freed pages otherwise
     if _MALLOC_TRIM is not None:
         _MALLOC_TRIM(0)
@@ -467,7 +475,7 @@ def _id_column(table: NotificationTable) -> pa.ChunkedArray:
 _ID_SLICE = 1 << 17
 
 
-def _table_columns(table: NotificationTable) -> dict[str, Any]:
+def _table_columns(table: NotificationTable, large: bool) -> dict[str, Any]:
     """certctl's columns of every row — strings as Arrow arrays, numbers as arrays — emptying the table."""
     out: dict[str, Any] = {"id": _id_column(table).combine_chunks()}  # one array: attempts take from it
     out["type"] = _decode(_pool_array(table.types), table.column("type").astype(np.int32))
@@ -484,7 +492,7 @@ def _table_columns(table: NotificationTable) -> dict[str, Any]:
     out["created_at"] = table.column("created_at").copy()
     out["sent_at"] = table.column("sent_at").copy()
     table.clear()
-    _give_back_free_memory()
+    _give_back_free_memory(large)
     return out
 
 

@@ -117,11 +117,12 @@ class EventEngine:
         """Let go of what only the running simulation needed (the event queue, the workload's and operator's
         state, per-row keys), keeping the table and the recorder: call it after :meth:`counters`, before
         the result's tables are built, so a large run does not hold both at once."""
+        # a workload run as processes (a fleet) leaves reference cycles: in a large run, free them now
+        cycles = self.state.table.n >= _LARGE_RUN_ROWS and any(not isinstance(run, ArrivalRun) for run in self.runs)
         self.env = Clock()
         self.runs = []
-        large = self.state.table.n >= _LARGE_RUN_ROWS
         self.state.release()
-        if large:  # the workload's processes and state form reference cycles: free them now, not at a later collection
+        if cycles:
             gc.collect()
 
     def counters(self) -> dict[str, int]:
