@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import datetime as dt
 import sys
+import threading
 from array import array
 from collections.abc import Iterator
 from typing import Any
@@ -377,16 +378,35 @@ class Recorder:
         return out
 
 
-@contextlib.contextmanager
-def _system_allocator() -> Iterator[None]:
-    """Arrow allocates from the C library's heap meanwhile (its default mimalloc/jemalloc pool keeps pages it
-    freed, so a large run's conversion would hold its intermediate texts to the end: about 50 MiB a million rows)."""
-    previous = pa.default_memory_pool()
-    pa.set_memory_pool(pa.system_memory_pool())
-    try:
-        yield
-    finally:
-        pa.set_memory_pool(previous)
+class _SystemPool:
+    """Arrow allocates from the C library's heap while at least one conversion is inside (its default
+    mimalloc/jemalloc pool keeps pages it freed, so a large run's conversion would hold its intermediate
+    texts to the end: about 50 MiB a million rows).  Counted under a lock, so conversions overlapping in
+    threads switch the process-wide default once and the last one out restores it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._previous: pa.MemoryPool | None = None
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._inside == 0:
+                self._previous = pa.default_memory_pool()
+                pa.set_memory_pool(pa.system_memory_pool())
+            self._inside += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._inside -= 1
+                if self._inside == 0 and self._previous is not None:
+                    pa.set_memory_pool(self._previous)
+                    self._previous = None
+
+
+_system_allocator = _SystemPool()
 
 
 #: Rows from which the conversion allocates Arrow memory from the C heap and returns freed memory to the

@@ -39,3 +39,52 @@ def test_texts_and_ids_read_back_across_packed_chunks():
     assert notes["message"].tolist() == messages
     assert [None if v is None or v is pd.NA or v != v else v for v in notes["certificate_id"].tolist()] == certificates
     assert notes["id"].tolist() == ids
+
+
+def test_overlapping_conversions_switch_arrow_pool_once_and_restore_it():
+    """Large conversions in two threads at once: both allocate from the C heap, and the pool before is back after."""
+    import threading
+
+    import pyarrow as pa
+
+    from notifsim.record import _system_allocator
+
+    before = pa.default_memory_pool().backend_name
+    a_in, b_done = threading.Event(), threading.Event()
+    seen = {}
+
+    def a():
+        with _system_allocator():
+            a_in.set()
+            b_done.wait(10)
+            seen["a"] = pa.default_memory_pool().backend_name
+
+    def b():
+        a_in.wait(10)
+        with _system_allocator():
+            seen["b"] = pa.default_memory_pool().backend_name
+        b_done.set()
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert seen == {"a": "system", "b": "system"}
+    assert pa.default_memory_pool().backend_name == before
+
+
+def test_engine_counters_survive_release():
+    """After release() the engine still answers what the workload counted (a fleet's visits and alerts)."""
+    from notifsim import Policy, Scenario
+    from notifsim.engine import ENGINES
+
+    for name in ENGINES:
+        sim = ENGINES[name](
+            Scenario.preset("mass-expiry"), Policy.preset("certctl-asbuilt"), seed=3, horizon_s=2 * 86400.0, initial_rows=[], sample_interval=900.0
+        )
+        sim.run()
+        counted = sim.counters()
+        assert counted["visits"] > 0 and counted["alerts_created"] > 0
+        sim.release()
+        assert sim.counters() == counted

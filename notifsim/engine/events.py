@@ -66,6 +66,7 @@ class EventEngine:
         self.running = {(loop, r): False for r in range(self.replicas) for loop in LOOPS}  # each replica's "running" guards
         self.open_ticks: dict[tuple[str, int], tuple[int, int, int, bool]] = {}  # (loop, replica) -> (tick index, rows, sends, deadline hit)
         self.runs: list[Run] = []  # the bound workload and operator
+        self._released_counters: dict[str, int] | None = None
         for row in initial_rows:
             self.state.add_initial(row)
 
@@ -115,8 +116,9 @@ class EventEngine:
 
     def release(self) -> None:
         """Let go of what only the running simulation needed (the event queue, the workload's and operator's
-        state, per-row keys), keeping the table and the recorder: call it after :meth:`counters`, before
-        the result's tables are built, so a large run does not hold both at once."""
+        state, per-row keys), keeping the table, the recorder and the counters: call it before the
+        result's tables are built, so a large run does not hold both at once."""
+        self._released_counters = self.counters()
         # a workload run as processes (a fleet) leaves reference cycles: in a large run, free them now
         cycles = self.state.table.n >= _LARGE_RUN_ROWS and any(not isinstance(run, ArrivalRun) for run in self.runs)
         self.env = Clock()
@@ -127,6 +129,8 @@ class EventEngine:
 
     def counters(self) -> dict[str, int]:
         """The service's retry decisions and what the bound workload and operator counted."""
+        if self._released_counters is not None:  # after release(): what they were when it let go
+            return dict(self._released_counters)
         total: Counter[str] = Counter(self.state.counters())
         for run in self.runs:
             total.update(run.counters())

@@ -563,9 +563,12 @@ class NotificationTable:
 
     def drop_indexes(self) -> None:
         """Let go of the listing and alert indexes (once the run is over: only the rows are read after it)."""
+        watched = self._alerts.watched
         self._pending = PendingIndex(0)
         self._retry = RetryIndex()
         self._alerts = AlertIndex()
+        if watched is not None:
+            self.watch_alerts(watched)
 
     def clear(self) -> None:
         """Drop every row and index (used once a run's rows have been copied out); the id epoch and the alert watch stay."""
