@@ -3,12 +3,14 @@ output pipe, and HTML that must stay text.  Each runs the real ``notifsim`` in a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,10 +31,17 @@ def results_db(tmp_path) -> Path:
     return path
 
 
-def _hold(db: Path) -> subprocess.Popen:
+@contextlib.contextmanager
+def _held(db: Path) -> Iterator[subprocess.Popen]:
+    """Another process holds ``db`` open (DuckDB's write lock) until the block ends."""
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    return holder
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield holder
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=60)
 
 
 def _run_ids(db: Path) -> list[str]:
@@ -40,15 +49,8 @@ def _run_ids(db: Path) -> list[str]:
         return sorted(f.runs["run_id"])
 
 
-def _release(holder: subprocess.Popen) -> None:
-    assert holder.stdin is not None
-    holder.stdin.close()
-    holder.wait(timeout=60)
-
-
 def test_a_run_waits_for_the_database_and_lands(results_db):
-    holder = _hold(results_db)
-    try:
+    with _held(results_db) as holder:
         proc = subprocess.Popen(
             [*NOTIFSIM, "run", "--horizon", "10m", "--db", str(results_db), "--run-name", "late"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
@@ -56,8 +58,6 @@ def test_a_run_waits_for_the_database_and_lands(results_db):
         waiting = proc.stderr.readline()  # the run has finished and waits for the file
         time.sleep(1.5)  # it keeps waiting while the file stays held
         assert proc.poll() is None
-    finally:
-        _release(holder)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert waiting.startswith(f"notifsim: waiting for '{results_db}': held by another process (PID {holder.pid}); giving up after 60 s"), waiting
@@ -67,16 +67,13 @@ def test_a_run_waits_for_the_database_and_lands(results_db):
 
 
 def test_a_run_that_cannot_get_the_database_is_saved_as_parquet_and_loads_later(results_db):
-    holder = _hold(results_db)
-    try:
+    with _held(results_db) as holder:
         proc = subprocess.run(
             [*NOTIFSIM, "run", "--horizon", "10m", "--db", str(results_db), "--run-name", "saved", "--lock-timeout", "1"],
             capture_output=True,
             text=True,
             timeout=300,
         )
-    finally:
-        _release(holder)
     assert proc.returncode == 3, proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 2 and lines[0].startswith("notifsim: waiting for"), proc.stderr
@@ -98,12 +95,8 @@ def test_a_run_that_cannot_get_the_database_is_saved_as_parquet_and_loads_later(
 
 
 def test_simulate_saves_the_run_when_the_database_stays_busy(results_db):
-    holder = _hold(results_db)
-    try:
-        with pytest.raises(RunNotWrittenError) as error:
-            notifsim.simulate("default", "certctl-i005", horizon="10m", db=results_db, run_name="api", lock_timeout=0.5)
-    finally:
-        _release(holder)
+    with _held(results_db), pytest.raises(RunNotWrittenError) as error:
+        notifsim.simulate("default", "certctl-i005", horizon="10m", db=results_db, run_name="api", lock_timeout=0.5)
     assert error.value.results[0].run_id == "api"
     assert load_parquet(results_db, error.value.saved) == ["api"]
     assert _run_ids(results_db) == ["api", "first"]
@@ -112,16 +105,13 @@ def test_simulate_saves_the_run_when_the_database_stays_busy(results_db):
 def test_a_sweep_waits_for_the_database_or_runs_nothing(results_db, tmp_path):
     experiment = tmp_path / "e.toml"
     experiment.write_text('replications = 1\nseed = 1\nhorizon = "10m"\nscenarios = ["default"]\npolicies = ["certctl-i005"]\n')
-    holder = _hold(results_db)
-    try:
+    with _held(results_db):
         proc = subprocess.run(
             [*NOTIFSIM, "sweep", str(experiment), "--db", str(results_db), "--workers", "1", "--no-progress", "--lock-timeout", "1"],
             capture_output=True,
             text=True,
             timeout=300,
         )
-    finally:
-        _release(holder)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.splitlines()[-1].startswith("notifsim: error: db: ") and "not released within 1 s" in proc.stderr
     assert _run_ids(results_db) == ["first"]  # the writer is taken before any run starts: nothing finished, nothing lost
@@ -180,8 +170,7 @@ def test_html_escapes_user_text(tmp_path):
 
 
 def test_ctrl_c_while_waiting_for_the_database_saves_the_finished_run(results_db):
-    holder = _hold(results_db)
-    try:
+    with _held(results_db):
         proc = subprocess.Popen(
             [*NOTIFSIM, "run", "--horizon", "10m", "--db", str(results_db), "--run-name", "patient"],
             stdout=subprocess.PIPE,
@@ -192,8 +181,6 @@ def test_ctrl_c_while_waiting_for_the_database_saves_the_finished_run(results_db
         assert proc.stderr.readline().startswith("notifsim: waiting for")  # the run is finished and waiting
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)
-    finally:
-        _release(holder)
     folder = unwritten_dir(results_db) / "patient"
     assert proc.returncode == 130
     assert err.splitlines() == [
