@@ -303,11 +303,11 @@ class Recorder:
         Consumes the recorder's buffers and empties ``table``, column by
         column: call it once, at the end of the run.
         """
-        with _system_allocator() if table.n >= _TRIM_ROWS else contextlib.nullcontext():
-            return self._tables(table, start)
+        large = table.n >= _TRIM_ROWS  # a large run: Arrow on the C heap, freed memory returned after each column
+        with _system_allocator() if large else contextlib.nullcontext():
+            return self._tables(table, start, large)
 
-    def _tables(self, table: NotificationTable, start: dt.datetime) -> dict[str, pd.DataFrame]:
-        large = table.n >= _TRIM_ROWS
+    def _tables(self, table: NotificationTable, start: dt.datetime, large: bool) -> dict[str, pd.DataFrame]:
         texts = _pool_array(table.texts)
         columns = _table_columns(table, large)
         ids, channels = columns["id"], columns["channel"]
@@ -414,7 +414,7 @@ _system_allocator = _SystemPool()
 _TRIM_ROWS = 500_000
 
 
-def _give_back_free_memory(large: bool = True) -> None:
+def _give_back_free_memory(large: bool) -> None:
     """Return memory that glibc's allocator keeps after large frees to the OS (no-op elsewhere).
 
     Converting a large run frees the run's column buffers while Arrow allocates
