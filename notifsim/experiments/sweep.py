@@ -181,13 +181,14 @@ def _check_importable(configs: list[Config]) -> None:
             )
 
 
-def _progress(enabled: bool, total: int, initial: int, experiment: str) -> Any:
+def progress_bar(enabled: bool, total: int, initial: int, experiment: str, unit: str = "run") -> Any:
+    """A tqdm bar counting ``total`` of ``unit`` (shown only when ``enabled``)."""
     if enabled:  # the notebook flavour where it runs (tqdm.auto warns in Jupyter without ipywidgets, so only when shown)
         from tqdm.auto import tqdm
     else:
         from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, unit="run", desc=experiment, disable=not enabled, dynamic_ncols=True, smoothing=0.1)
+    return tqdm(total=total, initial=initial, unit=unit, desc=experiment, disable=not enabled, dynamic_ncols=True, smoothing=0.1)
 
 
 def run_sweep(
@@ -235,7 +236,7 @@ def run_sweep(
         done = _already_written(writer, specs)
         todo = sorted((s for s in specs if s.run_id not in done), key=lambda s: s.replication)  # replication by replication
         runner = make_runner(executor, len(todo))
-        bar = _progress(progress, len(specs), len(done), experiment)
+        bar = progress_bar(progress, len(specs), len(done), experiment)
         interrupted = False
         try:
             for batch in runner.run(run_one, todo):

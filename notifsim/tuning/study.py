@@ -23,8 +23,9 @@ from typing import Any
 from ..dbfile import LOCK_TIMEOUT_S
 from ..engine import ENGINES
 from ..errors import ConfigError, unknown_name
-from ..experiments.executors import local_pool, machine_workers
+from ..experiments.executors import local_parallelism, local_pool
 from ..experiments.seeds import check_replications, check_seed
+from ..experiments.sweep import progress_bar
 from ..policy import PRESETS, Policy
 from ..timeutil import parse_duration
 from .evaluate import Evaluator, experiment_name, resolve_worlds
@@ -215,7 +216,7 @@ def tune(
     pool = None
     run_on = executor
     if executor is None or (isinstance(executor, int) and not isinstance(executor, bool) and executor > 1):
-        workers = machine_workers() if executor is None else executor
+        workers = local_parallelism(executor, budget * len(scenarios) * replications)
         if workers > 1:
             pool = local_pool(workers)
             run_on = pool
@@ -243,11 +244,7 @@ def _search(study: Any, evaluator: Evaluator, goal: Objective, dims: list[Dimens
     import optuna
     from optuna.trial import TrialState
 
-    if progress:  # the notebook flavour where it runs (tqdm.auto warns in Jupyter without ipywidgets, so only when shown)
-        from tqdm.auto import tqdm
-    else:
-        from tqdm import tqdm
-    bar = tqdm(total=budget, initial=min(_finished(study), budget), unit="trial", desc=f"tune {name}", disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(progress, budget, min(_finished(study), budget), f"tune {name}", unit="trial")
     try:
         _show_best(bar, study, goal)
         while _finished(study) < budget:
@@ -277,17 +274,16 @@ def _search(study: Any, evaluator: Evaluator, goal: Objective, dims: list[Dimens
 
 def _show_best(bar: Any, study: Any, goal: Objective) -> None:
     """The best feasible value so far (one objective) or the size of the front, on the progress bar."""
-    from .result import trial_table
+    from .result import best_row, trial_table
 
     table = trial_table(study)
     if table.empty:
         return
-    feasible = table[table["feasible"]]
     if goal.multi:
-        bar.set_postfix(feasible=len(feasible), refresh=False)
-    elif not feasible.empty:
-        metric = goal.metrics[0]
-        best = feasible[metric].max() if goal.directions[0] == "maximize" else feasible[metric].min()
-        bar.set_postfix({f"best {metric}": f"{best:.4g}"}, refresh=False)
-    else:
+        bar.set_postfix(feasible=int(table["feasible"].sum()), refresh=False)
+        return
+    best = best_row(table, goal)
+    if best is None:
         bar.set_postfix(feasible=0, refresh=False)
+    else:
+        bar.set_postfix({f"best {goal.metrics[0]}": f"{best[goal.metrics[0]]:.4g}"}, refresh=False)
