@@ -153,17 +153,8 @@ def physical(result: Any) -> dict[str, pa.Table]:
         for column in table.columns:
             if (name, column.name) not in DERIVED:
                 columns[column.name] = arrow.column(column.name)
-        out[name] = _rechunked(pa.table(columns))
+        out[name] = pa.table(columns)
     return out
-
-
-def _rechunked(table: pa.Table) -> pa.Table:
-    """``table`` with its columns in one chunk each when some column comes in many small chunks (an arrival
-    workload's texts, one chunk per block): DuckDB inserts those much more slowly (0.45 against 0.30 s for
-    240,000 notifications).  Large chunks (a fleet's packed texts) are left alone: no copy of a large run."""
-    if any(col.num_chunks > 1 and len(col) < col.num_chunks * 65_536 for col in table.columns):
-        return table.combine_chunks()
-    return table
 
 
 def logical(tables: dict[str, pa.Table]) -> tuple[dict[str, pa.Table], np.ndarray]:
