@@ -77,9 +77,14 @@ def store_runs(db: str | os.PathLike, results: list[Result], *, lock_timeout: fl
         folder = save_parquet(db, prepared)
         raise InterruptedRunsSaved(Path(db), folder) from exc
     except Exception as exc:  # whatever stopped the write, the finished runs are kept
-        folder = save_parquet(db, prepared)
-        reason = exc.problem if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
-        raise RunNotWrittenError(Path(db), folder, [p.run_id for p in prepared], reason, results) from exc
+        raise saved_instead(db, prepared, exc, results) from exc
+
+
+def saved_instead(db: str | os.PathLike, prepared: list[RunTables], error: Exception, results: Sequence[Result] = ()) -> RunNotWrittenError:
+    """Save runs whose write to ``db`` failed with ``error`` as Parquet; the error that says where they are."""
+    folder = save_parquet(db, prepared)
+    reason = error.problem if isinstance(error, ConfigError) else f"{type(error).__name__}: {error}"
+    return RunNotWrittenError(Path(db), folder, [p.run_id for p in prepared], reason, results)
 
 
 def save_parquet(db: str | os.PathLike, runs: list[RunTables]) -> Path:

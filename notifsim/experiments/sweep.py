@@ -28,7 +28,7 @@ from ..run import plain_config, simulate
 from ..scenario import Scenario
 from ..store import RunTables, RunWriter, prepare_run
 from ..timeutil import parse_duration
-from ..unwritten import RunNotWrittenError, save_parquet
+from ..unwritten import saved_instead
 from .executors import Runner, check_executor, local_parallelism, main_is_importable, make_runner, starts_processes
 from .grid import Config, check_labels
 from .seeds import check_replications, check_seed, replication_seeds, run_id
@@ -269,8 +269,7 @@ def _write(writer: RunWriter, batch: list[tuple[RunSpec, Any]]) -> list[RunFailu
     except Exception as exc:  # the file failed under the writer: keep the finished runs as Parquet beside it
         if not finished:
             raise
-        folder = save_parquet(writer.path, finished)
-        raise RunNotWrittenError(writer.path, folder, [run.run_id for run in finished], f"{type(exc).__name__}: {exc}") from exc
+        raise saved_instead(writer.path, finished, exc) from exc
     return failures
 
 
