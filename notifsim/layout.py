@@ -20,7 +20,7 @@ declares them.  What the views rebuild instead of storing:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -53,6 +53,24 @@ EXTRA = {
 }
 
 _GENERATED = r"^notif-(?P<ns>0|[1-9][0-9]*)-(?P<counter>[1-9][0-9]*)$"
+
+
+class IdParts(NamedTuple):
+    """How a run's notification ids were made, kept by the recorder so the write need not parse them back:
+    ``ids`` the id column as built, ``ns`` and ``counter`` each row's parts (``counter`` 0: an id given as text)."""
+
+    ids: pa.Array
+    ns: np.ndarray
+    counter: np.ndarray
+
+    def describe(self, ids: pa.ChunkedArray) -> bool:
+        """Whether ``ids`` is this id column itself: the same Arrow buffers (immutable), so the same texts."""
+        if ids.num_chunks != 1 or len(ids) != len(self.ids) or ids.type != self.ids.type:
+            return False
+        mine, theirs = self.ids.buffers(), ids.chunk(0).buffers()
+        return ids.chunk(0).offset == self.ids.offset and all(
+            (a is None and b is None) or (a is not None and b is not None and a.address == b.address and a.size == b.size) for a, b in zip(mine, theirs)
+        )
 
 
 def physical_name(table: schema.Table) -> str:
@@ -135,15 +153,10 @@ def physical(result: Any) -> dict[str, pa.Table]:
             raise ValueError(f"{name}: columns {list(frame.columns)} are not the schema's {table.names}")
         arrow = pa.Table.from_pandas(frame, preserve_index=False).cast(schema.arrow_schema(table, run_id=False))
         n = arrow.num_rows
-        columns: dict[str, Any] = {"run_id": pa.array([result.run_id] * n, pa.large_string()), "ord": pa.array(np.arange(n, dtype=np.int64))}
+        columns: dict[str, Any] = {"run_id": pa.repeat(pa.scalar(result.run_id, pa.large_string()), n), "ord": pa.array(np.arange(n, dtype=np.int64))}
         if name == "notifications":
-            ids = arrow.column("id").combine_chunks()
-            parts = pc.extract_regex(ids, _GENERATED)
-            generated = pc.is_valid(parts)
             columns["seq"] = columns["ord"]
-            columns["id"] = pc.if_else(generated, pa.nulls(n, pa.large_string()), ids)
-            columns["id_ns"] = pc.if_else(generated, pc.cast(pc.struct_field(parts, [0]), pa.int64()), pa.nulls(n, pa.int64()))
-            columns["id_counter"] = pc.if_else(generated, pc.cast(pc.struct_field(parts, [1]), pa.int64()), pa.nulls(n, pa.int64()))
+            columns["id"], columns["id_ns"], columns["id_counter"] = _id_columns(frame["id"].array, getattr(result, "id_parts", None))
         elif name == "attempts":
             rows = getattr(result, "attempt_rows", None)
             if rows is None or len(rows) != n:
@@ -155,6 +168,27 @@ def physical(result: Any) -> dict[str, pa.Table]:
                 columns[column.name] = arrow.column(column.name)
         out[name] = pa.table(columns)
     return out
+
+
+def _id_columns(values: Any, parts: IdParts | None) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """The stored id columns of a notifications table: the text of ids given as text (else NULL), and the
+    two numbers of generated ids (else NULL).  Parsed from the texts unless ``parts`` describes them."""
+    ids = pa.chunked_array(values._pa_array if hasattr(values, "_pa_array") else pa.array(values, pa.large_string())).cast(pa.large_string())
+    n = len(ids)
+    if parts is not None and parts.describe(ids):
+        generated = parts.counter > 0
+        if generated.all():
+            return pa.nulls(n, pa.large_string()), pa.array(parts.ns), pa.array(parts.counter)
+        given = pa.array(~generated)
+        return pc.if_else(given, parts.ids, pa.nulls(n, pa.large_string())), pa.array(parts.ns, mask=~generated), pa.array(parts.counter, mask=~generated)
+    ids = ids.combine_chunks()
+    found = pc.extract_regex(ids, _GENERATED)
+    generated = pc.is_valid(found)
+    return (
+        pc.if_else(generated, pa.nulls(n, pa.large_string()), ids),
+        pc.if_else(generated, pc.cast(pc.struct_field(found, [0]), pa.int64()), pa.nulls(n, pa.int64())),
+        pc.if_else(generated, pc.cast(pc.struct_field(found, [1]), pa.int64()), pa.nulls(n, pa.int64())),
+    )
 
 
 def logical(tables: dict[str, pa.Table]) -> tuple[dict[str, pa.Table], np.ndarray]:

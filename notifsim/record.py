@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .certctl import GENERATED_ID_PREFIX, STATUSES
+from .layout import IdParts
 from .machine import NotificationTable
 from .machine.columns import PackedText, Pool, TextColumn
 from .schema import TABLES, pandas_dtypes
@@ -112,6 +113,7 @@ class Recorder:
         self.rows = _Buffer(_ROW_COLUMNS)
         self.sends = _Buffer(_ATTEMPT_COLUMNS)
         self.attempt_rows: np.ndarray | None = None  # after tables(): each Send's row, in the attempts table's order
+        self.id_parts: IdParts | None = None  # after tables() of a run under _TRIM_ROWS rows: how its ids were made
         # ticks
         self.t_loop = array("b")
         self.t_replica = array("h")
@@ -309,7 +311,10 @@ class Recorder:
 
     def _tables(self, table: NotificationTable, start: dt.datetime, large: bool) -> dict[str, pd.DataFrame]:
         texts = _pool_array(table.texts)
+        parts = None if large else (table.column("id_ns").copy(), table.column("counter").copy())
         columns = _table_columns(table, large)
+        if parts is not None:
+            self.id_parts = IdParts(columns["id"], *parts)
         ids, channels = columns["id"], columns["channel"]
         s = self.sends
         order = np.lexsort((s.used("ordinal"), s.used("seq"), s.used("at"), s.used("done")))
@@ -363,9 +368,9 @@ class Recorder:
         }
         samples = {"at": self.s_at, **self.s_counts}
         del columns, ids, channels, errors, a_seq, order, texts, r  # r: the last reference to the row buffer
-        rows = self.attempt_rows
+        rows, id_parts = self.attempt_rows, self.id_parts
         Recorder.__init__(self)  # release the buffers (each column above is freed as soon as it is converted)
-        self.attempt_rows = rows
+        self.attempt_rows, self.id_parts = rows, id_parts
         _give_back_free_memory(large)
         out = {}
         for name, data in (("notifications", notifications), ("attempts", attempts), ("ticks", ticks), ("requeues", requeues), ("samples", samples)):
@@ -464,7 +469,10 @@ def _text_column(column: TextColumn) -> pa.ChunkedArray:
     loose: list[pa.Array] = []  # consecutive chunks not packed, joined when the run ends
     for chunk in [*column.chunks(), None]:
         if not isinstance(chunk, PackedText) and chunk is not None:
-            part = chunk.cast(pa.large_string()) if isinstance(chunk, (pa.Array, pa.ChunkedArray)) else pa.array(chunk, type=pa.large_string())
+            if isinstance(chunk, (pa.Array, pa.ChunkedArray)):
+                part = chunk if chunk.type == pa.large_string() else chunk.cast(pa.large_string())
+            else:
+                part = pa.array(chunk, type=pa.large_string())
             loose.extend(part.chunks if isinstance(part, pa.ChunkedArray) else [part])
             continue
         if loose:

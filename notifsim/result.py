@@ -11,8 +11,8 @@ import pandas as pd
 
 from . import analysis, schema
 
-#: Fields that describe the machine that ran the simulation, not the simulation: left out of ``==``.
-_MEASUREMENTS = ("wall_s", "created_at", "attempt_rows")
+#: Fields that describe the machine that ran the simulation, or are derived from the tables: left out of ``==``.
+_MEASUREMENTS = ("wall_s", "created_at", "attempt_rows", "id_parts")
 
 
 @dataclass(eq=False)
@@ -49,6 +49,8 @@ class Result:
     counters: dict[str, int] = field(default_factory=dict)
     #: Each Send call's notification as a row position of ``notifications`` (derived; spares matching ids).
     attempt_rows: Any = field(default=None, repr=False)
+    #: How the ids were made (:class:`notifsim.layout.IdParts`; derived; spares parsing them when the run is stored).
+    id_parts: Any = field(default=None, repr=False)
     experiment: str = ""
     label: str = ""
     replication: int = 0

@@ -103,6 +103,7 @@ def simulate(
         lost_creations=lost_creations,
         counters=counters,
         attempt_rows=sim.recorder.attempt_rows,
+        id_parts=sim.recorder.id_parts,
         experiment=experiment,
         label=label,
         replication=replication,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -407,3 +408,23 @@ def test_stored_run_equals_the_run(tmp_path):
     result = _simulate(seed=2, horizon="2h", db=path)
     with notifsim.open_results(path) as stored:
         assert stored.run(result.run_id) == result
+
+
+def test_ids_are_stored_alike_whether_known_from_the_run_or_parsed(tmp_path):
+    """The write takes generated ids' parts from the run when the id column is the one the run built; a copy
+    without them (parsed from the texts) and a copy whose ids were edited afterwards read back as they are."""
+    path = tmp_path / "ids.duckdb"
+    result = _simulate(seed=4, horizon="2h", run_name="known")
+    assert result.id_parts is not None
+    parsed = dataclasses.replace(result, run_id="parsed", id_parts=None)
+    edited = dataclasses.replace(result, run_id="edited", notifications=result.notifications.copy())
+    ids = edited.notifications["id"].tolist()
+    ids[0], ids[-1] = "renamed-by-hand", "notif-7-1"
+    edited.notifications["id"] = pd.array(ids, dtype=result.notifications["id"].dtype)
+    write_runs(path, [result, parsed, edited])
+    with notifsim.open_results(path) as f:
+        for name in ("known", "parsed"):
+            assert_tables_equal(result, f.run(name))
+        back = f.run("edited")
+    assert back.notifications["id"].tolist() == ids
+    assert back.attempts["notification_id"].tolist() == [ids[r] for r in result.attempt_rows]
