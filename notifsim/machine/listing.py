@@ -87,27 +87,45 @@ class RetryIndex:
     """The partial index ``status='failed' AND next_retry_at IS NOT NULL``, ordered by ``next_retry_at`` then row.
 
     Entries are ``(next_retry_at, row)``; an entry is live while its row is
-    still failed with that ``next_retry_at``.
+    still failed with that ``next_retry_at``.  They are kept as one sorted
+    complex array (real part ``next_retry_at``, imaginary part the row: numpy
+    orders complex numbers by real part, then imaginary part), and entries
+    added since the last listing wait in a buffer that is sorted and merged in
+    when the index is next read.
     """
 
     def __init__(self) -> None:
-        self.armed = SortedList()
+        self.armed = np.empty(0, np.complex128)  # sorted
+        self._added: list[np.ndarray] = []
+        self._one: list[complex] = []
 
     def enter(self, next_retry_at: float, seq: int) -> None:
-        self.armed.add((next_retry_at, seq))
+        self._one.append(complex(next_retry_at, seq))
 
     def enter_many(self, next_retry_at: np.ndarray, seqs: np.ndarray) -> None:
-        self.armed.update(zip(next_retry_at.tolist(), seqs.tolist()))
+        entries = np.empty(len(seqs), np.complex128)
+        entries.real = next_retry_at
+        entries.imag = seqs
+        self._added.append(entries)
+
+    def _merged(self) -> np.ndarray:
+        if self._one:
+            self._added.append(np.array(self._one, np.complex128))
+            self._one = []
+        if self._added:
+            added = np.sort(np.concatenate(self._added)) if len(self._added) > 1 else np.sort(self._added[0])
+            self._added = []
+            self.armed = np.insert(self.armed, np.searchsorted(self.armed, added, side="right"), added)
+        return self.armed
 
     def due(self, now: float, limit: int, max_attempts: int, status: np.ndarray, next_retry_at: np.ndarray, retry_count: np.ndarray, failed: int) -> np.ndarray:
         """Row numbers of live entries due by ``now`` with ``retry_count < max_attempts``, oldest first, at most ``limit``."""
-        armed = self.armed
-        end = armed.bisect_right((now, float("inf")))  # entries due by now: a prefix of the index
+        armed = self._merged()
+        end = int(np.searchsorted(armed, complex(now, np.inf), side="right"))  # entries due by now: a prefix of the index
         if not end:
             return np.empty(0, _INT)
-        due = armed[:end]
-        nra = np.fromiter((e[0] for e in due), float, count=end)
-        seqs = np.fromiter((e[1] for e in due), _INT, count=end)
+        nra = armed.real[:end]
+        seqs = armed.imag[:end].astype(_INT)
         live = (status[seqs] == failed) & (next_retry_at[seqs] == nra)
         if live.any():  # the same (next_retry_at, row) entered twice (two writes of one value): list the row once
             at = np.flatnonzero(live)
@@ -117,26 +135,24 @@ class RetryIndex:
                 live[at[first]] = True
         eligible = np.flatnonzero(live & (retry_count[seqs] < max_attempts))
         if len(eligible) > limit:  # the rest of the prefix stays as it is, stale entries included
-            keep_from = int(eligible[limit])
+            live[int(eligible[limit]) :] = True  # not examined: leave them in place
             eligible = eligible[:limit]
-            live[keep_from:] = True  # not examined: leave them in place
-        stale = np.flatnonzero(~live)
-        if len(stale) > end // 4:  # rebuild the prefix without its stale entries
-            kept = [due[i] for i in np.flatnonzero(live).tolist()]
-            del armed[:end]
-            armed.update(kept)
-        elif len(stale):
-            for i in stale.tolist():
-                armed.remove(due[i])
+        if not live.all():
+            self.armed = np.concatenate([armed[:end][live], armed[end:]])
         return seqs[eligible]
 
     def first_due(self, status: np.ndarray, next_retry_at: np.ndarray, failed: int) -> float:
         """The earliest ``next_retry_at`` of a live entry (``inf`` when none)."""
-        armed = self.armed
-        for i, (nra, seq) in enumerate(armed):
-            if status[seq] == failed and next_retry_at[seq] == nra:
-                if i:
-                    del armed[:i]  # stale entries: their rows moved on since they were indexed
-                return float(nra)
-        armed.clear()
+        armed = self._merged()
+        lo, width = 0, 16
+        while lo < len(armed):
+            part = armed[lo : lo + width]
+            seqs = part.imag.astype(_INT)
+            live = (status[seqs] == failed) & (next_retry_at[seqs] == part.real)
+            if live.any():
+                i = lo + int(np.argmax(live))
+                self.armed = armed[i:]  # the entries before it are stale: their rows moved on since they were indexed
+                return float(armed[i].real)
+            lo, width = lo + width, width * 4
+        self.armed = armed[:0]
         return float("inf")
