@@ -138,6 +138,8 @@ def subset(items: dict[str, np.ndarray], mask: np.ndarray | slice) -> dict[str, 
 
 def key_sorted(items: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     order = np.lexsort((items["pos"], items["s_att"], items["s_seq"], items["s_start"], items["t"]))
+    if len(order) < 2 or (order[1:] > order[:-1]).all():  # already in key order (as arrivals laid out in time order often are)
+        return items
     return subset(items, order)
 
 
