@@ -69,8 +69,8 @@ class AlertIndex:
         """Distinct alert rows ``seqs`` have just taken the statuses ``codes``."""
         if not len(seqs):
             return
-        watch = np.array([self._watch[c] if c < len(self._watch) else self._watch_other for c in range(int(codes.max()) + 1)], bool)
-        logged = seqs[watch[codes]]
+        watch = np.array([*self._watch, self._watch_other], bool)  # the last entry: any status outside the five
+        logged = seqs[watch[np.minimum(codes, len(self._watch))]]
         if len(logged):
             self._log.extend(logged.tolist())
 

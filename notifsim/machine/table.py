@@ -425,14 +425,16 @@ class NotificationTable:
         was_failed = old == FAILED
         if was_failed.any():
             self._stranded -= int(np.count_nonzero(np.isnan(self.next_retry_at[seqs[was_failed]])))
-        np.subtract.at(self._counts, old, 1)
+        gone = np.bincount(old)
+        self._counts[: len(gone)] -= gone
         for name, value in changes.items():
             getattr(self, name)[seqs] = value
         if status is not None:
             self.status[seqs] = status
-        new = self.status[seqs]
-        self._count_slot(int(new.max()))
-        np.add.at(self._counts, new, 1)
+        new = self.status[seqs] if status is None or not np.isscalar(status) else np.full(len(seqs), status, self.status.dtype)
+        came = np.bincount(new)
+        self._count_slot(len(came) - 1)
+        self._counts[: len(came)] += came
         pend = new == PENDING
         if pend.any():
             p = seqs[pend]
