@@ -133,6 +133,10 @@ def lay_out(
 
 
 def subset(items: dict[str, np.ndarray], mask: np.ndarray | slice) -> dict[str, np.ndarray]:
+    """The items selected by ``mask`` (a slice, a boolean mask or positions); a mask that keeps every item gives
+    the same columns in a new dict (columns are only ever written in place before they are shared)."""
+    if isinstance(mask, np.ndarray) and mask.dtype == bool and mask.all():
+        return dict(items)
     return {name: values[mask] for name, values in items.items()}
 
 

@@ -229,7 +229,8 @@ class BatchedEngine(EventEngine):
         state.sends[seqs[tl.kind == SEND]] += 1
         self._plan(items, later)
         rid = self._record(loop, index, seqs, ctx, items, later, np.ones(k, bool))
-        self._apply(subset(items, ~later), later=False)
+        if not later.all():
+            self._apply(subset(items, ~later), later=False)
         if later.any():
             self.blocks.append(key_sorted(subset(items, later)))
         if self.chains[rid].total == 0:
