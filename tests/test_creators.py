@@ -192,3 +192,17 @@ def test_job_notifications_send_on_the_jobs_two_minute_context():
         assert (alerts.loc[done, "status"] == "sent").all()
         finished = renewals["created_at"] < result.start + pd.Timedelta(minutes=50) - pd.Timedelta(seconds=130)
         assert (renewals["status"] == "pending").all() and (renewals.loc[finished, "deliveries"] == 1).all()
+
+
+def test_arrival_run_answers_channel_and_type_questions_from_its_codes():
+    """What the batched engine asks of the arrivals (on which channels, of which type) agrees with their texts."""
+    from notifsim.workloads.arrivals import ArrivalRun
+
+    types = {"ExpirationWarning": 2.0, "RenewalSuccess": 1.0, "Revocation": 1.0, "DeploymentFailure": 1.0}
+    model = Poisson(600, channels={"Slack": 1.0, "PagerDuty": 1.0, "Email": 0.5}, types=types)
+    run = ArrivalRun(model, model.arrivals(np.random.default_rng(5), 3 * 3600.0), hooks=None)  # type: ignore[arg-type]
+    for names in ({"Email"}, {"Slack"}, {"Slack", "Email"}, {"Webhook"}, set()):
+        assert (run.on_channels(names) == np.isin(run.channel, sorted(names))).all(), names
+    for name in ("Revocation", "RenewalSuccess", "RenewalFailure"):
+        assert (run.of_type(name) == (run.type == name)).all(), name
+    assert run.on_channels({"Email"}).sum() > run.of_type("RenewalSuccess").sum() > 0

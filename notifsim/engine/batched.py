@@ -260,10 +260,8 @@ class BatchedEngine(EventEngine):
         facts = self.facts()
         stateful = {name for name, ch in state.channels.items() if getattr(ch, "stateful", False)}
         n = len(run)
-        channel = np.asarray(run.channel, dtype=object)
-        kind = np.asarray(run.type, dtype=object)
-        revocation = kind == "Revocation"
-        on_stateful = np.array([c in stateful for c in channel.tolist()], bool) if n else np.zeros(0, bool)
+        revocation = run.of_type("Revocation")
+        on_stateful = run.on_channels(stateful)
         if revocation.any() and {"Webhook", "Email"} & stateful:
             on_stateful |= revocation
         scalar = np.flatnonzero(on_stateful)

@@ -156,6 +156,20 @@ class ArrivalRun:
     def __len__(self) -> int:
         return len(self.times)
 
+    def of_type(self, name: str) -> np.ndarray:
+        """Whether each arrival is of type ``name`` (from the type codes, without comparing texts)."""
+        types = list(self.workload.types)
+        return self.type_index == types.index(name) if name in types else np.zeros(len(self), bool)
+
+    def on_channels(self, names: set[str]) -> np.ndarray:
+        """Whether each arrival's :attr:`channel` is one of ``names`` (from the codes, as :meth:`Poisson._label` sets it)."""
+        flags = np.array([c in names for c in self.workload.channels], bool)
+        out = flags[self.channel_index] if len(self) else np.zeros(0, bool)
+        jobs = [i for i, t in enumerate(self.workload.types) if t in JOB_NOTIFICATION_TYPES]
+        if jobs:
+            out[np.isin(self.type_index, jobs)] = JOB_NOTIFICATION_CHANNEL in names
+        return out
+
     def specs(self, i: int) -> list[dict[str, Any]]:
         """The rows arrival ``i`` creates, as ``Create`` arguments."""
         type_ = str(self.type[i])
@@ -198,10 +212,11 @@ class ArrivalRun:
         row_recipient = self.owner[lo:hi].astype(np.int64)[arrival - lo] - 1
         text = pa.large_string()
         cert = pc.binary_join_element_wise(pa.scalar("mc-", text), pa.array(arrival + 1).cast(text), pa.scalar("", text))
-        row_types = pa.array(np.array(types, dtype=object)[row_type] if len(row_type) else [], type=text)
-        plain = pc.binary_join_element_wise(row_types, pa.scalar(" for certificate ", text), cert, pa.scalar("", text))
-        revoked = pc.binary_join_element_wise(pa.scalar("Certificate ", text), cert, pa.scalar(" has been revoked", text), pa.scalar("", text))
-        message = pc.if_else(pa.array(revocation[arrival - lo] if len(arrival) else np.empty(0, bool)), revoked, plain)
+        row_types = pa.array(types, type=text).take(pa.array(row_type, pa.int64()))
+        message = pc.binary_join_element_wise(row_types, pa.scalar(" for certificate ", text), cert, pa.scalar("", text))
+        if revocation.any():
+            revoked = pc.binary_join_element_wise(pa.scalar("Certificate ", text), cert, pa.scalar(" has been revoked", text), pa.scalar("", text))
+            message = pc.if_else(pa.array(revocation[arrival - lo]), revoked, message)
         return {
             "arrival": arrival,
             "first": first,
