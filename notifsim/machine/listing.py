@@ -13,6 +13,8 @@ import numpy as np
 from sortedcontainers import SortedList
 
 _INT = np.int64
+#: Entries below which the retry index merges new entries by sorting everything again (cheaper than inserting).
+_MERGE_BY_SORT = 8192
 
 
 class PendingIndex:
@@ -90,7 +92,7 @@ class RetryIndex:
     still failed with that ``next_retry_at``.  They are kept as one sorted
     complex array (real part ``next_retry_at``, imaginary part the row: numpy
     orders complex numbers by real part, then imaginary part), and entries
-    added since the last listing wait in a buffer that is sorted and merged in
+    added since the last listing wait in a buffer that is merged in (one sort)
     when the index is next read.
     """
 
@@ -112,10 +114,13 @@ class RetryIndex:
         if self._one:
             self._added.append(np.array(self._one, np.complex128))
             self._one = []
-        if self._added:
-            added = np.sort(np.concatenate(self._added)) if len(self._added) > 1 else np.sort(self._added[0])
+        if self._added:  # entries equal in both parts are the same value, so any sort gives the one order
+            if len(self.armed) < _MERGE_BY_SORT:
+                self.armed = np.sort(np.concatenate([self.armed, *self._added]))
+            else:  # a large index: insert the few new entries where they go (linear, not n log n)
+                added = np.sort(np.concatenate(self._added))
+                self.armed = np.insert(self.armed, np.searchsorted(self.armed, added, side="right"), added)
             self._added = []
-            self.armed = np.insert(self.armed, np.searchsorted(self.armed, added, side="right"), added)
         return self.armed
 
     def due(self, now: float, limit: int, max_attempts: int, status: np.ndarray, next_retry_at: np.ndarray, retry_count: np.ndarray, failed: int) -> np.ndarray:
