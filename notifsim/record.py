@@ -140,7 +140,14 @@ class Recorder:
 
     def notification(self, origin: str) -> None:
         """A row was inserted (``origin``: created or initial)."""
-        self.notifications(1, origin)
+        rows = self.rows
+        if rows.n >= rows.cap:
+            rows.reserve(1)
+        n = rows.n
+        c = rows.cols  # the counts of a new slot are already 0 (buffers grow zeroed)
+        c["first_delivered"][n] = _NAN
+        c["origin"][n] = ORIGINS.index(origin)
+        rows.n = n + 1
 
     def notifications(self, k: int, origin: str) -> None:
         """``k`` rows were inserted."""

@@ -189,6 +189,8 @@ class BatchedEngine(EventEngine):
         table = self.state.table
         limits = {"process": now if table.has_pending() else bound, "retry": min(bound, table.first_retry_due())}
         stop = min(grid.first_at_or_after(limits[loop]) for _, loop, grid in self._sources)
+        if all(grid.next >= stop for _, _, grid in self._sources):  # nothing to skip (the common case in a busy run)
+            return
         taken = [(r, loop, grid.take_before(stop)) for r, loop, grid in self._sources]
         if not any(len(times) for _, _, times in taken):
             return

@@ -30,6 +30,7 @@ class PendingIndex:
     def __init__(self, capacity: int) -> None:
         self.dated = SortedList()
         self.fresh: list[np.ndarray] = []
+        self._fresh_one: list[int] = []  # rows entered one at a time, not yet in ``fresh``
         self.stamp = np.zeros(capacity, _INT)
 
     def grow(self, capacity: int, n: int) -> None:
@@ -41,7 +42,7 @@ class PendingIndex:
         """Row ``seq`` has just become pending with this ``sent_at`` (NaN: NULL)."""
         self.stamp[seq] += 1
         if sent_at != sent_at:
-            self.fresh.append(np.array([seq], _INT))
+            self._fresh_one.append(seq)
         else:
             self.dated.add((-sent_at, seq, int(self.stamp[seq])))
 
@@ -76,6 +77,9 @@ class PendingIndex:
 
     def _fresh(self, status: np.ndarray, sent_at: np.ndarray, pending: int) -> np.ndarray:
         """Pending rows with sent_at NULL, in insertion order (compacting the candidate arrays)."""
+        if self._fresh_one:
+            self.fresh.append(np.array(self._fresh_one, _INT))
+            self._fresh_one = []
         if not self.fresh:
             return np.empty(0, _INT)
         cand = np.concatenate(self.fresh) if len(self.fresh) > 1 else self.fresh[0]
