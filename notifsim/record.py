@@ -324,22 +324,22 @@ class Recorder:
             self.id_parts = IdParts(columns["id"], *parts)
         ids, channels = columns["id"], columns["channel"]
         s = self.sends
-        order = np.lexsort((s.used("ordinal"), s.used("seq"), s.used("at"), s.used("done")))
-        self.attempt_rows = s.used("seq")[order].copy()
+        order = _lexsorted((s.used("done"), s.used("at"), s.used("seq"), s.used("ordinal")))
+        self.attempt_rows = _in_order(s.used("seq"), order)
         a_seq = pa.array(self.attempt_rows)
-        errors = _decode(texts, s.used("error")[order])
+        errors = _decode(texts, _in_order(s.used("error"), order))
         attempts = {
             "notification_id": ids.take(a_seq),
-            "at": s.used("at")[order],
-            "loop": _decode(pa.array(LOOPS, pa.large_string()), s.used("loop")[order].astype(np.int32)),
-            "retry_count_before": s.used("rc")[order],
+            "at": _in_order(s.used("at"), order),
+            "loop": _decode(pa.array(LOOPS, pa.large_string()), _in_order(s.used("loop"), order).astype(np.int32)),
+            "retry_count_before": _in_order(s.used("rc"), order),
             "outcome": pc.if_else(pc.is_null(errors), "ok", "error").cast(pa.large_string()),
             "error": errors,
-            "latency_s": s.used("latency")[order],
-            "delivered": s.used("delivered")[order],
+            "latency_s": _in_order(s.used("latency"), order),
+            "delivered": _in_order(s.used("delivered"), order),
             "channel": channels.take(a_seq),
-            "retry_after_s": s.used("retry_after")[order],
-            "replica": s.used("replica")[order].astype(np.int64),
+            "retry_after_s": _in_order(s.used("retry_after"), order),
+            "replica": _in_order(s.used("replica"), order).astype(np.int64),
         }
         self.sends = _Buffer(_ATTEMPT_COLUMNS, 1)
         del s  # the last reference to the Send buffer
@@ -491,16 +491,16 @@ def _text_column(column: TextColumn) -> pa.ChunkedArray:
     return pa.chunked_array(arrays, pa.large_string())
 
 
-def _id_column(table: NotificationTable) -> pa.ChunkedArray:
+def _id_column(table: NotificationTable, rows_per_slice: int) -> pa.ChunkedArray:
     """Every row's id as Arrow strings: given ids as they are, generated ones built from their parts
-    (in slices of :data:`_ID_SLICE` rows, so the intermediate texts of a large run stay small)."""
+    (in slices, of :data:`_ID_SLICE` rows for a large run, so the intermediate texts stay small)."""
     n = table.n
     counters, id_ns = table.column("counter"), table.column("id_ns")
     text = pa.large_string()
     prefix, dash, empty = pa.scalar(GENERATED_ID_PREFIX, text), pa.scalar("-", text), pa.scalar("", text)
     chunks = []
-    for lo in range(0, max(n, 1), _ID_SLICE):
-        hi = min(n, lo + _ID_SLICE)
+    for lo in range(0, max(n, 1), rows_per_slice):
+        hi = min(n, lo + rows_per_slice)
         part = counters[lo:hi]
         if table._given_text and not part.all():  # counter 0: an id given by a backlog row
             given = pa.array([table._given_text.get(seq) for seq in range(lo, hi)], type=text)
@@ -510,7 +510,7 @@ def _id_column(table: NotificationTable) -> pa.ChunkedArray:
             chunks.append(given)
             continue
         made = pc.binary_join_element_wise(prefix, pa.array(id_ns[lo:hi]).cast(text), dash, pa.array(part).cast(text), empty)
-        chunks.append(pc.if_else(pa.array(part > 0), made, given))
+        chunks.append(made if part.all() else pc.if_else(pa.array(part > 0), made, given))
     return pa.chunked_array(chunks, text)
 
 
@@ -518,9 +518,32 @@ def _id_column(table: NotificationTable) -> pa.ChunkedArray:
 _ID_SLICE = 1 << 17
 
 
+def _in_order(values: np.ndarray, order: np.ndarray | slice) -> np.ndarray:
+    """``values`` rearranged by ``order``: always a new array of exactly their length (the buffer behind them goes)."""
+    return values.copy() if isinstance(order, slice) else values[order]
+
+
+def _lexsorted(keys: tuple[np.ndarray, ...]) -> np.ndarray | slice:
+    """The order that sorts rows by ``keys`` (first key first); ``slice(None)`` when they are in order already
+    (Send calls are mostly recorded in the order they end: checking costs a few comparisons, sorting far more)."""
+    n = len(keys[0])
+    if n > 1:
+        before = np.zeros(n - 1, bool)  # row i comes strictly before row i + 1 by the keys compared so far
+        tied = np.ones(n - 1, bool)
+        for key in keys:
+            a, b = key[:-1], key[1:]
+            before |= tied & (a < b)
+            tied &= a == b
+            if not tied.any():
+                break
+        if not (before | tied).all():
+            return np.lexsort(keys[::-1])
+    return slice(None)
+
+
 def _table_columns(table: NotificationTable, large: bool) -> dict[str, Any]:
     """certctl's columns of every row — strings as Arrow arrays, numbers as arrays — emptying the table."""
-    out: dict[str, Any] = {"id": _id_column(table).combine_chunks()}  # one array: attempts take from it
+    out: dict[str, Any] = {"id": _id_column(table, _ID_SLICE if large else max(table.n, 1)).combine_chunks()}  # one array: attempts take from it
     out["type"] = _decode(_pool_array(table.types), table.column("type").astype(np.int32))
     out["certificate_id"] = _text_column(table.certificate_ids)
     out["channel"] = _decode(_pool_array(table.channels), table.column("channel").astype(np.int32))

@@ -133,6 +133,9 @@ def check_invariants(world, result: notifsim.Result) -> bool:
     created = n[n["origin"] == "created"]
     assert set(n.loc[n["origin"] == "initial", "id"]) == set(initial)
     assert n["id"].is_unique
+    # Send calls in the order they returned (start + latency; times are kept to the microsecond)
+    returned = (att["at"] - start).dt.total_seconds().to_numpy() + att["latency_s"].to_numpy()
+    assert (np.diff(returned) >= -1e-6).all()
 
     # -- statuses and sample counts ------------------------------------------------
     assert set(n["status"]) <= set(STATUSES)
