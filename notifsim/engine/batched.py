@@ -440,7 +440,7 @@ class BatchedEngine(EventEngine):
         refused = t >= np.minimum(it["deadline"], it["cancel"])
         recorded = (kind == SEND) | (kind == INSTANT)
         if recorded.any():
-            r = recorded
+            r = slice(None) if recorded.all() else recorded  # every item a Send: the columns as they are
             state.recorder.attempts_many(
                 seq[r],
                 it["start"][r],
@@ -464,11 +464,16 @@ class BatchedEngine(EventEngine):
             self._write_no_notifier_many(seq[nn], t[nn])
         live = (kind == SEND) & ~refused
         if live.any():
-            s = seq[live]
-            ok = self._db_ok(s, t[live])
+            every = live.all()
+            s = seq if every else seq[live]
+            ok = self._db_ok(s, t if every else t[live])
             if ok.any():
-                s = s[ok]
-                pick = np.flatnonzero(live)[ok]
+                pick: np.ndarray | slice
+                if every and ok.all():
+                    pick = slice(None)
+                else:
+                    s = s[ok]
+                    pick = np.flatnonzero(live)[ok]
                 error = it["error"][pick]
                 u = None
                 if state.jitter_salt is not None:
