@@ -431,22 +431,26 @@ class NotificationTable:
             getattr(self, name)[seqs] = value
         if status is not None:
             self.status[seqs] = status
-        new = self.status[seqs] if status is None or not np.isscalar(status) else np.full(len(seqs), status, self.status.dtype)
-        came = np.bincount(new)
-        self._count_slot(len(came) - 1)
-        self._counts[: len(came)] += came
-        pend = new == PENDING
-        if pend.any():
-            p = seqs[pend]
-            self._pending.enter_many(p, self.sent_at[p])
-        failed = new == FAILED
-        if failed.any():
-            f = seqs[failed]
-            nra = self.next_retry_at[f]
+        if isinstance(status, (int, np.integer)):  # every row takes the same status
+            code = int(status)
+            new = np.full(len(seqs), code, self.status.dtype)
+            self._count_slot(code)
+            self._counts[code] += len(seqs)
+            pending, failed = (seqs if code == PENDING else seqs[:0]), (seqs if code == FAILED else seqs[:0])
+        else:
+            new = self.status[seqs]
+            came = np.bincount(new)
+            self._count_slot(len(came) - 1)
+            self._counts[: len(came)] += came
+            pending, failed = seqs[new == PENDING], seqs[new == FAILED]
+        if len(pending):
+            self._pending.enter_many(pending, self.sent_at[pending])
+        if len(failed):
+            nra = self.next_retry_at[failed]
             stranded = np.isnan(nra)
             self._stranded += int(np.count_nonzero(stranded))
             if (~stranded).any():
-                self._retry.enter_many(nra[~stranded], f[~stranded])
+                self._retry.enter_many(nra[~stranded], failed[~stranded])
         if self._alerts.watching:
             alert = self.type[seqs] == _ALERT
             self._alerts.took_many(seqs[alert], new[alert])
