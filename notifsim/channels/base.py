@@ -56,7 +56,10 @@ class ChannelState(Protocol):
     A state whose Sends depend on the Sends before it (a rate limit, a script)
     is ``stateful`` and has only ``send``; the others also have
     ``send_many(now, recipients, keys, pools)`` for arrays of Sends, giving
-    exactly what ``send`` gives for each.
+    exactly what ``send`` gives for each.  A state whose outcomes do not depend
+    on ``now`` may say so with ``timeless = True``: the batched engine then
+    draws a Send's outcome once, however often its start moves while a chain
+    is laid out.
     """
 
     stateful: bool

@@ -51,6 +51,7 @@ class _ComposeState:
     def __init__(self, states: list):
         self.states = states
         self.stateful = any(state.stateful for state in states)
+        self.timeless = all(getattr(state, "timeless", False) for state in states)
 
     def in_outage(self, now: float) -> bool:
         """Whether any composed model is in an outage at ``now``."""

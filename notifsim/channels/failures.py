@@ -108,6 +108,7 @@ class Bernoulli(ChannelModel):
 
 class _BernoulliState:
     stateful = False
+    timeless = True  # keyed draws only: the same outcome whenever the Send begins
 
     def __init__(self, model: Bernoulli, error: str, uniform: KeyedUniform, latency):
         self.p_fail = model.p_fail
@@ -385,6 +386,7 @@ class PermanentRecipients(ChannelModel):
 
 class _PermanentState:
     stateful = False  # a recipient's verdict never changes
+    timeless = True
 
     def __init__(self, model: PermanentRecipients, error: str, salt: int, latency):
         self.threshold = model.fraction * 2.0**64

@@ -52,7 +52,7 @@ class Timeline(NamedTuple):
 
 
 def channel_facts(state: RunState) -> dict[str, np.ndarray]:
-    """Per channel code of the table: notifier, HTTP, client timeout (inf: none), Email, stateful model,
+    """Per channel code of the table: notifier, HTTP, client timeout (inf: none), Email, stateful model, timeless model,
     the code of the error its adapter returns for the provider's acceptance status (-1: it takes it)."""
     texts = state.table.channels.texts
     timeouts = [CLIENT_TIMEOUT_S.get(t) for t in texts]
@@ -63,6 +63,7 @@ def channel_facts(state: RunState) -> dict[str, np.ndarray]:
         "timeout": np.array([np.inf if v is None else v for v in timeouts], float),
         "email": np.array([t == "Email" for t in texts], bool),
         "stateful": np.array([bool(getattr(state.channels.get(t), "stateful", False)) for t in texts], bool),
+        "timeless": np.array([bool(getattr(state.channels.get(t), "timeless", False)) for t in texts], bool),
     }
 
 
@@ -111,8 +112,9 @@ def timelines(
     raw_retry = np.full(k, np.nan)
     start = t0.copy()
     evaluated = np.full(k, np.nan)  # the start each row's raw outcome was evaluated at
+    moves = has & ~facts["timeless"][ch]  # rows whose outcome depends on when their Send begins
     for _ in range(_MAX_PASSES):
-        redo = has & ~(evaluated == start)
+        redo = (has & np.isnan(evaluated)) | (moves & ~(evaluated == start))
         if redo.any():
             _evaluate(state, ch, redo, start, recipients, key, raw_delivered, raw_error, raw_latency, raw_retry)
             evaluated[redo] = start[redo]
