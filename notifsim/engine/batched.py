@@ -372,7 +372,7 @@ class BatchedEngine(EventEngine):
         state = self.state
         rlo = int(a["row_start"][lo])
         rhi = int(a["row_start"][hi]) if hi < len(a["row_start"]) else len(a["t"])
-        rows = np.arange(rlo, rhi)
+        rows = slice(rlo, rhi)
         cert = a["certificate_id"].slice(rlo, rhi - rlo)
         message = a["message"].slice(rlo, rhi - rlo)
         seqs = state.table.create_many(
@@ -409,10 +409,9 @@ class BatchedEngine(EventEngine):
                 own["chain"][:] = rid
                 self.chains[rid] = Chain(None, -1, chain_rows, self._context_of(own), own)
                 later["chain"][where_all[sel]] = rid
-        now_rows = a["now_rows"]
-        sel = (now_rows >= rlo) & (now_rows < rhi)
-        if sel.any():
-            first = subset(a["now"], sel)
+        lo_n, hi_n = np.searchsorted(a["now_rows"], [rlo, rhi])  # now_rows ascends
+        if hi_n > lo_n:
+            first = subset(a["now"], slice(int(lo_n), int(hi_n)))
             first["seq"] = a["seq"][first["seq"]]
             self._apply(first, later=False)
 
