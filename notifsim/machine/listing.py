@@ -3,8 +3,10 @@
 Both are kept the cheap way: a row is added when it takes the status, and
 never removed when it leaves it; a listing checks each entry it touches
 against the row as it is now and drops the stale ones.  So a transition
-costs O(1) (O(log n) for the sorted ones) and a listing O(entries it
-touches).  The checks read the table's columns, passed in by the table.
+costs O(1) (O(log n) for a dated pending row) and a listing about
+O(entries it touches) (the retry index first merges the entries added
+since the last listing, in one numpy pass).  The checks read the table's
+columns, passed in by the table.
 """
 
 from __future__ import annotations
