@@ -148,26 +148,25 @@ class BatchedEngine(EventEngine):
             self.recorder.open_tick(loop, self.env.now, replica, skipped=True)
             return False
         self.running[(loop, replica)] = True
-        index, ctx, listed = self.listing(loop, replica)
-        if listed is None:
+        index, ctx, seqs, rcs = self.listed_rows(loop, replica)
+        if seqs is None:
             return False
-        if not listed:
+        if not len(seqs):
             self.recorder.close_tick(index, 0, 0, self.env.now, False)
             self.running[(loop, replica)] = False
             return False
         if loop == "retry" and self.policy.retry_via_pending:
-            self.move_to_pending(loop, index, ctx, listed)
+            self.move_to_pending(loop, index, ctx, list(zip(seqs.tolist(), rcs.tolist())))
             return False
         state = self.state
-        seqs = np.array([s for s, _ in listed], np.int64)
         ch = state.table.channel[seqs].astype(np.int64)
         collide = bool((state.planned[seqs] > 0).any())
         if not self.bulk or self.facts()["stateful"][ch].any() or collide:
             if collide:
                 self._hand_over(seqs)
-            self.env.process(self.tick_body(loop, index, ctx, listed, 0, 0, False))
+            self.env.process(self.tick_body(loop, index, ctx, list(zip(seqs.tolist(), rcs.tolist())), 0, 0, False))
             return True
-        self._lay_out_tick(loop, index, ctx, listed, seqs, ch)
+        self._lay_out_tick(loop, index, ctx, seqs, rcs, ch)
         return False
 
     def _skip_empty(self) -> None:
@@ -214,7 +213,7 @@ class BatchedEngine(EventEngine):
                 t = min(t, float(a["later"]["t"][a["later_taken"]]))
         return t
 
-    def _lay_out_tick(self, loop: str, index: int, ctx: Context, listed: list[tuple[int, int]], seqs: np.ndarray, ch: np.ndarray) -> None:
+    def _lay_out_tick(self, loop: str, index: int, ctx: Context, seqs: np.ndarray, rc: np.ndarray, ch: np.ndarray) -> None:
         """Lay a tick's rows out: its first step now, the rest to the agenda."""
         state = self.state
         facts = self.facts()
@@ -226,7 +225,6 @@ class BatchedEngine(EventEngine):
         dl = np.full(k, float(ctx.deadline))
         cancel = np.full(k, float(ctx.cancel))
         tl = timelines(state, ch, state.table.recipient[seqs], key, attempt, chain_no, np.full(k, now), dl, facts, cancel)
-        rc = np.array([r for _, r in listed], np.int64)
         items, later = lay_out(tl, seqs, rc, _PROCESS if loop == "process" else _RETRY, dl, chain_no, cancel, np.full(k, ctx.replica, np.int16))
         state.sends[seqs[tl.kind == SEND]] += 1
         self._plan(items, later)

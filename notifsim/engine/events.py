@@ -152,7 +152,14 @@ class EventEngine:
                 env.process(self._tick(loop, replica))
 
     def listing(self, loop: str, replica: int) -> tuple[int, Context, list[tuple[int, int]] | None]:
-        """A tick starts now: its index, context and listed rows ``(seq, retry_count)`` (None: the List failed).
+        """A tick starts now: its index, context and listed rows ``(seq, retry_count)`` (None: the List failed);
+        :meth:`listed_rows` with the rows as a list."""
+        index, ctx, seqs, rcs = self.listed_rows(loop, replica)
+        return index, ctx, None if seqs is None else list(zip(seqs.tolist(), rcs.tolist()))
+
+    def listed_rows(self, loop: str, replica: int) -> tuple[int, Context, np.ndarray | None, np.ndarray]:
+        """A tick starts now: its index, context, the row numbers it lists (None: the List failed) and their
+        retry counts as listed.
 
         ``process`` is ``ProcessPendingNotifications`` (up to ``pending_batch``
         pending rows, ``sent_at DESC NULLS LAST``); ``retry`` is
@@ -166,15 +173,14 @@ class EventEngine:
         if not state.db.available(start):  # List fails: the service returns its error with zero sends
             self.recorder.close_tick(index, 0, 0, start, False, error=f"failed to list notifications: {state.db.error}")
             self.running[(loop, replica)] = False
-            return index, state.context(replica, start, start), None
+            return index, state.context(replica, start, start), None, np.empty(0, np.int64)
         if loop == "process":
             ctx = state.context(replica, start, start + policy.process_deadline)
             seqs = table.pending_seqs(policy.pending_batch)
         else:
             ctx = state.context(replica, start, start + policy.retry_deadline)
             seqs = table.retry_eligible_seqs(start, policy.max_attempts, policy.sweep_limit)
-        rcs = table.retry_count[seqs]
-        return index, ctx, list(zip(seqs.tolist(), rcs.tolist()))
+        return index, ctx, seqs, table.retry_count[seqs]
 
     def _tick(self, loop: str, replica: int) -> Generator[Any, Any, None]:
         """One run of a loop: list rows once at the start, then send them one by one (or move them to pending)."""
