@@ -303,6 +303,21 @@ def test_the_report_opens_with_the_search(tmp_path, outage_search):
     assert "backoff_base = &quot;20m&quot;" in text
 
 
+def test_the_report_of_one_tune_shows_that_tune_only(tmp_path):
+    """Two tunes in one file: a report of one tune's runs has its search section alone; a report of every run has both."""
+    from notifsim.report import build_report
+
+    db = tmp_path / "two.duckdb"
+    first = _search(db, budget=2, batch=2, name="first")
+    second = _search(db, budget=2, batch=2, name="second", objective="undelivered_rate")
+    only_first = build_report(db, run_ids=first.run_ids())
+    assert "<h3>first</h3>" in only_first and "<h3>second</h3>" not in only_first
+    only_second = build_report(db, run_ids=second.run_ids())
+    assert "<h3>second</h3>" in only_second and "<h3>first</h3>" not in only_second
+    both = build_report(db)
+    assert "<h3>first</h3>" in both and "<h3>second</h3>" in both
+
+
 def test_the_search_figures_draw(outage_search):
     import matplotlib
 

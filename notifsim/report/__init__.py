@@ -51,7 +51,7 @@ def build_report(
     )
     from .search import section as search_section
 
-    found = search_section(db, experiment)
+    found = search_section(db, study.metrics["experiment"].unique().tolist())
     parts = [
         *([("search", "Policy search", found)] if found else []),
         ("runs", "Runs and configurations", sections.runs(study)),

@@ -4,6 +4,7 @@ found, the comparison with the presets, the TOML snippet and the two search figu
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 
 from matplotlib.figure import Figure
 
@@ -11,23 +12,19 @@ from .. import analysis, display, plots
 from . import html
 
 
-def tunes_in(db: str | os.PathLike, experiment: str | None) -> list[str]:
-    """The names of the tunes of ``db`` whose experiment is reported (all of them when ``experiment`` is None)."""
+def tunes_in(db: str | os.PathLike, experiments: Collection[str]) -> list[str]:
+    """The names of the tunes of ``db`` whose runs are among those reported (their experiments: ``experiments``)."""
     from ..tuning import tune_names
-    from ..tuning.evaluate import EXPERIMENT_PREFIX, experiment_name
+    from ..tuning.evaluate import experiment_name
 
-    names = tune_names(db)
-    if experiment is None:
-        return names
-    if not experiment.startswith(EXPERIMENT_PREFIX):
-        return []
-    return [n for n in names if experiment_name(n) == experiment]
+    wanted = set(experiments)
+    return [n for n in tune_names(db) if experiment_name(n) in wanted]
 
 
-def section(db: str | os.PathLike, experiment: str | None) -> str:
-    """The section's HTML ('' when no tune is reported)."""
+def section(db: str | os.PathLike, experiments: Collection[str]) -> str:
+    """The section's HTML for the tunes of the reported runs' ``experiments`` ('' when there is none)."""
     parts: list[str] = []
-    for name in tunes_in(db, experiment):
+    for name in tunes_in(db, experiments):
         from ..tuning import load_tune
 
         result = load_tune(db, name)
