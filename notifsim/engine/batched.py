@@ -88,7 +88,8 @@ class BatchedEngine(EventEngine):
             if key[0] >= horizon:
                 self.flush((horizon, (-9,)))
                 break
-            self.flush(key)
+            if self.blocks or self._plan_arrivals is not None:  # else nothing is laid out: nothing to apply
+                self.flush(key)
             env.step()
         for chain in self.chains.values():  # laid-out ticks still running at the horizon: their counts so far
             if chain.loop is not None:
