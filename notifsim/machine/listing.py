@@ -148,8 +148,11 @@ class RetryIndex:
         if len(eligible) > limit:  # the rest of the prefix stays as it is, stale entries included
             live[int(eligible[limit]) :] = True  # not examined: leave them in place
             eligible = eligible[:limit]
-        if not live.all():
-            self.armed = np.concatenate([armed[:end][live], armed[end:]])
+        if not live.all():  # drop the stale entries: the kept ones move up against the rest, in place (no copy of the rest)
+            kept = armed[:end][live]
+            start = end - len(kept)
+            armed[start:end] = kept
+            self.armed = armed[start:]
         return seqs[eligible]
 
     def first_due(self, status: np.ndarray, next_retry_at: np.ndarray, failed: int) -> float:
