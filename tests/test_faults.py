@@ -20,6 +20,13 @@ from notifsim.unwritten import RunNotWrittenError, load_parquet, unwritten_dir
 
 NOTIFSIM = [sys.executable, "-m", "notifsim"]
 
+
+def _ctrl_c_reaches_it() -> None:
+    """Run in the child before it starts: Ctrl-C does what it does in a terminal, even when this suite was started
+    where SIGINT is ignored (a background job of a shell without job control), which a child would inherit."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 #: A process that opens the DuckDB file read-write (taking its lock), says so, and holds it until its stdin closes.
 HOLDER = "import duckdb, sys\ncon = duckdb.connect(sys.argv[1])\nprint('held', flush=True)\nsys.stdin.read()\ncon.close()\n"
 
@@ -125,7 +132,8 @@ def _cpu_seconds(pid: int) -> float:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to see the run has started")
 def test_ctrl_c_says_nothing_was_written_and_leaves_the_database_unchanged(results_db):
     before = results_db.read_bytes()
-    proc = subprocess.Popen([*NOTIFSIM, "run", "--horizon", "365d", "--db", str(results_db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = [*NOTIFSIM, "run", "--horizon", "365d", "--db", str(results_db)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_reaches_it)
     deadline = time.monotonic() + 120
     while _cpu_seconds(proc.pid) < 4 and time.monotonic() < deadline:  # imports done, simulating
         assert proc.poll() is None, proc.communicate()
@@ -176,6 +184,7 @@ def test_ctrl_c_while_waiting_for_the_database_saves_the_finished_run(results_db
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_ctrl_c_reaches_it,
         )
         assert proc.stderr is not None
         assert proc.stderr.readline().startswith("notifsim: waiting for")  # the run is finished and waiting
