@@ -200,7 +200,7 @@ class EventEngine:
         for seq, _ in listed:
             if now >= ctx.end:
                 hit = True
-            elif state.db.write_ok(now, state.write_key(seq)):
+            elif state.write_ok(seq, now):
                 state.service.move_to_pending(seq)
         self.recorder.close_tick(index, len(listed), 0, now, hit)
         self.running[(loop, ctx.replica)] = False
@@ -334,7 +334,7 @@ class EventEngine:
             state.recorder.action(nid, now, action, None, None, "not_found", None)
             return "not_found"
         from_status, rc_before = state.table.value(seq, "status"), int(state.table.retry_count[seq])
-        if not state.db.write_ok(now, state.write_key(seq)):  # certctl answers 500 and the row is unchanged
+        if not state.write_ok(seq, now):  # certctl answers 500 and the row is unchanged
             state.recorder.action(nid, now, action, from_status, rc_before, "error", seq)
             return "error"
         try:

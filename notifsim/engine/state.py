@@ -257,11 +257,14 @@ class RunState:
         """The Send returned at ``now``: record it."""
         self.recorder.attempt(send.seq, send.start, send.loop, send.rc_before, send.error, send.latency, send.delivered, now, send.retry_after, send.replica)
 
-    def write_key(self, seq: int) -> int:
-        """The key of row ``seq``'s next status write (its database draw); counts the write."""
+    def write_ok(self, seq: int, now: float) -> bool:
+        """Whether the database takes row ``seq``'s next status write at ``now`` (drawn with the write's key,
+        from the row's key and its count of writes, which this counts; a database that never fails draws nothing)."""
         n = int(self.writes[seq])
         self.writes[seq] = n + 1
-        return mix64(((int(self.keys[seq]) ^ _WRITE_SALT) + n) & _MASK)
+        if not self.db.faulty:
+            return True
+        return self.db.write_ok(now, mix64(((int(self.keys[seq]) ^ _WRITE_SALT) + n) & _MASK))
 
     def write(self, send: Send, ctx: Context, now: float) -> bool:
         """The service's status write after ``send`` returned at ``now``; True when the ended context refused it.
@@ -272,7 +275,7 @@ class RunState:
         if now >= ctx.end:
             return True
         seq = send.seq
-        if not self.db.write_ok(now, self.write_key(seq)):
+        if not self.write_ok(seq, now):
             return False
         error = self.table.texts.text(send.error) if send.error >= 0 else None
         u = None
@@ -289,7 +292,7 @@ class RunState:
         """T3/T6 for a row whose channel has no notifier; True when the ended context refused the write."""
         if now >= ctx.end:
             return True
-        if self.db.write_ok(now, self.write_key(seq)):
+        if self.write_ok(seq, now):
             self.service.finish_no_notifier(seq, now)
         return False
 
