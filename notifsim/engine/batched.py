@@ -41,7 +41,7 @@ from ..workloads.arrivals import ArrivalRun
 from .agenda import ITEM, Chain, key_sorted, lay_out, prefix, subset
 from .clock import arrival_order, completion_order, tick_order
 from .events import LOOPS, EventEngine
-from .state import _WRITE_SALT, Context, Send
+from .state import Context, Send
 from .timeline import INSTANT, NO_NOTIFIER, SEND, channel_facts, timelines
 
 _CREATE, _PROCESS, _RETRY = LOOP_CODE["create"], LOOP_CODE["process"], LOOP_CODE["retry"]
@@ -464,7 +464,7 @@ class BatchedEngine(EventEngine):
         if live.any():
             every = live.all()
             s = seq if every else seq[live]
-            ok = self._db_ok(s, t if every else t[live])
+            ok = state.write_ok_many(s, t if every else t[live])
             if ok.any():
                 pick: np.ndarray | slice
                 if every and ok.all():
@@ -491,19 +491,9 @@ class BatchedEngine(EventEngine):
                     if chain.applied >= chain.total:  # the chain ends with its last item (rounds may apply it early)
                         self._finish(rid, float(chain.items["t"].max()))
 
-    def _db_ok(self, seqs: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """The database's verdict on a status write of each (distinct) row at ``t``; counts the writes."""
-        state = self.state
-        n = state.writes[seqs]
-        state.writes[seqs] = n + 1
-        if not state.db.faulty:
-            return np.ones(len(seqs), bool)
-        keys = mix64_many((state.keys[seqs] ^ np.uint64(_WRITE_SALT)) + n.astype(np.uint64))
-        return state.db.write_ok_many(t, keys)
-
     def _write_no_notifier_many(self, seqs: np.ndarray, t: np.ndarray) -> None:
         """T3/T6 for distinct rows without a notifier, at ``t`` (on live contexts)."""
-        ok = self._db_ok(seqs, t)
+        ok = self.state.write_ok_many(seqs, t)
         if ok.any():
             self.state.service.finish_no_notifier_many(seqs[ok], t[ok])
 

@@ -37,7 +37,7 @@ from ..machine.columns import NULL
 from ..policy import Policy
 from ..record import LOOP_CODE, Recorder
 from ..scenario import Scenario
-from ..streams import Streams, combine, combine_many, mix64, stable_key, text_hash, uniforms
+from ..streams import Streams, combine, combine_many, mix64, mix64_many, stable_key, text_hash, uniforms
 from ..timeutil import datetime_to_us
 
 _NAN = float("nan")
@@ -265,6 +265,14 @@ class RunState:
         if not self.db.faulty:
             return True
         return self.db.write_ok(now, mix64(((int(self.keys[seq]) ^ _WRITE_SALT) + n) & _MASK))
+
+    def write_ok_many(self, seqs: np.ndarray, now: np.ndarray) -> np.ndarray:
+        """:meth:`write_ok` for distinct rows ``seqs``, each at its instant in ``now``."""
+        n = self.writes[seqs]
+        self.writes[seqs] = n + 1
+        if not self.db.faulty:
+            return np.ones(len(seqs), bool)
+        return self.db.write_ok_many(now, mix64_many((self.keys[seqs] ^ np.uint64(_WRITE_SALT)) + n.astype(np.uint64)))
 
     def write(self, send: Send, ctx: Context, now: float) -> bool:
         """The service's status write after ``send`` returned at ``now``; True when the ended context refused it.
