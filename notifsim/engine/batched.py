@@ -40,7 +40,7 @@ from ..streams import combine_many, mix64_many, uniforms
 from ..workloads.arrivals import ArrivalRun
 from .agenda import ITEM, Chain, key_sorted, lay_out, prefix, subset
 from .clock import arrival_order, completion_order, tick_order
-from .events import LOOPS, EventEngine
+from .events import LOOPS, EventEngine, listed_pairs
 from .state import Context, Send
 from .timeline import INSTANT, NO_NOTIFIER, SEND, channel_facts, timelines
 
@@ -157,7 +157,7 @@ class BatchedEngine(EventEngine):
             self.running[(loop, replica)] = False
             return False
         if loop == "retry" and self.policy.retry_via_pending:
-            self.move_to_pending(loop, index, ctx, list(zip(seqs.tolist(), rcs.tolist())))
+            self.move_to_pending(loop, index, ctx, listed_pairs(seqs, rcs))
             return False
         state = self.state
         ch = state.table.channel[seqs].astype(np.int64)
@@ -165,7 +165,7 @@ class BatchedEngine(EventEngine):
         if not self.bulk or self.facts()["stateful"][ch].any() or collide:
             if collide:
                 self._hand_over(seqs)
-            self.env.process(self.tick_body(loop, index, ctx, list(zip(seqs.tolist(), rcs.tolist())), 0, 0, False))
+            self.env.process(self.tick_body(loop, index, ctx, listed_pairs(seqs, rcs), 0, 0, False))
             return True
         self._lay_out_tick(loop, index, ctx, seqs, rcs, ch)
         return False

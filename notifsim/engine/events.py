@@ -46,6 +46,12 @@ from .hooks import OperatorHooksImpl, WorkloadHooksImpl
 from .state import Context, RunState
 
 _CREATE, _PROCESS, _RETRY = LOOP_CODE["create"], LOOP_CODE["process"], LOOP_CODE["retry"]
+
+
+def listed_pairs(seqs: np.ndarray, retry_counts: np.ndarray) -> list[tuple[int, int]]:
+    """A tick's listed rows as ``(seq, retry_count)`` pairs, the form the one-row-at-a-time path walks."""
+    return list(zip(seqs.tolist(), retry_counts.tolist()))
+
 #: Rows from which :meth:`EventEngine.release` collects cycles at once (below, a collection costs more than it frees).
 _LARGE_RUN_ROWS = 50_000
 #: The scheduler loops, in their order at one instant.
@@ -155,7 +161,7 @@ class EventEngine:
         """A tick starts now: its index, context and listed rows ``(seq, retry_count)`` (None: the List failed);
         :meth:`listed_rows` with the rows as a list."""
         index, ctx, seqs, rcs = self.listed_rows(loop, replica)
-        return index, ctx, None if seqs is None else list(zip(seqs.tolist(), rcs.tolist()))
+        return index, ctx, None if seqs is None else listed_pairs(seqs, rcs)
 
     def listed_rows(self, loop: str, replica: int) -> tuple[int, Context, np.ndarray | None, np.ndarray]:
         """A tick starts now: its index, context, the row numbers it lists (None: the List failed) and their
