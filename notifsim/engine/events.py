@@ -52,6 +52,7 @@ def listed_pairs(seqs: np.ndarray, retry_counts: np.ndarray) -> list[tuple[int, 
     """A tick's listed rows as ``(seq, retry_count)`` pairs, the form the one-row-at-a-time path walks."""
     return list(zip(seqs.tolist(), retry_counts.tolist()))
 
+
 #: Rows from which :meth:`EventEngine.release` collects cycles at once (below, a collection costs more than it frees).
 _LARGE_RUN_ROWS = 50_000
 #: The scheduler loops, in their order at one instant.
