@@ -29,6 +29,7 @@ class AlertIndex:
         self.watched: tuple[str, ...] | None = None  # the suppressing statuses being watched (None: no log)
         self._watch: list[bool] = [False] * len(STATUSES)  # per canonical status code: log a row taking it
         self._watch_other = False  # the same for status texts outside certctl's five (initial rows only)
+        self._watch_codes = np.zeros(len(STATUSES) + 1, bool)  # both as a lookup: the last entry for any other code
         self.watching = False
         self._log: list[int] = []
         self._base = 0  # log entries dropped from the front (already read)
@@ -58,6 +59,7 @@ class AlertIndex:
         codes = self.codes(self.watched)
         self._watch = [codes is not None and i not in codes for i in range(len(STATUSES))]
         self._watch_other = codes is not None
+        self._watch_codes = np.array([*self._watch, self._watch_other], bool)
         self.watching = any(self._watch) or self._watch_other
 
     def took(self, seq: int, code: int) -> None:
@@ -69,8 +71,7 @@ class AlertIndex:
         """Distinct alert rows ``seqs`` have just taken the statuses ``codes``."""
         if not len(seqs):
             return
-        watch = np.array([*self._watch, self._watch_other], bool)  # the last entry: any status outside the five
-        logged = seqs[watch[np.minimum(codes, len(self._watch))]]
+        logged = seqs[self._watch_codes[np.minimum(codes, len(self._watch))]]
         if len(logged):
             self._log.extend(logged.tolist())
 
