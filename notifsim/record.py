@@ -503,7 +503,11 @@ def _id_column(table: NotificationTable, rows_per_slice: int) -> pa.ChunkedArray
         hi = min(n, lo + rows_per_slice)
         part = counters[lo:hi]
         if table._given_text and not part.all():  # counter 0: an id given by a backlog row
-            given = pa.array([table._given_text.get(seq) for seq in range(lo, hi)], type=text)
+            texts: list[str | None] = [None] * (hi - lo)
+            for seq, given_id in table._given_text.items():  # the given ids only, not every row of the slice
+                if lo <= seq < hi:
+                    texts[seq - lo] = given_id
+            given = pa.array(texts, type=text)
         else:
             given = pa.nulls(hi - lo, text)
         if not part.any():
