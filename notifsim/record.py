@@ -85,7 +85,7 @@ def seconds_to_timestamps(seconds: Any, start: dt.datetime) -> pd.Series:
 
 
 class _Buffer:
-    """Growable numpy columns of a common length."""
+    """Growable numpy columns of a common length; slots beyond ``n`` are zero until used."""
 
     def __init__(self, dtypes: dict[str, Any], capacity: int = 1024):
         self.n = 0
@@ -154,11 +154,8 @@ class Recorder:
         rows = self.rows
         rows.reserve(k)
         n = rows.n
-        sl = slice(n, n + k)
-        rows.cols["n_attempts"][sl] = 0
-        rows.cols["n_deliveries"][sl] = 0
+        sl = slice(n, n + k)  # their counts are already 0 (buffers grow zeroed)
         rows.cols["first_delivered"][sl] = _NAN
-        rows.cols["n_requeues"][sl] = 0
         rows.cols["origin"][sl] = ORIGINS.index(origin)
         rows.n = n + k
 
