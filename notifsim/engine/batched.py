@@ -192,8 +192,6 @@ class BatchedEngine(EventEngine):
         if all(grid.next >= stop for _, _, grid in self._sources):  # nothing to skip (the common case in a busy run)
             return
         taken = [(r, loop, grid.take_before(stop)) for r, loop, grid in self._sources]
-        if not any(len(times) for _, _, times in taken):
-            return
         at = np.concatenate([times for _, _, times in taken])
         replicas = np.concatenate([np.full(len(times), r) for r, _, times in taken])
         loops = np.concatenate([np.full(len(times), LOOP_CODE[loop]) for _, loop, times in taken])
