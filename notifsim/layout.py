@@ -63,7 +63,7 @@ class IdParts(NamedTuple):
     ns: np.ndarray
     counter: np.ndarray
 
-    def describe(self, ids: pa.ChunkedArray) -> bool:
+    def matches(self, ids: pa.ChunkedArray) -> bool:
         """Whether ``ids`` is this id column itself: the same Arrow buffers (immutable), so the same texts."""
         if ids.num_chunks != 1 or len(ids) != len(self.ids) or ids.type != self.ids.type:
             return False
@@ -175,7 +175,7 @@ def _id_columns(values: Any, parts: IdParts | None) -> tuple[pa.Array, pa.Array,
     two numbers of generated ids (else NULL).  Parsed from the texts unless ``parts`` describes them."""
     ids = pa.chunked_array(values._pa_array if hasattr(values, "_pa_array") else pa.array(values, pa.large_string())).cast(pa.large_string())
     n = len(ids)
-    if parts is not None and parts.describe(ids):
+    if parts is not None and parts.matches(ids):
         generated = parts.counter > 0
         if generated.all():
             return pa.nulls(n, pa.large_string()), pa.array(parts.ns), pa.array(parts.counter)
