@@ -172,7 +172,7 @@ def physical(result: Any) -> dict[str, pa.Table]:
 
 def _id_columns(values: Any, parts: IdParts | None) -> tuple[pa.Array, pa.Array, pa.Array]:
     """The stored id columns of a notifications table: the text of ids given as text (else NULL), and the
-    two numbers of generated ids (else NULL).  Parsed from the texts unless ``parts`` describes them."""
+    two numbers of generated ids (else NULL).  Parsed from the texts unless ``parts`` matches them."""
     ids = pa.chunked_array(values._pa_array if hasattr(values, "_pa_array") else pa.array(values, pa.large_string())).cast(pa.large_string())
     n = len(ids)
     if parts is not None and parts.matches(ids):
