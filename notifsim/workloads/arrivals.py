@@ -113,7 +113,7 @@ class Poisson(Workload):
         type_index = rng.choice(len(ty_names), size=k, p=ty_w / ty_w.sum())
         owner = rng.integers(1, self.recipients + 1, size=k)
         channel = np.array(ch_names, dtype=object)[channel_index]
-        channel[np.isin(type_index, [i for i, t in enumerate(ty_names) if t in JOB_NOTIFICATION_TYPES])] = JOB_NOTIFICATION_CHANNEL
+        channel[_job_notifications(type_index, ty_names)] = JOB_NOTIFICATION_CHANNEL
         return {
             "at": times,
             "channel": channel,
@@ -165,9 +165,7 @@ class ArrivalRun:
         """Whether each arrival's :attr:`channel` is one of ``names`` (from the codes, as :meth:`Poisson._label` sets it)."""
         flags = np.array([c in names for c in self.workload.channels], bool)
         out = flags[self.channel_index] if len(self) else np.zeros(0, bool)
-        jobs = [i for i, t in enumerate(self.workload.types) if t in JOB_NOTIFICATION_TYPES]
-        if jobs:
-            out[np.isin(self.type_index, jobs)] = JOB_NOTIFICATION_CHANNEL in names
+        out[_job_notifications(self.type_index, list(self.workload.types))] = JOB_NOTIFICATION_CHANNEL in names
         return out
 
     def specs(self, i: int) -> list[dict[str, Any]]:
@@ -203,8 +201,7 @@ class ArrivalRun:
         channel_index = {c: i for i, c in enumerate(channels)}
         row_type = self.type_index[lo:hi].astype(np.int64)[arrival - lo]
         row_channel = self.channel_index[lo:hi].astype(np.int64)[arrival - lo]  # the workload's channels come first in `channels`
-        job = np.isin(row_type, [types.index(t) for t in JOB_NOTIFICATION_TYPES if t in types])
-        row_channel[job] = channel_index[JOB_NOTIFICATION_CHANNEL]
+        row_channel[_job_notifications(row_type, types)] = channel_index[JOB_NOTIFICATION_CHANNEL]
         if revocation.any():
             rev_rows = revocation[arrival - lo]
             offsets = np.arange(len(arrival)) - starts[arrival - lo]
@@ -310,3 +307,8 @@ class Diurnal(Poisson):
         width = np.repeat(seg_end - seg_start, counts)
         times = np.sort(lo + rng.random(k) * width)
         return self._label(rng, times)
+
+
+def _job_notifications(type_index: np.ndarray, types: list[str]) -> np.ndarray:
+    """Whether each type (an index into ``types``) is a renewal or deployment notification, which certctl sends by Email."""
+    return np.isin(type_index, [i for i, t in enumerate(types) if t in JOB_NOTIFICATION_TYPES])
