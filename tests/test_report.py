@@ -191,3 +191,14 @@ def test_demo_refuses_a_bad_report_path_before_running(tmp_path, capsys, monkeyp
     assert main(["demo", "--db", "d.duckdb", "--horizon", "1h", "--report", "demo.txt"]) == 2
     assert capsys.readouterr().err.startswith("notifsim: error: report: must be an .html file")
     assert not (tmp_path / "d.duckdb").exists()
+
+
+def test_a_single_policy_report_has_no_empty_frontier_heading(tmp_path):
+    """The cost-against-loss figure needs two policies: with one, neither the figure nor its heading appears."""
+    from notifsim.report import build_report
+
+    db = tmp_path / "one.duckdb"
+    notifsim.simulate("default", "sidekiq", seed=2, horizon="2h", db=db)
+    page = build_report(db)
+    assert "Cost against loss" not in page
+    assert "<h3>Time to delivery</h3>" in page

@@ -167,7 +167,8 @@ def plots(study: Study) -> str:
     with ResultsFile(study.path) as stored:
         parts += ["<h3>Rates</h3>", *_guarded(lambda: figures.rates(study), "rate figure")]
         parts += _guarded(lambda: figures.paired(study), "paired-difference figure")
-        parts += ["<h3>Cost against loss</h3>", *_guarded(lambda: figures.frontier(study), "policy frontier")]
+        frontier = _guarded(lambda: figures.frontier(study), "policy frontier")  # none for a single policy
+        parts += ["<h3>Cost against loss</h3>", *frontier] if frontier else []
         parts += ["<h3>Time to delivery</h3>", *_guarded(lambda: figures.delivery(study, stored), "delivery curve")]
         parts += ["<h3>The table over time</h3>", *_guarded(lambda: figures.timelines(study, stored), "status timeline")]
         parts += ["<h3>Load on the notifiers</h3>", *_guarded(lambda: figures.load(study, stored), "load figure")]
