@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from hashlib import blake2b as _blake2b
 
 import numpy as np
 
@@ -126,15 +127,19 @@ def uniforms(salt: int, keys: np.ndarray) -> np.ndarray:
 
 
 def text_hash(text: str | None) -> int:
-    """A 64-bit hash of a string, identical in every process (``None`` has its own)."""
-    return stable_key("\x00none" if text is None else text)
+    """A 64-bit hash of a string, identical in every process (``None`` has its own); ``stable_key(text)``."""
+    data = b"\x00none" if text is None else text.encode()
+    return int.from_bytes(_blake2b(data, digest_size=8).digest(), "little")
 
 
 def combine(*parts: int) -> int:
-    """A 64-bit key from 64-bit parts, each folded in with :func:`mix64`."""
+    """A 64-bit key from 64-bit parts, each folded in with :func:`mix64` (written out here: a row's key is made per row)."""
     key = 0x6E6F746966736D21  # any fixed start
     for part in parts:
-        key = mix64((key ^ part) & _MASK64)
+        x = ((key ^ part) + 0x9E3779B97F4A7C15) & _MASK64
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+        key = x ^ (x >> 31)
     return key
 
 

@@ -156,8 +156,9 @@ class RunState:
 
     def create(self, now: float, spec: dict[str, Any], identity: int | None = None) -> int:
         """certctl ``Create`` of one row at ``now``; ``identity`` (an arrival's index) replaces its texts in its key."""
-        seq = self.table.create(now, **spec).seq
-        self._reserve(seq + 1)
+        seq = self.table.create_generated(now, spec["type"], spec["channel"], spec["recipient"], spec.get("message", ""), spec.get("certificate_id"))
+        if seq >= len(self.keys):
+            self._reserve(seq + 1)
         # messages are mostly unique: hashed each time rather than cached (the cache would hold every one)
         tail = (identity,) if identity is not None else (self.h(spec.get("certificate_id")), text_hash(spec.get("message")))
         self.keys[seq] = combine(round(now * 1e6) & _MASK, self.h(spec["type"]), self.h(spec["channel"]), self.h(spec["recipient"]), *tail)

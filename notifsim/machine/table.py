@@ -246,22 +246,36 @@ class NotificationTable:
         Without ``id`` the row gets the service's ``notif-<UnixNano>-<counter>``,
         kept as its parts rather than as a string.
         """
-        seq = self._append_one(
-            id=id,
-            type=type,
-            certificate_id=certificate_id,
-            channel=channel,
-            recipient=recipient,
-            message=message,
-            status="pending",
-            retry_count=0,
-            next_retry_at=None,
-            last_error=None,
-            error=None,
-            created_at=now,
-            sent_at=None,
-        )
-        return Notification(self, seq)
+        if id is None:
+            return Notification(self, self.create_generated(now, type, channel, recipient, message, certificate_id))
+        row = dict(type=type, certificate_id=certificate_id, channel=channel, recipient=recipient, message=message, status="pending", retry_count=0)
+        return Notification(self, self._append_one(id=id, **row, next_retry_at=None, last_error=None, error=None, created_at=now, sent_at=None))
+
+    def create_generated(self, now: float, type: str, channel: str, recipient: str, message: str, certificate_id: str | None) -> int:
+        """:meth:`create` of a row with a generated id; returns its row number (the one-row path of a run)."""
+        seq = self.n
+        if seq >= self._cap:
+            self._grow(seq + 1)
+        generated = self._generated
+        generated.append(seq)
+        self.counter[seq] = len(generated)
+        self.id_ns[seq] = self.id_epoch_ns + round(now * 1e9)
+        type_code = self.types.code(type)
+        self.status[seq] = PENDING
+        self.type[seq] = type_code
+        self.channel[seq] = channel_code = self.channels.code(channel)
+        self.recipient[seq] = self.recipients.code(recipient)
+        self.last_error[seq] = self.error[seq] = NULL
+        self.retry_count[seq] = 0
+        self.next_retry_at[seq] = self.sent_at[seq] = _NAN
+        self.created_at[seq] = now
+        self.certificate_ids.append(certificate_id)
+        self.messages.append(message)
+        self.n = seq + 1
+        self._enter(seq, PENDING)
+        if type_code == _ALERT and certificate_id is not None and message:
+            self._alerts.add(seq, certificate_id, message, channel_code)
+        return seq
 
     def _append_one(
         self, *, id, type, certificate_id, channel, recipient, message, status, retry_count, next_retry_at, last_error, error, created_at, sent_at

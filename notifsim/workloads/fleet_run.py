@@ -5,8 +5,9 @@
 ``internal/service/renewal.go``), its job processor (renewal and
 deployment notifications) and revocations, through
 :class:`~notifsim.hooks.WorkloadHooks` only.  It is event-driven: the
-instant each certificate next needs the renewal check is kept in a heap, so
-a tick touches only the certificates due.
+instant each certificate next needs the renewal check is kept in a calendar
+of buckets one renewal interval wide (:mod:`.wakeups`), so a tick touches
+only the certificates due.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ..certctl import (
 )
 from ..hooks import WorkloadHooks
 from .fleet import Fleet
+from .wakeups import WakeCalendar
 
 #: Certificate statuses the model distinguishes (certctl ``CertificateStatus``).
 CERT_STATUSES = ("Active", "Expiring", "Expired", "RenewalInProgress", "Revoked")
@@ -57,7 +59,7 @@ class FleetRun:
     """The runtime state of one :class:`Fleet` in one run (the Fleet itself stays a recipe).
 
     Per certificate: ``expires`` (s), ``status``, renewal ``cycle`` and a
-    wake-up time in a heap with a version stamp (an entry is live only while
+    wake-up time in the calendar with a version stamp (an entry is live only while
     its version is the certificate's current one; every visit bumps it).  A
     renewal tick moves the live entries due by its deadline into a backlog
     ordered by ``expires_at`` and visits from there until its deadline.
@@ -85,9 +87,7 @@ class FleetRun:
         self.start_epoch = hooks.start.timestamp()
         self._dates: dict[int, str] = {}
         # every certificate's first wake-up: when it enters the renewal check's listing window
-        wake = expires - LISTING_WINDOW_S
-        self.heap = list(zip(wake.tolist(), range(n), [0] * n))
-        heapq.heapify(self.heap)
+        self.wakeups = WakeCalendar(fleet.renewal_check_interval, expires - LISTING_WINDOW_S)
         self.backlog: list[tuple[float, int, int]] = []  # due, not yet visited: (expires, certificate, version)
         self.dispatch = [(t, list(fleet.channels_for(t))) for t in fleet.thresholds]
         self.log_pos = 0  # cursor into the log of alerts that stopped suppressing (hooks.unsuppressed_alerts_since)
@@ -118,7 +118,7 @@ class FleetRun:
     def push(self, c: int, wake: float) -> None:
         """Schedule certificate ``c``'s next visit, replacing any earlier one."""
         self.version[c] += 1
-        heapq.heappush(self.heap, (wake, c, self.version[c]))
+        self.wakeups.push(wake, c, self.version[c])
 
     @staticmethod
     def _key(c: int, cycle: int, target: int, attempt: int) -> int:
@@ -154,23 +154,22 @@ class FleetRun:
             yield env.timeout(k * f.renewal_check_interval - env.now)
 
     def has_work(self, limit: float) -> bool:
-        if self.heap and self.heap[0][0] <= limit:
+        if self.wakeups.any_due(limit):
             return True
         return bool(self.hooks.unsuppressed_alerts_since(self.log_pos)[0])
 
     def renewal_tick(self):
         """One ``CheckExpiringCertificates`` run: visit the certificates due, in ``expires_at`` order.
 
-        Certificates due by the deadline move from the wake-up heap to the
+        Certificates due by the deadline move from the wake-up calendar to the
         backlog (ordered like certctl's listing, ``expires_at`` then id); the
         tick visits the backlog in order until its deadline; what is left
         waits for the next tick.
         """
-        env, heap, backlog, version, expires = self.hooks, self.heap, self.backlog, self.version, self.expires
+        env, backlog, version, expires = self.hooks, self.backlog, self.version, self.expires
         tick = env.now
         deadline = tick + self.f.renewal_check_deadline
-        while heap and heap[0][0] <= deadline:
-            _, c, v = heapq.heappop(heap)
+        for _, c, v in self.wakeups.take_due(deadline):
             if v == version[c]:
                 heapq.heappush(backlog, (expires[c], c, v))
         # re-dispatch: certificates with an alert row that stopped suppressing since the last tick
