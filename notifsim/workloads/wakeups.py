@@ -61,10 +61,13 @@ class WakeCalendar:
 
     def any_due(self, limit: float) -> bool:
         """Whether some entry (current or not) has ``wake <= limit``."""
-        top = self.index(limit)
-        if self.low < top and any(b < top for b in self.buckets):
-            return True
-        return any(entry[0] <= limit for entry in self.buckets.get(top, ()))
+        top, buckets = self.index(limit), self.buckets
+        if self.low < top:
+            below = range(self.low, top) if top - self.low <= len(buckets) else sorted(b for b in buckets if b < top)
+            if any(b in buckets for b in below):
+                return True
+            self.low = top  # nothing below ``top``: a tighter bound for the next question
+        return any(entry[0] <= limit for entry in buckets.get(top, ()))
 
     def take_due(self, limit: float) -> list[Entry]:
         """Remove and return every entry with ``wake <= limit`` (in no particular order)."""
