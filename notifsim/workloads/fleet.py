@@ -1,6 +1,6 @@
 """A certificate fleet under certctl's renewal loop: the settings of :class:`Fleet` and :class:`Burst`.
 
-The per-run state (certificates, the wake-up heap, jobs) lives in
+The per-run state (certificates, the wake-up calendar, jobs) lives in
 :mod:`notifsim.workloads.fleet_run`; this module validates the settings and
 derives what certctl's configuration would (tiers, channel matrix).
 """
