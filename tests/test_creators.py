@@ -206,3 +206,34 @@ def test_arrival_run_answers_channel_and_type_questions_from_its_codes():
     for name in ("Revocation", "RenewalSuccess", "RenewalFailure"):
         assert (run.of_type(name) == (run.type == name)).all(), name
     assert run.on_channels({"Email"}).sum() > run.of_type("RenewalSuccess").sum() > 0
+
+
+# -- a workload's own Create calls ----------------------------------------------------------------------------------
+
+
+class _OneCreate(notifsim.workloads.Workload):
+    """Creates one row from ``spec`` at 1 s through the public hooks."""
+
+    def __init__(self, spec: dict):
+        self.spec = spec
+
+    def process(self, hooks):
+        yield hooks.timeout(1.0)
+        hooks.create_batch([self.spec], 60.0)
+
+
+def _create_once(spec: dict, engine: str) -> notifsim.Result:
+    scenario = notifsim.Scenario("one", channels={"Slack": Bernoulli(0.0)}, workload=_OneCreate(spec))
+    return notifsim.simulate(scenario, QUIET, horizon="10s", engine=engine)
+
+
+@pytest.mark.parametrize("engine", ["events", "batched"])
+def test_a_workload_create_keeps_a_given_id_and_refuses_an_unknown_field(engine):
+    spec = dict(type="ExpirationWarning", channel="Slack", recipient="ops@example.com", message="m", certificate_id="mc-1")
+    given = _create_once({**spec, "id": "given-1"}, engine)
+    assert list(given.notifications["id"]) == ["given-1"]
+    assert list(given.notifications["status"]) == ["sent"]
+    assert _create_once(spec, engine).notifications["id"].str.fullmatch(r"notif-\d+-1").all()
+    misspelt = {k: v for k, v in spec.items() if k != "certificate_id"} | {"certificate": "mc-1"}
+    with pytest.raises(TypeError, match="certificate"):
+        _create_once(misspelt, engine)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -56,3 +57,10 @@ def test_a_tick_takes_whole_buckets_and_the_due_part_of_its_own():
     assert calendar.take_due(7299.0) == []
     assert calendar.take_due(7300.0) == [(7300.0, 5, 0)]
     assert len(calendar) == 0 and not calendar.any_due(float("inf"))
+
+
+def test_nan_wake_ups_are_refused():
+    with pytest.raises(ValueError, match="NaN"):
+        WakeCalendar(60.0, np.array([1.0, float("nan")]))
+    with pytest.raises(ValueError, match="NaN"):
+        WakeCalendar(60.0, np.array([1.0])).push(float("nan"), 0, 1)

@@ -156,7 +156,10 @@ class RunState:
 
     def create(self, now: float, spec: dict[str, Any], identity: int | None = None) -> int:
         """certctl ``Create`` of one row at ``now``; ``identity`` (an arrival's index) replaces its texts in its key."""
-        seq = self.table.create_generated(now, spec["type"], spec["channel"], spec["recipient"], spec.get("message", ""), spec.get("certificate_id"))
+        if spec.keys() <= _CREATE_FIELDS:  # the usual row: generated id, certctl's fields only
+            seq = self.table.create_generated(now, spec["type"], spec["channel"], spec["recipient"], spec.get("message", ""), spec.get("certificate_id"))
+        else:  # a given id (or a misspelt field: refused by the table)
+            seq = self.table.create(now, **spec).seq
         if seq >= len(self.keys):
             self._reserve(seq + 1)
         # messages are mostly unique: hashed each time rather than cached (the cache would hold every one)
@@ -325,4 +328,5 @@ class RunState:
 
 
 _RETRY = LOOP_CODE["retry"]
+_CREATE_FIELDS = frozenset({"type", "channel", "recipient", "message", "certificate_id"})
 _NO_ERROR = NULL

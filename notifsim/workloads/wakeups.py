@@ -17,19 +17,28 @@ import numpy as np
 Entry = tuple[float, int, int]
 
 
-_LIMIT = 2**62  # bucket indexes are clamped to +-_LIMIT (an infinite wake-up sits in the outermost bucket)
+_MAX_INDEX = 2**62  # bucket indexes are clamped to +-_MAX_INDEX (an infinite wake-up sits in the outermost bucket)
 
 
 class WakeCalendar:
-    """Wake-up entries bucketed by ``floor(wake / width)`` (``width`` in seconds)."""
+    """Wake-up entries bucketed by ``floor(wake / width)`` (``width`` in seconds).
+
+    Exact because division by a positive width and ``floor`` never reverse an
+    order: ``wake <= limit`` implies ``index(wake) <= index(limit)``, so every
+    entry due by ``limit`` is in a bucket up to ``index(limit)``; the buckets
+    below it hold nothing else, and only the limit's own bucket is filtered.
+    """
 
     def __init__(self, width: float, wakes: np.ndarray):
         self.width = float(width)
         self.buckets: dict[int, list[Entry]] = {}
-        self.low = _LIMIT  # no bucket below this index holds an entry
+        self.low = _MAX_INDEX  # no bucket below this index holds an entry
         wakes = np.asarray(wakes, float)
+        if np.isnan(wakes).any():
+            raise ValueError("a wake-up instant is NaN")
         if len(wakes):
-            index = np.clip(np.floor(wakes / self.width), -_LIMIT, _LIMIT).astype(np.int64)
+            with np.errstate(over="ignore"):  # a quotient beyond float range is infinite: the outermost bucket
+                index = np.clip(np.floor(wakes / self.width), -_MAX_INDEX, _MAX_INDEX).astype(np.int64)  # index(), for many
             order = np.argsort(index, kind="stable")
             keys = index[order]
             cut = (np.flatnonzero(np.diff(keys)) + 1).tolist()
@@ -43,9 +52,10 @@ class WakeCalendar:
         x = wake / self.width
         if x != x:
             raise ValueError("a wake-up instant is NaN")
-        return -_LIMIT if x < -_LIMIT else (_LIMIT if x > _LIMIT else math.floor(x))
+        return -_MAX_INDEX if x < -_MAX_INDEX else (_MAX_INDEX if x > _MAX_INDEX else math.floor(x))
 
     def __len__(self) -> int:
+        """The number of entries (counted bucket by bucket)."""
         return sum(len(entries) for entries in self.buckets.values())
 
     def push(self, wake: float, cert: int, version: int) -> None:
@@ -59,15 +69,20 @@ class WakeCalendar:
         if b < self.low:
             self.low = b
 
+    def _occupied_below(self, top: int) -> list[int]:
+        """The indexes of the buckets below ``top`` that hold entries."""
+        if top - self.low <= len(self.buckets):
+            return [b for b in range(self.low, top) if b in self.buckets]
+        return [b for b in self.buckets if b < top]
+
     def any_due(self, limit: float) -> bool:
-        """Whether some entry (current or not) has ``wake <= limit``."""
-        top, buckets = self.index(limit), self.buckets
+        """Whether some entry (current or not) has ``wake <= limit``; remembers when no bucket below the limit's holds one."""
+        top = self.index(limit)
         if self.low < top:
-            below = range(self.low, top) if top - self.low <= len(buckets) else sorted(b for b in buckets if b < top)
-            if any(b in buckets for b in below):
+            if self._occupied_below(top):
                 return True
-            self.low = top  # nothing below ``top``: a tighter bound for the next question
-        return any(entry[0] <= limit for entry in buckets.get(top, ()))
+            self.low = top
+        return any(entry[0] <= limit for entry in self.buckets.get(top, ()))
 
     def take_due(self, limit: float) -> list[Entry]:
         """Remove and return every entry with ``wake <= limit`` (in no particular order)."""
@@ -75,11 +90,8 @@ class WakeCalendar:
         if self.low > top:
             return []
         due: list[Entry] = []
-        below = range(self.low, top) if top - self.low <= len(self.buckets) else sorted(b for b in self.buckets if b < top)
-        for b in below:
-            entries = self.buckets.pop(b, None)
-            if entries is not None:
-                due.extend(entries)
+        for b in self._occupied_below(top):
+            due.extend(self.buckets.pop(b))
         last = self.buckets.get(top)
         if last is not None:
             due.extend(entry for entry in last if entry[0] <= limit)
@@ -88,5 +100,5 @@ class WakeCalendar:
                 self.buckets[top] = keep
             else:
                 del self.buckets[top]
-        self.low = top if self.buckets else _LIMIT
+        self.low = top if self.buckets else _MAX_INDEX
         return due
