@@ -7,7 +7,10 @@ errors, initial rows in every status, and every policy preset with random
 switch flips; each world runs under ``engine="events"`` and
 ``engine="batched"`` and every result table, the counters and the lost
 creations must be identical.  Constructed cases exercise the hand-over from
-the batched path to the per-event path.
+the batched path to the per-event path.  Every case runs twice: with the
+batched engine laying out every tick and every arrival workload (its array
+path at its fullest), and with its shipped thresholds (ticks listing a few
+rows and sparse arrivals go one by one).
 """
 
 from __future__ import annotations
@@ -23,12 +26,21 @@ import notifsim
 from notifsim import channels as ch
 from notifsim.certctl import CHANNELS, STATUSES, TYPES
 from notifsim.database import Database
+from notifsim.engine.batched import BatchedEngine
 from notifsim.operators import Cadence
 from notifsim.operators import Scripted as ScriptedOperator
 from notifsim.policy import DEDUP_READINGS, SWITCHES
 from notifsim.workloads import Burst, Diurnal, Fleet, Poisson
 
 TABLES = ("notifications", "attempts", "ticks", "requeues", "samples")
+
+
+@pytest.fixture(autouse=True, params=["all-laid-out", "shipped-thresholds"])
+def batching(request, monkeypatch):
+    if request.param == "all-laid-out":
+        monkeypatch.setattr(BatchedEngine, "SMALL_TICK", 0)
+        monkeypatch.setattr(BatchedEngine, "DENSE", 0.0)
+    return request.param
 
 
 def assert_same_run(scenario, policy, **kwargs) -> tuple[notifsim.Result, notifsim.Result]:

@@ -6,8 +6,10 @@ sampler, anything a workload schedules — run as SimPy events exactly as in
 
 * an arrival workload's arrivals, their rows and their creators' Sends are
   laid out once, at the start (a creator's rows depend on nothing that
-  happens during the run), and created block by block as time passes;
-* a tick's listed rows are laid out when the tick lists them;
+  happens during the run), and created block by block as time passes —
+  when they are dense enough to pay for it (:attr:`BatchedEngine.DENSE`);
+* a tick's listed rows are laid out when the tick lists them (at least
+  :attr:`BatchedEngine.SMALL_TICK` of them; fewer are sent one by one);
 * the effects — each Send's record and status write, the no-notifier
   writes — wait in an agenda keyed like SimPy's queue (:mod:`.clock`) and
   are applied as arrays just before the next foreign event, in key order:
@@ -50,6 +52,11 @@ _CREATE, _PROCESS, _RETRY = LOOP_CODE["create"], LOOP_CODE["process"], LOOP_CODE
 class BatchedEngine(EventEngine):
     """The same run as :class:`~notifsim.engine.events.EventEngine`, the work between foreign events done as arrays."""
 
+    #: A tick listing fewer rows sends them one by one (laying a handful out costs more than sending them).
+    SMALL_TICK = 8
+    #: Arrivals are laid out in bulk when they average at least this many per process interval.
+    DENSE = 8.0
+
     def __init__(self, scenario: Scenario, policy: Policy, *, seed: int, horizon_s: float, initial_rows: list[dict], sample_interval: float):
         super().__init__(scenario, policy, seed=seed, horizon_s=horizon_s, initial_rows=initial_rows, sample_interval=sample_interval)
         self.bulk = policy.retry_quota == 0  # a retry quota is decided one write at a time, in order
@@ -76,7 +83,7 @@ class BatchedEngine(EventEngine):
     # -- driving -------------------------------------------------------------------------
 
     def start_workload(self, workload: Any) -> None:
-        if self.bulk and isinstance(workload, ArrivalRun):
+        if self.bulk and isinstance(workload, ArrivalRun) and _dense(workload, self):
             self._prepare_arrivals(workload)
         else:
             super().start_workload(workload)
@@ -162,7 +169,7 @@ class BatchedEngine(EventEngine):
         state = self.state
         ch = state.table.channel[seqs].astype(np.int64)
         collide = bool((state.planned[seqs] > 0).any())
-        if not self.bulk or self.facts()["stateful"][ch].any() or collide:
+        if not self.bulk or len(seqs) < self.SMALL_TICK or self.facts()["stateful"][ch].any() or collide:
             if collide:
                 self._hand_over(seqs)
             self.env.process(self.tick_body(loop, index, ctx, listed_pairs(seqs, rcs), 0, 0, False))
@@ -585,3 +592,8 @@ def _columns_for(run: ArrivalRun, chosen: np.ndarray) -> dict[str, Any]:
     out["certificate_id"] = cols["certificate_id"].filter(mask)
     out["message"] = cols["message"].filter(mask)
     return out
+
+
+def _dense(run: ArrivalRun, engine: BatchedEngine) -> bool:
+    """Whether ``run``'s arrivals are many enough per process interval to be worth laying out (else one by one)."""
+    return len(run) / max(engine.horizon_s, 1.0) * engine.policy.process_interval >= engine.DENSE
