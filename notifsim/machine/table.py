@@ -269,12 +269,7 @@ class NotificationTable:
         self.retry_count[seq] = 0
         self.next_retry_at[seq] = self.sent_at[seq] = _NAN
         self.created_at[seq] = now
-        self.certificate_ids.append(certificate_id)
-        self.messages.append(message)
-        self.n = seq + 1
-        self._enter(seq, PENDING)
-        if type_code == _ALERT and certificate_id is not None and message:
-            self._alerts.add(seq, certificate_id, message, channel_code)
+        self._admit(seq, PENDING, type_code, channel_code, certificate_id, message)
         return seq
 
     def _append_one(
@@ -307,13 +302,17 @@ class NotificationTable:
         self.next_retry_at[seq] = _NAN if next_retry_at is None else next_retry_at
         self.created_at[seq] = _NAN if created_at is None else created_at
         self.sent_at[seq] = _NAN if sent_at is None else sent_at
+        self._admit(seq, status_code, type_code, channel_code, certificate_id, message)
+        return seq
+
+    def _admit(self, seq: int, status: int, type: int, channel: int, certificate_id: str | None, message: str) -> None:
+        """The last step of adding row ``seq`` (its numeric columns written): its texts, the row count, the indexes."""
         self.certificate_ids.append(certificate_id)
         self.messages.append(message)
         self.n = seq + 1
-        self._enter(seq, status_code)
-        if type_code == _ALERT and certificate_id is not None and message:
-            self._alerts.add(seq, certificate_id, message, channel_code)
-        return seq
+        self._enter(seq, status)
+        if type == _ALERT and certificate_id is not None and message:
+            self._alerts.add(seq, certificate_id, message, channel)
 
     def create_many(
         self,
