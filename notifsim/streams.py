@@ -17,6 +17,7 @@ Two kinds of randomness, both derived from the run's root seed:
 from __future__ import annotations
 
 import hashlib
+import math
 import zlib
 from hashlib import blake2b as _blake2b
 
@@ -60,7 +61,12 @@ class KeyedUniform:
         if key is None:
             self._calls += 1
             key = self._calls
-        return (mix64(self._salt ^ key) >> 11) * (1.0 / 9007199254740992.0)
+        return uniform(self._salt, key)
+
+
+def uniform(salt: int, key: int) -> float:
+    """The uniform [0, 1) number of ``key`` under ``salt`` (:func:`uniforms` for one key, without arrays)."""
+    return (mix64(salt ^ key) >> 11) * (1.0 / 9007199254740992.0)
 
 
 class Streams:
@@ -197,3 +203,22 @@ def normal_quantile(p: np.ndarray) -> np.ndarray:
         x[~near] = _poly(_E, rf) / _poly(_F, rf)
         out[tail] = np.where(qt < 0, -x, x)
     return out
+
+
+def _poly_one(coefficients: tuple[float, ...], r: float) -> float:
+    out = coefficients[-1]
+    for c in coefficients[-2::-1]:
+        out = out * r + c
+    return out
+
+
+def normal_quantile_one(p: float) -> float:
+    """:func:`normal_quantile` of one probability, without arrays: the same float (the same operations in the
+    same order; ``log`` is numpy's, as there; a test compares the two on millions of values)."""
+    q = p - 0.5
+    if abs(q) <= 0.425:
+        r = 0.180625 - q * q
+        return q * _poly_one(_A, r) / _poly_one(_B, r)
+    r = math.sqrt(-float(np.log(p if q < 0 else 1.0 - p)))
+    x = _poly_one(_C, r - 1.6) / _poly_one(_D, r - 1.6) if r <= 5.0 else _poly_one(_E, r - 5.0) / _poly_one(_F, r - 5.0)
+    return -x if q < 0 else x

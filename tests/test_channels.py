@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import notifsim
 from notifsim.channels import (
@@ -33,7 +35,7 @@ from notifsim.channels import (
     timeout_error,
 )
 from notifsim.errors import ConfigError
-from notifsim.streams import Streams
+from notifsim.streams import Streams, normal_quantile, normal_quantile_one
 from notifsim.workloads import Poisson
 
 
@@ -84,6 +86,20 @@ def test_lognormal_latency_uses_the_channel_latency_stream_only():
     a = Bernoulli(0.0, latency=LogNormal(1, 4)).bind("Slack", Streams(9))
     b = Bernoulli(0.9, latency=LogNormal(1, 4)).bind("Slack", Streams(9))
     assert [a.send(0.0, "x").latency for _ in range(50)] == [b.send(0.0, "x").latency for _ in range(50)]
+
+
+def test_a_send_at_a_time_draws_the_latencies_of_many_sends_at_once():
+    """The per-event path (one Send) and the batched path (arrays of Sends) give the same float for each key."""
+    state = Bernoulli(0.0, latency=LogNormal(0.3, 40.0)).bind("Slack", Streams(4))
+    keys = np.random.default_rng(1).integers(0, 2**63, 20_000, dtype=np.uint64)
+    many = state.send_many(np.zeros(len(keys)), np.zeros(len(keys), np.int32), keys, None).latency
+    assert [state.send(0.0, "x", int(k)).latency for k in keys.tolist()] == many.tolist()
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.floats(min_value=1e-300, max_value=1 - 2**-53) | st.sampled_from([0.075, 0.925, 0.5, 1e-300, 1 - 2**-53, 1e-12, 1 - 1e-12]))
+def test_normal_quantile_of_one_probability_is_the_arrays_float(p):
+    assert normal_quantile_one(p) == float(normal_quantile(np.array([p]))[0])
 
 
 def test_constant_latency_and_duration_strings():

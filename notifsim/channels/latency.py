@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, build_from_spec
-from ..streams import KeyedUniform, normal_quantile, uniforms
+from ..streams import KeyedUniform, normal_quantile, normal_quantile_one, uniforms
 from ..timeutil import parse_duration
 from .base import _check_latency
 
@@ -107,8 +107,8 @@ class _LogNormalSampler:
         self._uniform, self._mu, self._sigma = uniform, mu, sigma
 
     def sample(self, key: int | None = None) -> float:
-        u = np.array([self._uniform(key)])
-        return float(self._transform(u)[0])
+        u = min(max(self._uniform(key), 1e-300), 1 - 2**-53)
+        return float(np.exp(self._mu + self._sigma * normal_quantile_one(u)))
 
     def sample_many(self, keys: np.ndarray) -> np.ndarray:
         """The latency of each Send key, seconds (the same floats :meth:`sample` gives)."""

@@ -37,7 +37,7 @@ from ..machine.columns import NULL
 from ..policy import Policy
 from ..record import LOOP_CODE, Recorder
 from ..scenario import Scenario
-from ..streams import Streams, combine, combine_many, mix64, mix64_many, stable_key, text_hash, uniforms
+from ..streams import Streams, combine, combine_many, mix64, mix64_many, stable_key, text_hash, uniform
 from ..timeutil import datetime_to_us
 
 _NAN = float("nan")
@@ -292,7 +292,7 @@ class RunState:
         error = self.table.texts.text(send.error) if send.error >= 0 else None
         u = None
         if error is not None and self.jitter_salt is not None:
-            u = float(uniforms(self.jitter_salt, np.array([send.key], np.uint64))[0])
+            u = uniform(self.jitter_salt, send.key)
         retry_after = None if send.retry_after != send.retry_after else send.retry_after
         if send.loop == _RETRY:
             self.service.finish_retry(seq, send.rc_before, error, now, retry_after=retry_after, jitter_u=u)

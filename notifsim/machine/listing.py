@@ -16,7 +16,7 @@ from sortedcontainers import SortedList
 
 _INT = np.int64
 #: Entries below which the retry index merges new entries by sorting everything again (cheaper than inserting).
-_MERGE_BY_SORT = 8192
+_MERGE_BY_SORT = 1024
 
 
 class PendingIndex:
@@ -139,11 +139,10 @@ class RetryIndex:
         seqs = armed.imag[:end].astype(_INT)
         live = (status[seqs] == failed) & (next_retry_at[seqs] == nra)
         if live.any():  # the same (next_retry_at, row) entered twice (two writes of one value): list the row once
-            at = np.flatnonzero(live)
-            _, first = np.unique(seqs[at], return_index=True)
-            if len(first) < len(at):
-                live[at] = False
-                live[at[first]] = True
+            at = np.flatnonzero(live)  # a row's live entries all hold its one next_retry_at: equal, so side by side
+            again = armed[at[1:]] == armed[at[:-1]]
+            if again.any():
+                live[at[1:][again]] = False
         eligible = np.flatnonzero(live & (retry_count[seqs] < max_attempts))
         if len(eligible) > limit:  # the rest of the prefix stays as it is, stale entries included
             live[int(eligible[limit]) :] = True  # not examined: leave them in place
