@@ -257,8 +257,12 @@ class EventEngine:
 
     def plan(self, seqs: list[int]) -> None:
         """Rows a caller will send one after the other (each is counted until :meth:`deliver` begins it)."""
-        if seqs:
-            np.add.at(self.state.planned, np.array(seqs, np.int64), 1)
+        planned = self.state.planned
+        if len(seqs) > 32:
+            np.add.at(planned, np.array(seqs, np.int64), 1)
+        else:  # a few rows: one by one is cheaper than np.add.at
+            for seq in seqs:
+                planned[seq] += 1
 
     # -- creators -----------------------------------------------------------------------------
 
