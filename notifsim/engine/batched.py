@@ -191,7 +191,7 @@ class BatchedEngine(EventEngine):
             return
         now = self.env.now
         bound = min(self.env.next_key()[0], self._agenda_next(), self.horizon_s)
-        if bound <= now:
+        if bound <= min(grid.next for _, _, grid in self._sources):  # something happens before any coming tick
             return
         table = self.state.table
         limits = {"process": now if table.has_pending() else bound, "retry": min(bound, table.first_retry_due())}
