@@ -100,6 +100,10 @@ class LogNormal(Latency):
         return _LogNormalSampler(uniform, math.log(self.median), self.sigma)
 
 
+#: The uniforms a LogNormal quantile is taken of are clipped to [_U_LOW, _U_HIGH] (the quantile is finite there).
+_U_LOW, _U_HIGH = 1e-300, 1 - 2**-53
+
+
 class _LogNormalSampler:
     __slots__ = ("_mu", "_sigma", "_uniform")
 
@@ -107,7 +111,7 @@ class _LogNormalSampler:
         self._uniform, self._mu, self._sigma = uniform, mu, sigma
 
     def sample(self, key: int | None = None) -> float:
-        u = min(max(self._uniform(key), 1e-300), 1 - 2**-53)
+        u = min(max(self._uniform(key), _U_LOW), _U_HIGH)
         return float(np.exp(self._mu + self._sigma * normal_quantile_one(u)))
 
     def sample_many(self, keys: np.ndarray) -> np.ndarray:
@@ -115,7 +119,7 @@ class _LogNormalSampler:
         return self._transform(uniforms(self._uniform.salt, keys))
 
     def _transform(self, u: np.ndarray) -> np.ndarray:
-        z = normal_quantile(np.clip(u, 1e-300, 1 - 2**-53))
+        z = normal_quantile(np.clip(u, _U_LOW, _U_HIGH))
         return np.exp(self._mu + self._sigma * z)
 
 

@@ -156,14 +156,15 @@ class RunState:
 
     def create(self, now: float, spec: dict[str, Any], identity: int | None = None) -> int:
         """certctl ``Create`` of one row at ``now``; ``identity`` (an arrival's index) replaces its texts in its key."""
+        certificate_id, message = spec.get("certificate_id"), spec.get("message")
         if spec.keys() <= _CREATE_FIELDS:  # the usual row: generated id, certctl's fields only
-            seq = self.table.create_generated(now, spec["type"], spec["channel"], spec["recipient"], spec.get("message", ""), spec.get("certificate_id"))
+            seq = self.table.create_generated(now, spec["type"], spec["channel"], spec["recipient"], spec.get("message", ""), certificate_id)
         else:  # a given id (or a misspelt field: refused by the table)
             seq = self.table.create(now, **spec).seq
         if seq >= len(self.keys):
             self._reserve(seq + 1)
         # messages are mostly unique: hashed each time rather than cached (the cache would hold every one)
-        tail = (identity,) if identity is not None else (self.h(spec.get("certificate_id")), text_hash(spec.get("message")))
+        tail = (identity,) if identity is not None else (self.h(certificate_id), text_hash(message))
         self.keys[seq] = combine(round(now * 1e6) & _MASK, self.h(spec["type"]), self.h(spec["channel"]), self.h(spec["recipient"]), *tail)
         self.recorder.notification("created")
         return seq
