@@ -16,7 +16,7 @@ Times are simulation seconds since the scenario's start.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -49,6 +49,10 @@ class Clock(Protocol):
     def process(self, generator: Generator[Any, Any, Any]) -> Any:
         """Start another process of the same run."""
 
+    def soon(self, callback: Callable[[], Any]) -> Any:
+        """Call ``callback()`` now, where a process started now would begin: a process whose body waits only
+        through callbacks on events, without a generator (cheaper when there are many)."""
+
 
 class WorkloadHooks(Clock, Protocol):
     """What a workload may touch: random streams, certctl's creators, the database's availability, alert dedup."""
@@ -69,6 +73,18 @@ class WorkloadHooks(Clock, Protocol):
         self, deadline: float, *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None
     ) -> Generator[Any, Any, Any]:
         """``Create`` then ``sendNotification`` inside the calling process: ``row = yield from hooks.create_and_send(...)``."""
+
+    def create_and_send_then(
+        self, deadline: float, then: Callable[[int | None], Any], *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None
+    ) -> None:
+        """:meth:`create_and_send` for a caller without a process: ``then(row number)`` is called when the Send is
+        over, at the instant and in the order the calling process would resume (``then(None)`` at once when
+        ``Create`` failed)."""
+
+    def create_and_send_each(self, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]]) -> None:
+        """Several callers, one after another now, each :meth:`create_and_send_then` of one row (``specs[i]``: its
+        ``type``, ``channel``, ``recipient``, ``message`` and ``certificate_id``) on its own deadline with its
+        own callback: what a workload's callers that start together do (an engine may do it as arrays)."""
 
     def database_available(self) -> bool:
         """Whether a database call made now succeeds (outage windows)."""

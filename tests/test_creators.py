@@ -94,6 +94,31 @@ def test_a_job_whose_email_outlives_its_context_leaves_the_row_pending():
     assert row["status"] == "pending" and row["deliveries"] == 1
 
 
+@pytest.mark.parametrize("engine", ["events", "batched"])
+def test_forty_jobs_started_together_create_and_send_together(engine):
+    """40 certificates, 40 slots: the 40 renewals start at the 30 s grid point, their 10 s issuer calls return
+    at 40 s, and their 40 RenewalSuccess Emails are created then (ids in claim order) and sent in 2 s.  The
+    deployment jobs they add wait for the job tick to end (42 s): the next grid point, 60 s, starts all 40;
+    their 5 s calls return at 65 s and their Emails are sent at 67 s.  (The batched engine creates and sends
+    such a group as arrays: the same table.)"""
+    fleet = Fleet(
+        expires_in_days=[20.0 + c * 1e-3 for c in range(40)],
+        thresholds=[30],
+        channels=SLACK_ALERTS,
+        renewal_latency=10.0,
+        deployment_latency=5.0,
+        job_concurrency=40,
+    )
+    scenario = notifsim.Scenario("together", channels={"Slack": Scripted([]), "Email": Bernoulli(0.0, latency=2.0)}, workload=fleet)
+    result = notifsim.simulate(scenario, QUIET, horizon="30m", engine=engine)
+    rows = result.notifications  # in creation order
+    renewals, deployments = rows.query("type == 'RenewalSuccess'"), rows.query("type == 'DeploymentSuccess'")
+    assert list(renewals["certificate_id"]) == [f"mc-{c:06d}" for c in range(40)] == list(deployments["certificate_id"])
+    assert seconds(result, renewals["created_at"]) == [40.0] * 40 and seconds(result, renewals["sent_at"]) == [42.0] * 40
+    assert seconds(result, deployments["created_at"]) == [65.0] * 40 and seconds(result, deployments["sent_at"]) == [67.0] * 40
+    assert result.counters["job_ticks"] == 2
+
+
 @pytest.mark.parametrize("value", [0, 2.5, "many", True])
 def test_job_concurrency_must_be_a_positive_integer(value):
     with pytest.raises(ConfigError) as info:

@@ -40,6 +40,7 @@ def batching(request, monkeypatch):
     if request.param == "all-laid-out":
         monkeypatch.setattr(BatchedEngine, "SMALL_TICK", 0)
         monkeypatch.setattr(BatchedEngine, "DENSE", 0.0)
+        monkeypatch.setattr(BatchedEngine, "CALLERS", 0)
     return request.param
 
 

@@ -42,6 +42,7 @@ from ..streams import combine_many, mix64_many, uniforms
 from ..workloads.arrivals import ArrivalRun
 from .agenda import ITEM, Chain, key_sorted, lay_out, prefix, subset
 from .clock import arrival_order, completion_order, tick_order
+from .created import create_and_send_each
 from .events import LOOPS, EventEngine, listed_pairs
 from .state import Context, Send
 from .timeline import INSTANT, NO_NOTIFIER, SEND, channel_facts, timelines
@@ -56,6 +57,8 @@ class BatchedEngine(EventEngine):
     SMALL_TICK = 8
     #: Arrivals are laid out in bulk when they average at least this many per process interval.
     DENSE = 8.0
+    #: A workload's callers creating and sending a row each at one instant do it as arrays from this many on.
+    CALLERS = 32
 
     def __init__(self, scenario: Scenario, policy: Policy, *, seed: int, horizon_s: float, initial_rows: list[dict], sample_interval: float):
         super().__init__(scenario, policy, seed=seed, horizon_s=horizon_s, initial_rows=initial_rows, sample_interval=sample_interval)
@@ -117,6 +120,8 @@ class BatchedEngine(EventEngine):
             return
         items = taken[0] if len(taken) == 1 else key_sorted({name: np.concatenate([b[name] for b in taken]) for name in ITEM})
         self._apply(items, later=True)
+
+    create_and_send_each = create_and_send_each  # several callers' rows at one instant, as arrays (:mod:`.created`)
 
     # -- ticks ----------------------------------------------------------------------------
 
@@ -283,7 +288,7 @@ class BatchedEngine(EventEngine):
         chosen = np.flatnonzero(~on_stateful & available)
         if not len(chosen):
             return
-        cols = _columns_for(run, chosen)
+        cols = run.columns_of(chosen)
         arrival = cols["arrival"]
         t = times[arrival]
         type_codes = np.array([table.types.code(x) for x in cols["types"]], np.int16)[cols["type"]]
@@ -574,24 +579,6 @@ class BatchedEngine(EventEngine):
         else:
             for seq, _ in rows:
                 yield from self.deliver(seq, _CREATE, 0, chain.ctx)
-
-
-def _columns_for(run: ArrivalRun, chosen: np.ndarray) -> dict[str, Any]:
-    """:meth:`ArrivalRun.columns` for arbitrary (ascending) arrival indexes."""
-    lo, hi = int(chosen[0]), int(chosen[-1]) + 1
-    cols = run.columns(lo, hi)
-    if len(chosen) == hi - lo:
-        return cols
-    import pyarrow as pa
-
-    keep = np.isin(cols["arrival"], chosen)
-    out = dict(cols)
-    for name in ("arrival", "first", "type", "channel", "recipient"):
-        out[name] = cols[name][keep]
-    mask = pa.array(keep)
-    out["certificate_id"] = cols["certificate_id"].filter(mask)
-    out["message"] = cols["message"].filter(mask)
-    return out
 
 
 def _dense(run: ArrivalRun, engine: BatchedEngine) -> bool:

@@ -24,6 +24,7 @@ a row an operator requeues then is listed by it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from heapq import heappush
 from typing import Any
 
@@ -71,6 +72,16 @@ class Clock(simpy.Environment):
     def after(self, delay: float, order: tuple) -> Event:
         """An event that fires ``delay`` seconds from now, placed among simultaneous events by ``order``."""
         return Ordered(self, delay, order)
+
+    def soon(self, callback: Callable[[], Any]) -> Event:
+        """Call ``callback()`` at this instant where a process started now would begin (an urgent event, as SimPy
+        starts a process): a cheaper process for a body that never waits, or waits through callbacks."""
+        event = Event(self)
+        event._ok = True
+        event._value = None
+        event.callbacks.append(lambda _event: callback())
+        heappush(self._queue, (self._now, _URGENT, next(self._eid), event))  # type: ignore[misc]
+        return event
 
     def next_key(self) -> tuple:
         """``(time, order)`` of the next event to run (:data:`NEVER` when there is none)."""

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import numpy as np
@@ -255,6 +255,30 @@ class EventEngine:
         state.complete(send, env.now)
         return True, state.write(send, ctx, env.now)
 
+    def deliver_then(self, seq: int, ctx: Context, then: Callable[[], Any]) -> None:
+        """A creator's :meth:`deliver` of row ``seq`` without a process: ``then()`` is called when it is over (at
+        once when the Send takes no time), at the instant and in the order the process would resume."""
+        env, state = self.env, self.state
+        state.planned[seq] -= 1
+        if not state.has_notifier(seq):
+            state.write_no_notifier(seq, ctx, env.now)
+            then()
+            return
+        send = state.begin(seq, _CREATE, 0, ctx, env.now)
+        if send is None:
+            then()
+            return
+
+        def returned(_event: Any = None) -> None:
+            state.complete(send, env.now)
+            state.write(send, ctx, env.now)
+            then()
+
+        if send.latency > 0:
+            env.after(send.latency, completion_order(send.start, seq, send.attempt)).callbacks.append(returned)
+        else:
+            returned()
+
     def plan(self, seqs: list[int]) -> None:
         """Rows a caller will send one after the other (each is counted until :meth:`deliver` begins it)."""
         planned = self.state.planned
@@ -314,6 +338,29 @@ class EventEngine:
         When the context has expired (``now >= deadline``) ``Create`` fails:
         no row, returns ``None``.
         """
+        seq = self._create_one(deadline, spec)
+        if seq is None:
+            return None
+        yield from self.deliver(seq, _CREATE, 0, Context(deadline))
+        return self.state.table.row(seq)
+
+    def create_and_send_then(self, deadline: float, spec: dict, then: Callable[[int | None], Any]) -> None:
+        """:meth:`create_and_send` for a caller that waits through callbacks: ``then(seq)`` when the Send is over
+        (``then(None)`` at once when ``Create`` failed), at the instant and in the order a process would resume."""
+        seq = self._create_one(deadline, spec)
+        if seq is None:
+            then(None)
+            return
+        self.deliver_then(seq, Context(deadline), lambda: then(seq))
+
+    def create_and_send_each(self, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]]) -> None:
+        """Several callers, one after another at this instant, each :meth:`create_and_send_then` of one row with
+        its own deadline and callback (a fleet's jobs started together)."""
+        for deadline, spec, then in zip(deadlines, specs, thens):
+            self.create_and_send_then(deadline, spec, then)
+
+    def _create_one(self, deadline: float, spec: dict) -> int | None:
+        """A workload's ``Create`` of one row now on a context ending at ``deadline``; None when it fails."""
         state = self.state
         now = self.env.now
         if now >= deadline:
@@ -323,8 +370,7 @@ class EventEngine:
             return None
         seq = state.create(now, spec)
         state.planned[seq] += 1
-        yield from self.deliver(seq, _CREATE, 0, Context(deadline))
-        return state.table.row(seq)
+        return seq
 
     # -- operators ----------------------------------------------------------------------------------
 

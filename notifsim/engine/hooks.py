@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from ..streams import KeyedUniform
@@ -42,6 +42,9 @@ class _Clock:
     def process(self, generator: Generator[Any, Any, Any]) -> Any:
         return self._engine.env.process(generator)
 
+    def soon(self, callback: Callable[[], Any]) -> Any:
+        return self._engine.env.soon(callback)
+
 
 class WorkloadHooksImpl(_Clock):
     """:class:`~notifsim.hooks.WorkloadHooks` of one run: streams, certctl's creators, availability, dedup."""
@@ -66,6 +69,15 @@ class WorkloadHooksImpl(_Clock):
     ) -> Generator[Any, Any, Any]:
         spec = dict(type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id)
         return self._engine.create_and_send(deadline, spec)
+
+    def create_and_send_then(
+        self, deadline: float, then: Callable[[int | None], Any], *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None
+    ) -> None:
+        spec = dict(type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id)
+        self._engine.create_and_send_then(deadline, spec, then)
+
+    def create_and_send_each(self, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]]) -> None:
+        self._engine.create_and_send_each(deadlines, specs, thens)
 
     def database_available(self) -> bool:
         engine = self._engine

@@ -106,7 +106,12 @@ class TextColumn:
             self._current = []
 
     def extend(self, values: Sequence[Any]) -> None:
-        """Append a whole array of strings (Python strings, or an array whose items have ``as_py``)."""
+        """Append a whole array of strings (Python strings, or an array whose items have ``as_py``); a Python
+        list is appended string by string, so small lists end up packed like single strings."""
+        if isinstance(values, list):
+            for text in values:
+                self.append(text)
+            return
         if not len(values):
             return
         self._starts.append(self._n)

@@ -227,6 +227,23 @@ class ArrivalRun:
             "message": message,
         }
 
+    def columns_of(self, chosen: np.ndarray) -> dict[str, Any]:
+        """:meth:`columns` of the given arrivals (ascending indexes, not necessarily contiguous)."""
+        lo, hi = int(chosen[0]), int(chosen[-1]) + 1
+        cols = self.columns(lo, hi)
+        if len(chosen) == hi - lo:
+            return cols
+        import pyarrow as pa
+
+        keep = np.isin(cols["arrival"], chosen)
+        out = dict(cols)
+        for name in ("arrival", "first", "type", "channel", "recipient"):
+            out[name] = cols[name][keep]
+        mask = pa.array(keep)
+        out["certificate_id"] = cols["certificate_id"].filter(mask)
+        out["message"] = cols["message"].filter(mask)
+        return out
+
     def process(self) -> Generator[Any, Any, None]:
         """Create each arrival at its time, through the hooks."""
         hooks = self._hooks

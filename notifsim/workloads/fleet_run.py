@@ -16,7 +16,8 @@ import datetime as dt
 import heapq
 import math
 from collections import Counter, deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -293,25 +294,62 @@ class FleetRun:
         queue, self.pending_jobs = deque(self.pending_jobs), []
         slots = self.f.job_concurrency
         while queue or self.jobs_running:
+            started = []
             while queue and self.jobs_running < slots:
                 job = queue.popleft()
                 if self.status[job.cert] == _REVOKED:
                     continue
                 self.jobs_running += 1
-                env.process(self.run_job(job))
+                started.append(job)
+            if started:
+                env.soon(partial(self.run_jobs, started))
             if not self.jobs_running:
                 break
             self.slot_freed = env.event()
             yield self.slot_freed
         self.slot_freed = None
 
-    def run_job(self, job: _Job):
-        """One job on its own context; at its end its slot goes to the next claimed job."""
-        deadline = self.hooks.now + self.f.job_processor_deadline
-        if job.kind == _RENEWAL:
-            yield from self.renew(job, deadline)
-        else:
-            yield from self.deploy(job, deadline)
+    def run_jobs(self, jobs: list[_Job]) -> None:
+        """Jobs started together now, in claim order, each on its own context: the issuer (or deployment) call,
+        then the job's notification.
+
+        Jobs do not wait in processes of their own: they go on in callbacks of
+        the events they wait for, at the instants and in the order their
+        processes would resume.  Consecutive jobs whose calls take equally long
+        wait on one event and create their notifications together
+        (``create_and_send_each``): nothing can happen between them.
+        """
+        f = self.f
+        deadline = self.hooks.now + f.job_processor_deadline
+        runs: list[tuple[float, list[tuple[_Job, int]]]] = []
+        for job in jobs:
+            attempt = job.attempts
+            job.attempts += 1
+            latency = f.renewal_latency if job.kind == _RENEWAL else f.deployment_latency
+            if runs and runs[-1][0] == latency:
+                runs[-1][1].append((job, attempt))
+            else:
+                runs.append((latency, [(job, attempt)]))
+        for latency, run in runs:
+            if latency > 0:
+                self.hooks.timeout(latency).callbacks.append(partial(self.calls_returned, run, deadline))
+            else:
+                self.calls_returned(run, deadline)
+
+    def calls_returned(self, run: list[tuple[_Job, int]], deadline: float, _event: Any = None) -> None:
+        """The issuer or deployment calls of ``run`` (jobs and attempt numbers) have returned now: outcomes,
+        effects, then every job's notification, created and sent on the job's context."""
+        deadlines, specs, thens = [], [], []
+        for job, attempt in run:
+            kind, message, then = self.renew(job, attempt) if job.kind == _RENEWAL else self.deploy(job, attempt)
+            c = job.cert
+            deadlines.append(deadline)
+            specs.append(dict(type=kind, channel=JOB_NOTIFICATION_CHANNEL, recipient=self.recipient(c), message=message, certificate_id=self.ids[c]))
+            thens.append(then)
+        self.hooks.create_and_send_each(deadlines, specs, thens)
+
+    def end_job(self, _row: int | None = None) -> None:
+        """A job has ended (its notification's Send is over): its slot goes to the next claimed job."""
         self.jobs_running -= 1
         freed = self.slot_freed
         if freed is not None and not freed.triggered:
@@ -323,24 +361,22 @@ class FleetRun:
         delay = (math.floor(env.now / iv) + 1) * iv - env.now
         env.timeout(delay).callbacks.append(lambda _event: self.add_job(job))
 
-    def renew(self, job: _Job, deadline: float):
+    def job_failed(self, job: _Job, abandoned: str | None, _row: int | None = None) -> None:
+        """A failed job's notification is over: retried at the next job-retry tick while it has attempts left."""
+        if job.attempts < self.f.renewal_attempts:
+            self.retry_later(job)
+        elif abandoned is not None:
+            self.stats[abandoned] += 1  # a renewal left RenewalInProgress: never checked again
+        self.end_job()
+
+    def renew(self, job: _Job, attempt: int) -> tuple[str, str, Callable[[int | None], Any]]:
+        """The issuer call of attempt ``attempt`` has returned now: its outcome and effects; the notification's
+        type, message and what happens when its Send is over."""
         env, f, c = self.hooks, self.f, job.cert
-        attempt = job.attempts
-        job.attempts += 1
-        if f.renewal_latency > 0:
-            yield env.timeout(f.renewal_latency)
         cn = self.common_name(c)
         if self._renewal_u(self._key(c, job.cycle, 0, attempt)) < f.renewal_failure_rate:
             self.stats["renewal_failures"] += 1
-            message = renewal_message(cn, success=False)
-            yield from env.create_and_send(
-                deadline, type="RenewalFailure", channel=JOB_NOTIFICATION_CHANNEL, recipient=self.recipient(c), message=message, certificate_id=self.ids[c]
-            )
-            if job.attempts < f.renewal_attempts:
-                self.retry_later(job)
-            else:
-                self.stats["renewals_abandoned"] += 1  # stays RenewalInProgress: never checked again
-            return
+            return "RenewalFailure", renewal_message(cn, success=False), partial(self.job_failed, job, "renewals_abandoned")
         self.stats["renewals"] += 1
         exp = env.now + f.lifetime_days * DAY_S
         self.expires[c] = exp
@@ -350,34 +386,21 @@ class FleetRun:
             self.add_job(_Job(_DEPLOYMENT, c, self.cycle[c], target))
         message = renewal_message(cn, success=True, new_expiry=self.expiry_date(c))
         self.push(c, exp - LISTING_WINDOW_S)
-        yield from env.create_and_send(
-            deadline, type="RenewalSuccess", channel=JOB_NOTIFICATION_CHANNEL, recipient=self.recipient(c), message=message, certificate_id=self.ids[c]
-        )
+        return "RenewalSuccess", message, self.end_job
 
-    def deploy(self, job: _Job, deadline: float):
-        env, f, c = self.hooks, self.f, job.cert
-        attempt = job.attempts
-        job.attempts += 1
-        if f.deployment_latency > 0:
-            yield env.timeout(f.deployment_latency)
+    def deploy(self, job: _Job, attempt: int) -> tuple[str, str, Callable[[int | None], Any]]:
+        """The deployment call of attempt ``attempt`` has returned now: its outcome; the notification's type,
+        message and what happens when its Send is over."""
+        f, c = self.f, job.cert
         cn, target = self.common_name(c), f"target-{job.target + 1}"
         if self._deployment_u(self._key(c, job.cycle, job.target, attempt)) < f.deployment_failure_rate:
             self.stats["deployment_failures"] += 1
-            message = deployment_message(cn, target, success=False)
-            yield from env.create_and_send(
-                deadline, type="DeploymentFailure", channel=JOB_NOTIFICATION_CHANNEL, recipient=self.recipient(c), message=message, certificate_id=self.ids[c]
-            )
-            if job.attempts < f.renewal_attempts:
-                self.retry_later(job)
-            return
+            return "DeploymentFailure", deployment_message(cn, target, success=False), partial(self.job_failed, job, None)
         self.stats["deployments"] += 1
         kept = self._deployed.get((c, job.target))
         if kept is None:  # the same body every cycle: keep one copy per (certificate, target)
             kept = self._deployed[(c, job.target)] = deployment_message(cn, target, success=True)
-        message = kept
-        yield from env.create_and_send(
-            deadline, type="DeploymentSuccess", channel=JOB_NOTIFICATION_CHANNEL, recipient=self.recipient(c), message=message, certificate_id=self.ids[c]
-        )
+        return "DeploymentSuccess", kept, self.end_job
 
     # -- revocations -------------------------------------------------------------
 

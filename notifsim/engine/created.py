@@ -1,0 +1,86 @@
+"""The batched engine's rows created by several callers at one instant, each then sending its own (a fleet's jobs).
+
+When a workload's callers — the jobs a fleet's job processor started
+together — each create one row and send it at once
+(:meth:`~notifsim.engine.events.EventEngine.create_and_send_each`), the
+batched engine creates the rows in one go, draws their Sends as arrays
+(:mod:`.timeline`) and applies the Sends that take no time at once.  The
+Sends that take time return in one SimPy event per instant, keyed like the
+first of them (:func:`~notifsim.engine.clock.completion_order`): the rows are
+consecutive and began together, so no other event can come between them.
+At each return the callers' callbacks run in row order, as their processes
+would resume.  Fewer rows than :attr:`BatchedEngine.CALLERS` (laying rows out
+costs a fixed few hundred µs), rows on a stateful channel, a policy with a
+retry quota, or a ``Create`` that fails take the one-row path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import pairwise
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..record import LOOP_CODE
+from ..streams import mix64_many
+from .agenda import key_sorted, lay_out, subset
+from .clock import completion_order
+from .events import EventEngine
+from .timeline import SEND, timelines
+
+if TYPE_CHECKING:
+    from .batched import BatchedEngine
+
+_CREATE = LOOP_CODE["create"]
+_FIELDS = frozenset({"type", "channel", "recipient", "message", "certificate_id"})
+
+
+def create_and_send_each(engine: BatchedEngine, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]]) -> None:
+    """:meth:`EventEngine.create_and_send_each` with the rows created and sent as arrays when that pays."""
+    state = engine.state
+    now = engine.env.now
+    k = len(specs)
+    if k < engine.CALLERS or not engine.bulk or now >= min(deadlines) or not state.db.available(now) or any(not spec.keys() <= _FIELDS for spec in specs):
+        EventEngine.create_and_send_each(engine, deadlines, specs, thens)
+        return
+    table = state.table
+    ch = np.array([table.channels.code(spec["channel"]) for spec in specs], np.int64)
+    facts = engine.facts()
+    if facts["stateful"][ch].any():
+        EventEngine.create_and_send_each(engine, deadlines, specs, thens)
+        return
+    seqs = state.create_specs(now, specs)
+    zeros = np.zeros(k, np.int64)
+    chain_no = np.arange(k, dtype=np.int64)  # each row its own caller
+    deadline = np.array(deadlines, np.float64)
+    cancel = np.full(k, np.inf)  # a workload's own context: no replica shutdown
+    key = mix64_many(state.keys[seqs])  # attempt 0: mix64(key + 0)
+    tl = timelines(state, ch, table.recipient[seqs], key, zeros, chain_no, np.full(k, now), deadline, facts, cancel)
+    items, later = lay_out(tl, seqs, zeros, _CREATE, deadline, chain_no, cancel, np.zeros(k, np.int16))
+    state.sends[seqs[tl.kind == SEND]] += 1
+    if not later.all():
+        engine._apply(subset(items, ~later), later=False)
+        for i in np.flatnonzero(~later).tolist():
+            thens[i](int(seqs[i]))
+    if not later.any():
+        return
+    block = key_sorted(subset(items, later))
+    t = block["t"]
+    bounds = np.flatnonzero(np.r_[True, t[1:] != t[:-1], True]).tolist()
+    first_seq = int(seqs[0])
+    for lo, hi in pairwise(bounds):
+        group = subset(block, slice(lo, hi))
+        event = engine.env.at(float(t[lo]), completion_order(now, int(group["seq"][0]), 0))
+        event.callbacks.append(_returned(engine, group, [thens[s - first_seq] for s in group["seq"].tolist()]))
+
+
+def _returned(engine: BatchedEngine, group: dict[str, np.ndarray], thens: list[Callable[[int | None], Any]]) -> Callable[[Any], None]:
+    """The callback of the event at which ``group``'s Sends return: their records and writes, then their callers."""
+
+    def returned(_event: Any) -> None:
+        engine._apply(group, later=False)
+        for then, seq in zip(thens, group["seq"].tolist()):
+            then(seq)
+
+    return returned
