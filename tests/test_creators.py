@@ -36,15 +36,14 @@ def seconds(result, column: pd.Series) -> list[float]:
 LATENCY = [3.0, 1.0, 1.0] + [20.0] * 22 + [100.0, 30.0, 30.0, 30.0, 30.0]
 
 
+def renewing_fleet(certificates: int, concurrency: int, **options) -> Fleet:
+    """``certificates`` certificates 20 days from expiry, listed in id order; 10 s issuer calls."""
+    expiries = [20.0 + c * 1e-3 for c in range(certificates)]
+    return Fleet(expires_in_days=expiries, thresholds=[30], channels=SLACK_ALERTS, renewal_latency=10.0, job_concurrency=concurrency, **options)
+
+
 def thirty_jobs(concurrency: int):
-    fleet = Fleet(
-        expires_in_days=[20.0 + c * 1e-3 for c in range(30)],
-        thresholds=[30],
-        channels=SLACK_ALERTS,
-        renewal_latency=10.0,
-        deployment_targets=0,
-        job_concurrency=concurrency,
-    )
+    fleet = renewing_fleet(30, concurrency, deployment_targets=0)
     scenario = notifsim.Scenario("jobs", channels={"Slack": Scripted([]), "Email": Scripted([], latency=LATENCY)}, workload=fleet)
     result = notifsim.simulate(scenario, QUIET, horizon="30m")
     rows = result.notifications.query("type == 'RenewalSuccess'").sort_values("certificate_id")
@@ -101,14 +100,7 @@ def test_forty_jobs_started_together_create_and_send_together(engine):
     deployment jobs they add wait for the job tick to end (42 s): the next grid point, 60 s, starts all 40;
     their 5 s calls return at 65 s and their Emails are sent at 67 s.  (The batched engine creates and sends
     such a group as arrays: the same table.)"""
-    fleet = Fleet(
-        expires_in_days=[20.0 + c * 1e-3 for c in range(40)],
-        thresholds=[30],
-        channels=SLACK_ALERTS,
-        renewal_latency=10.0,
-        deployment_latency=5.0,
-        job_concurrency=40,
-    )
+    fleet = renewing_fleet(40, 40, deployment_latency=5.0)
     scenario = notifsim.Scenario("together", channels={"Slack": Scripted([]), "Email": Bernoulli(0.0, latency=2.0)}, workload=fleet)
     result = notifsim.simulate(scenario, QUIET, horizon="30m", engine=engine)
     rows = result.notifications  # in creation order

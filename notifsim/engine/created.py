@@ -11,7 +11,8 @@ consecutive and began together, so no other event can come between them.
 At each return the callers' callbacks run in row order, as their processes
 would resume.  Fewer rows than :attr:`BatchedEngine.CALLERS` (laying rows out
 costs a fixed few hundred µs), rows on a stateful channel, a policy with a
-retry quota, or a ``Create`` that fails take the one-row path.
+retry quota, or a ``Create`` that fails are created and sent one at a time,
+still with one event for the Sends that return together.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ..record import LOOP_CODE
 from ..streams import mix64_many
 from .agenda import key_sorted, lay_out, subset
 from .clock import completion_order
-from .events import EventEngine
+from .state import Context, Send
 from .timeline import SEND, timelines
 
 if TYPE_CHECKING:
@@ -42,13 +43,13 @@ def create_and_send_each(engine: BatchedEngine, deadlines: list[float], specs: l
     now = engine.env.now
     k = len(specs)
     if k < engine.CALLERS or not engine.bulk or now >= min(deadlines) or not state.db.available(now) or any(not spec.keys() <= _FIELDS for spec in specs):
-        EventEngine.create_and_send_each(engine, deadlines, specs, thens)
+        _one_by_one(engine, deadlines, specs, thens)
         return
     table = state.table
     ch = np.array([table.channels.code(spec["channel"]) for spec in specs], np.int64)
     facts = engine.facts()
     if facts["stateful"][ch].any():
-        EventEngine.create_and_send_each(engine, deadlines, specs, thens)
+        _one_by_one(engine, deadlines, specs, thens)
         return
     seqs = state.create_specs(now, specs)
     zeros = np.zeros(k, np.int64)
@@ -73,6 +74,51 @@ def create_and_send_each(engine: BatchedEngine, deadlines: list[float], specs: l
         group = subset(block, slice(lo, hi))
         event = engine.env.at(float(t[lo]), completion_order(now, int(group["seq"][0]), 0))
         event.callbacks.append(_returned(engine, group, [thens[s - first_seq] for s in group["seq"].tolist()]))
+
+
+def _one_by_one(engine: BatchedEngine, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]]) -> None:
+    """The callers one row at a time, as :meth:`EventEngine.create_and_send_then` does, but with one event for the
+    Sends that return at one instant (they began together, their rows in order: nothing comes between them)."""
+    state = engine.state
+    now = engine.env.now
+    later: dict[float, list[tuple[Send, Context, Callable[[int | None], Any]]]] = {}
+    for deadline, spec, then in zip(deadlines, specs, thens):
+        seq = engine._create_one(deadline, spec)
+        if seq is None:
+            then(None)
+            continue
+        state.planned[seq] -= 1  # begun at once
+        ctx = Context(deadline)
+        if not state.has_notifier(seq):
+            state.write_no_notifier(seq, ctx, now)
+            then(seq)
+            continue
+        send = state.begin(seq, _CREATE, 0, ctx, now)
+        if send is None:
+            then(seq)
+        elif send.latency > 0:
+            later.setdefault(now + send.latency, []).append((send, ctx, then))
+        else:
+            state.complete(send, now)
+            state.write(send, ctx, now)
+            then(seq)
+    for at, sends in later.items():
+        first = sends[0][0]
+        event = engine.env.at(at, completion_order(now, first.seq, first.attempt))
+        event.callbacks.append(_each_returned(engine, sends))
+
+
+def _each_returned(engine: BatchedEngine, sends: list[tuple[Send, Context, Callable[[int | None], Any]]]) -> Callable[[Any], None]:
+    """The callback of the event at which ``sends`` return: each one's record, write and caller, in row order."""
+
+    def returned(_event: Any) -> None:
+        state, now = engine.state, engine.env.now
+        for send, ctx, then in sends:
+            state.complete(send, now)
+            state.write(send, ctx, now)
+            then(send.seq)
+
+    return returned
 
 
 def _returned(engine: BatchedEngine, group: dict[str, np.ndarray], thens: list[Callable[[int | None], Any]]) -> Callable[[Any], None]:
