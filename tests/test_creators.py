@@ -94,20 +94,21 @@ def test_a_job_whose_email_outlives_its_context_leaves_the_row_pending():
 
 
 @pytest.mark.parametrize("engine", ["events", "batched"])
-def test_forty_jobs_started_together_create_and_send_together(engine):
-    """40 certificates, 40 slots: the 40 renewals start at the 30 s grid point, their 10 s issuer calls return
-    at 40 s, and their 40 RenewalSuccess Emails are created then (ids in claim order) and sent in 2 s.  The
-    deployment jobs they add wait for the job tick to end (42 s): the next grid point, 60 s, starts all 40;
-    their 5 s calls return at 65 s and their Emails are sent at 67 s.  (The batched engine creates and sends
-    such a group as arrays: the same table.)"""
-    fleet = renewing_fleet(40, 40, deployment_latency=5.0)
+@pytest.mark.parametrize("n", [20, 40])
+def test_jobs_started_together_create_and_send_together(engine, n):
+    """n certificates, n slots: the n renewals start at the 30 s grid point, their 10 s issuer calls return
+    at 40 s, and their n RenewalSuccess Emails are created then (ids in claim order) and sent in 2 s.  The
+    deployment jobs they add wait for the job tick to end (42 s): the next grid point, 60 s, starts all n;
+    their 5 s calls return at 65 s and their Emails are sent at 67 s.  (The batched engine creates such a
+    group's rows in one go, and from 32 rows on draws their Sends as arrays too: the same table.)"""
+    fleet = renewing_fleet(n, n, deployment_latency=5.0)
     scenario = notifsim.Scenario("together", channels={"Slack": Scripted([]), "Email": Bernoulli(0.0, latency=2.0)}, workload=fleet)
     result = notifsim.simulate(scenario, QUIET, horizon="30m", engine=engine)
     rows = result.notifications  # in creation order
     renewals, deployments = rows.query("type == 'RenewalSuccess'"), rows.query("type == 'DeploymentSuccess'")
-    assert list(renewals["certificate_id"]) == [f"mc-{c:06d}" for c in range(40)] == list(deployments["certificate_id"])
-    assert seconds(result, renewals["created_at"]) == [40.0] * 40 and seconds(result, renewals["sent_at"]) == [42.0] * 40
-    assert seconds(result, deployments["created_at"]) == [65.0] * 40 and seconds(result, deployments["sent_at"]) == [67.0] * 40
+    assert list(renewals["certificate_id"]) == [f"mc-{c:06d}" for c in range(n)] == list(deployments["certificate_id"])
+    assert seconds(result, renewals["created_at"]) == [40.0] * n and seconds(result, renewals["sent_at"]) == [42.0] * n
+    assert seconds(result, deployments["created_at"]) == [65.0] * n and seconds(result, deployments["sent_at"]) == [67.0] * n
     assert result.counters["job_ticks"] == 2
 
 

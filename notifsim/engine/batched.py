@@ -57,8 +57,10 @@ class BatchedEngine(EventEngine):
     SMALL_TICK = 8
     #: Arrivals are laid out in bulk when they average at least this many per process interval.
     DENSE = 8.0
-    #: A workload's callers creating and sending a row each at one instant do it as arrays from this many on.
+    #: A workload's callers creating and sending a row each at one instant do it as arrays from this many on,
+    #: and create their rows in one go (sending them one by one) from ``CREATE_TOGETHER`` on.
     CALLERS = 32
+    CREATE_TOGETHER = 16
 
     def __init__(self, scenario: Scenario, policy: Policy, *, seed: int, horizon_s: float, initial_rows: list[dict], sample_interval: float):
         super().__init__(scenario, policy, seed=seed, horizon_s=horizon_s, initial_rows=initial_rows, sample_interval=sample_interval)

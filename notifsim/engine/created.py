@@ -10,9 +10,11 @@ first of them (:func:`~notifsim.engine.clock.completion_order`): the rows are
 consecutive and began together, so no other event can come between them.
 At each return the callers' callbacks run in row order, as their processes
 would resume.  Fewer rows than :attr:`BatchedEngine.CALLERS` (laying rows out
-costs a fixed few hundred µs), rows on a stateful channel, a policy with a
-retry quota, or a ``Create`` that fails are created and sent one at a time,
-still with one event for the Sends that return together.
+costs a fixed few hundred µs), rows on a stateful channel, or a policy with
+a retry quota are sent one at a time, still with one event for the Sends
+that return together, and created in one go from
+:attr:`BatchedEngine.CREATE_TOGETHER` rows on (one at a time when a
+``Create`` fails or a row is an expiry alert).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from .batched import BatchedEngine
 
 _CREATE = LOOP_CODE["create"]
+_ALERT = "ExpirationWarning"  # rows the table indexes for the renewal check's dedup: created one by one
 _FIELDS = frozenset({"type", "channel", "recipient", "message", "certificate_id"})
 
 
@@ -42,15 +45,31 @@ def create_and_send_each(engine: BatchedEngine, deadlines: list[float], specs: l
     state = engine.state
     now = engine.env.now
     k = len(specs)
-    if k < engine.CALLERS or not engine.bulk or now >= min(deadlines) or not state.db.available(now) or any(not spec.keys() <= _FIELDS for spec in specs):
-        _one_by_one(engine, deadlines, specs, thens)
+    if not k:
         return
+    # every Create succeeds now, and no row is an expiry alert (which the table indexes one by one)
+    together = now < min(deadlines) and state.db.available(now) and all(spec.keys() <= _FIELDS and spec.get("type") != _ALERT for spec in specs)
     table = state.table
-    ch = np.array([table.channels.code(spec["channel"]) for spec in specs], np.int64)
-    facts = engine.facts()
-    if facts["stateful"][ch].any():
+    if together and k >= engine.CALLERS and engine.bulk:
+        ch = np.array([table.channels.code(spec["channel"]) for spec in specs], np.int64)
+        facts = engine.facts()
+        if not facts["stateful"][ch].any():
+            _as_arrays(engine, deadlines, specs, thens, ch, facts)
+            return
+    if together and k >= engine.CREATE_TOGETHER:
+        _one_by_one(engine, deadlines, specs, thens, state.create_specs(now, specs).tolist())
+    else:
         _one_by_one(engine, deadlines, specs, thens)
-        return
+
+
+def _as_arrays(
+    engine: BatchedEngine, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]], ch: np.ndarray, facts: dict[str, np.ndarray]
+) -> None:
+    """Rows created, drawn and laid out as arrays; one event per instant at which their Sends return."""
+    state = engine.state
+    table = state.table
+    now = engine.env.now
+    k = len(specs)
     seqs = state.create_specs(now, specs)
     zeros = np.zeros(k, np.int64)
     chain_no = np.arange(k, dtype=np.int64)  # each row its own caller
@@ -76,18 +95,24 @@ def create_and_send_each(engine: BatchedEngine, deadlines: list[float], specs: l
         event.callbacks.append(_returned(engine, group, [thens[s - first_seq] for s in group["seq"].tolist()]))
 
 
-def _one_by_one(engine: BatchedEngine, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]]) -> None:
+def _one_by_one(
+    engine: BatchedEngine, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]], created: list[int] | None = None
+) -> None:
     """The callers one row at a time, as :meth:`EventEngine.create_and_send_then` does, but with one event for the
-    Sends that return at one instant (they began together, their rows in order: nothing comes between them)."""
+    Sends that return at one instant (they began together, their rows in order: nothing comes between them).
+    ``created``: the rows, already created together (nothing reads a row before its caller sends it)."""
     state = engine.state
     now = engine.env.now
     later: dict[float, list[tuple[Send, Context, Callable[[int | None], Any]]]] = {}
-    for deadline, spec, then in zip(deadlines, specs, thens):
-        seq = engine._create_one(deadline, spec)
-        if seq is None:
-            then(None)
-            continue
-        state.planned[seq] -= 1  # begun at once
+    for i, (deadline, spec, then) in enumerate(zip(deadlines, specs, thens)):
+        if created is None:
+            seq = engine._create_one(deadline, spec)
+            if seq is None:
+                then(None)
+                continue
+            state.planned[seq] -= 1  # begun at once
+        else:
+            seq = created[i]
         ctx = Context(deadline)
         if not state.has_notifier(seq):
             state.write_no_notifier(seq, ctx, now)

@@ -211,7 +211,8 @@ class FleetRun:
             self.push(c, exp - LISTING_WINDOW_S)
             return
         env, stats = self.hooks, self.stats
-        days = (exp - env.now) / 3600.0 / 24.0
+        now, db_up = env.now, env.database_available()  # read again when a Send has taken time
+        days = (exp - now) / 3600.0 / 24.0
         status[c] = _EXPIRED if days <= 0 else _EXPIRING  # updateCertExpiryStatus runs before the alerts
         d = int(days)  # Go's int(): truncation toward zero
         cid = self.ids[c]
@@ -226,7 +227,7 @@ class FleetRun:
                 if channel not in CHANNELS:
                     stats["alerts_skipped_invalid_channel"] += 1
                     continue
-                if env.now >= deadline or not env.database_available():  # the dedup List fails: channel skipped
+                if now >= deadline or not db_up:  # the dedup List fails: channel skipped
                     cut = True
                     continue
                 if env.has_alert(cid, threshold, channel):
@@ -236,19 +237,20 @@ class FleetRun:
                 row = yield from env.create_and_send(
                     deadline, type="ExpirationWarning", channel=channel, recipient=self.recipient(c), message=message, certificate_id=cid
                 )
+                now, db_up = env.now, env.database_available()
                 if row is None:
                     cut = True
                 else:
                     stats["alerts_created"] += 1
         if self.renewable[c]:
-            if env.now < deadline and env.database_available():
+            if now < deadline and db_up:
                 status[c] = _RENEWING  # no visits while renewing: the job's outcome schedules the next one
                 self.add_job(_Job(_RENEWAL, c, self.cycle[c]))
                 stats["renewal_jobs"] += 1
                 return
             cut = True
         if cut:  # something failed on the expired context: the next tick tries again
-            self.push(c, env.now)
+            self.push(c, now)
             return
         if status[c] == _EXPIRED:
             return
