@@ -149,9 +149,10 @@ def combine(*parts: int) -> int:
     return key
 
 
-def combine_many(*parts: np.ndarray | int) -> np.ndarray:
-    """:func:`combine` element by element over ``uint64`` arrays (scalars broadcast)."""
-    key: np.ndarray = np.asarray(np.uint64(0x6E6F746966736D21))
+def combine_many(*parts: np.ndarray | int, onto: np.ndarray | None = None) -> np.ndarray:
+    """:func:`combine` element by element over ``uint64`` arrays (scalars broadcast); ``onto`` continues keys
+    already folded from their first parts (``combine(a, b, c)`` is ``combine_many(c, onto=combine(a, b))``)."""
+    key: np.ndarray = np.asarray(np.uint64(0x6E6F746966736D21)) if onto is None else onto.astype(np.uint64, copy=False)
     for part in parts:
         p = part.astype(np.uint64, copy=False) if isinstance(part, np.ndarray) else np.uint64(part & _MASK64)
         key = mix64_many(np.asarray(key ^ p, dtype=np.uint64))

@@ -16,8 +16,11 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import notifsim
 from notifsim.channels import Bernoulli, Scripted
@@ -255,3 +258,17 @@ def test_results_compare_with_equals():
     assert a != notifsim.simulate("default", "certctl-asbuilt", seed=4, horizon="2h", run_name="x")
     assert a != notifsim.simulate("default", "certctl-i005", seed=4, horizon="2h", run_name="y")
     assert a != "not a result"
+
+
+@given(st.lists(st.lists(st.integers(0, 2**64 - 1), min_size=5, max_size=5), min_size=1, max_size=20), st.integers(0, 4))
+@settings(max_examples=200, deadline=None)
+def test_keys_folded_as_arrays_equal_keys_folded_one_by_one(rows, split):
+    """A row's key (streams.combine of its parts) is the same whether folded in Python, as arrays, or as arrays
+    continuing the first parts folded once (how rows created together get their keys)."""
+    from notifsim.streams import combine, combine_many
+
+    expected = [combine(*parts) for parts in rows]
+    columns = [np.array(column, np.uint64) for column in zip(*rows)]
+    assert combine_many(*columns).tolist() == expected
+    heads = np.array([combine(*parts[:split]) if split else 0x6E6F746966736D21 for parts in rows], np.uint64)
+    assert combine_many(*columns[split:], onto=heads).tolist() == expected

@@ -41,6 +41,39 @@ def test_texts_and_ids_read_back_across_packed_chunks():
     assert notes["id"].tolist() == ids
 
 
+def test_rows_created_in_groups_read_back_across_packed_chunks():
+    """Groups of rows created together (their texts as Python lists, as a fleet's jobs give them) and single rows,
+    in sizes that straddle the packing boundaries, read back in order."""
+    import numpy as np
+
+    table = NotificationTable(id_epoch_ns=0)
+    recorder = Recorder()
+    sizes = [1, 7, PACK_ROWS - 9, 3, 5, 1, PACK_ROWS, 2, 40_000]
+    messages, certificates = [], []
+    for g, size in enumerate(sizes):
+        group_messages = [f"group {g} row {i} ✓" for i in range(size)]
+        group_certificates = [None if i % 4 == 0 else f"mc-{g}-{i}" for i in range(size)]
+        if g % 3 == 2:  # one at a time
+            for m, c in zip(group_messages, group_certificates):
+                table.create(float(g), type="RenewalSuccess", channel="Email", recipient="o@example.com", message=m, certificate_id=c)
+        else:
+            codes = np.full(size, table.types.code("RenewalSuccess"), np.int16)
+            channel = np.full(size, table.channels.code("Email"), np.int16)
+            recipient = np.full(size, table.recipients.code("o@example.com"), np.int32)
+            at = np.full(size, float(g))
+            table.create_many(at, type=codes, channel=channel, recipient=recipient, certificate_ids=group_certificates, messages=group_messages)
+        recorder.notifications(size, "created")
+        messages += group_messages
+        certificates += group_certificates
+    n = len(messages)
+    for seq in [0, 1, 7, 8, PACK_ROWS - 2, PACK_ROWS - 1, PACK_ROWS, PACK_ROWS + 1, 2 * PACK_ROWS, n - 1]:
+        row = table.row(seq)
+        assert (row.message, row.certificate_id) == (messages[seq], certificates[seq])
+    notes = recorder.tables(table, START)["notifications"]
+    assert notes["message"].tolist() == messages
+    assert [None if v is None or v is pd.NA or v != v else v for v in notes["certificate_id"].tolist()] == certificates
+
+
 def test_overlapping_conversions_switch_arrow_pool_once_and_restore_it():
     """Large conversions in two threads at once: both allocate from the C heap, and the pool before is back after."""
     import threading

@@ -109,8 +109,18 @@ class TextColumn:
         """Append a whole array of strings (Python strings, or an array whose items have ``as_py``); a Python
         list is appended string by string, so small lists end up packed like single strings."""
         if isinstance(values, list):
-            for text in values:
-                self.append(text)
+            done = 0
+            while done < len(values):
+                if not self._current:
+                    self._starts.append(self._n)
+                    self._chunks.append(self._current)
+                part = values[done : done + PACK_ROWS - len(self._current)]
+                self._current.extend(part)
+                self._n += len(part)
+                done += len(part)
+                if len(self._current) == PACK_ROWS:
+                    self._chunks[-1] = PackedText(self._current)
+                    self._current = []
             return
         if not len(values):
             return
