@@ -94,13 +94,13 @@ def test_a_job_whose_email_outlives_its_context_leaves_the_row_pending():
 
 
 @pytest.mark.parametrize("engine", ["events", "batched"])
-@pytest.mark.parametrize("n", [20, 40])
+@pytest.mark.parametrize("n", [20, 70])
 def test_jobs_started_together_create_and_send_together(engine, n):
     """n certificates, n slots: the n renewals start at the 30 s grid point, their 10 s issuer calls return
     at 40 s, and their n RenewalSuccess Emails are created then (ids in claim order) and sent in 2 s.  The
     deployment jobs they add wait for the job tick to end (42 s): the next grid point, 60 s, starts all n;
     their 5 s calls return at 65 s and their Emails are sent at 67 s.  (The batched engine creates such a
-    group's rows in one go, and from 32 rows on draws their Sends as arrays too: the same table.)"""
+    group's rows in one go, and from 64 rows on draws their Sends as arrays too: the same table.)"""
     fleet = renewing_fleet(n, n, deployment_latency=5.0)
     scenario = notifsim.Scenario("together", channels={"Slack": Scripted([]), "Email": Bernoulli(0.0, latency=2.0)}, workload=fleet)
     result = notifsim.simulate(scenario, QUIET, horizon="30m", engine=engine)

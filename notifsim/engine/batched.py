@@ -59,7 +59,7 @@ class BatchedEngine(EventEngine):
     DENSE = 8.0
     #: A workload's callers creating and sending a row each at one instant do it as arrays from this many on,
     #: and create their rows in one go (sending them one by one) from ``CREATE_TOGETHER`` on.
-    CALLERS = 32
+    CALLERS = 64
     CREATE_TOGETHER = 16
 
     def __init__(self, scenario: Scenario, policy: Policy, *, seed: int, horizon_s: float, initial_rows: list[dict], sample_interval: float):
