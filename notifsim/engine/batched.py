@@ -162,9 +162,9 @@ class BatchedEngine(EventEngine):
         if self.running[(loop, replica)]:
             self.recorder.open_tick(loop, self.env.now, replica, skipped=True)
             return False
-        table, now = self.state.table, self.env.now
-        if not (table.has_pending() if loop == "process" else table.first_retry_due() <= now) and self.state.db.available(now):
-            self.recorder.close_tick(self.recorder.open_tick(loop, now, replica), 0, 0, now, False)  # it can list nothing
+        now = self.env.now
+        if loop == "process" and not self.state.table.has_pending() and self.state.db.available(now):  # it lists nothing
+            self.recorder.close_tick(self.recorder.open_tick(loop, now, replica), 0, 0, now, False)
             return False
         self.running[(loop, replica)] = True
         index, ctx, seqs, rcs = self.listed_rows(loop, replica)
