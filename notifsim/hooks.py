@@ -84,7 +84,9 @@ class WorkloadHooks(Clock, Protocol):
     def create_and_send_each(self, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]]) -> None:
         """Several callers, one after another now, each :meth:`create_and_send_then` of one row (``specs[i]``: its
         ``type``, ``channel``, ``recipient``, ``message`` and ``certificate_id``) on its own deadline with its
-        own callback: what a workload's callers that start together do (an engine may do it as arrays)."""
+        own callback: what a workload's callers that start together do (an engine may create the rows together
+        and draw their Sends as arrays).  A callback called at once (a Send that takes no time) must not create
+        notifications itself (RuntimeError): it may start a process or schedule an event that does."""
 
     def database_available(self) -> bool:
         """Whether a database call made now succeeds (outage windows)."""

@@ -150,8 +150,9 @@ def combine(*parts: int) -> int:
 
 
 def combine_many(*parts: np.ndarray | int, onto: np.ndarray | None = None) -> np.ndarray:
-    """:func:`combine` element by element over ``uint64`` arrays (scalars broadcast); ``onto`` continues keys
-    already folded from their first parts (``combine(a, b, c)`` is ``combine_many(c, onto=combine(a, b))``)."""
+    """:func:`combine` element by element over ``uint64`` arrays (scalars broadcast); ``onto``, an array, continues
+    keys already folded from their first parts (``combine(a, b, c)`` for each element is
+    ``combine_many(c, onto=np.array([combine(a, b)], np.uint64))``)."""
     key: np.ndarray = np.asarray(np.uint64(0x6E6F746966736D21)) if onto is None else onto.astype(np.uint64, copy=False)
     for part in parts:
         p = part.astype(np.uint64, copy=False) if isinstance(part, np.ndarray) else np.uint64(part & _MASK64)

@@ -16,6 +16,7 @@ rows and sparse arrivals go one by one).
 from __future__ import annotations
 
 import json
+import random
 
 import pandas as pd
 import pytest
@@ -26,11 +27,13 @@ import notifsim
 from notifsim import channels as ch
 from notifsim.certctl import CHANNELS, STATUSES, TYPES
 from notifsim.database import Database
+from notifsim.deployment import Deployment
 from notifsim.engine.batched import BatchedEngine
 from notifsim.operators import Cadence
 from notifsim.operators import Scripted as ScriptedOperator
 from notifsim.policy import DEDUP_READINGS, SWITCHES
 from notifsim.workloads import Burst, Diurnal, Fleet, Poisson
+from notifsim.workloads.base import Workload
 
 TABLES = ("notifications", "attempts", "ticks", "requeues", "samples")
 
@@ -295,3 +298,98 @@ def test_retry_sweep_and_process_tick_on_one_row_agree():
 def test_unknown_engine_is_a_config_error():
     with pytest.raises(notifsim.ConfigError, match="engine"):
         notifsim.simulate("default", "certctl-i005", horizon="1h", engine="fast")
+
+
+class Callers(Workload):
+    """``k`` callers that each create and send one row at ``at`` seconds (``hooks.create_and_send_each``)."""
+
+    def __init__(self, k: int, at: float, channel: str = "Email", with_message: bool = True, then=None):
+        self.k, self.at, self.channel, self.with_message, self.then = k, at, channel, with_message, then
+
+    def process(self, hooks):
+        if self.at:
+            yield hooks.timeout(self.at)
+        specs = []
+        for i in range(self.k):
+            spec = dict(type="RenewalSuccess", channel=self.channel, recipient="o@example.com", certificate_id=f"mc-{i}")
+            if self.with_message:
+                spec["message"] = f"renewed {i}"
+            specs.append(spec)
+        then = self.then(hooks) if self.then else (lambda seq: None)
+        hooks.create_and_send_each([hooks.now + 60.0] * self.k, specs, [then] * self.k)
+        yield hooks.timeout(1)
+
+
+@pytest.mark.parametrize("k", [3, 20, 70])
+def test_callers_before_a_tick_of_the_same_instant_run_the_same_on_both_engines(k):
+    """At 0 s the callers' rows are created before the process tick of 0 s lists them; that tick sends them
+    again from 0 s, so its returns fall among the callers' (a quota policy makes the order visible)."""
+    scenario = notifsim.Scenario("callers", channels={"Slack": ch.Bernoulli(1.0, latency=2.0)}, workload=Callers(k, 0.0, channel="Slack"))
+    a, _ = assert_same_run(scenario, notifsim.Policy.preset("grpc").replace(retry_quota=10), seed=0, horizon="10s")
+    assert (a.attempts["loop"] == "process").any()  # the tick did send the callers' rows again
+
+
+@pytest.mark.parametrize("k", [3, 20, 70])
+def test_callers_without_a_message_run_the_same_on_both_engines(k):
+    scenario = notifsim.Scenario(
+        "no-message", channels={"Email": ch.Bernoulli(0.5, latency=ch.LogNormal(1.0, 4.0))}, workload=Callers(k, 5.0, with_message=False)
+    )
+    assert_same_run(scenario, "certctl-i005", seed=1, horizon="10m")
+
+
+@pytest.mark.parametrize("engine", ["events", "batched"])
+@pytest.mark.parametrize("k", [3, 20, 70])
+def test_a_callback_called_at_once_may_not_create_a_row_itself(engine, k):
+    def then(hooks):
+        row = dict(type="Nested", channel="Email", recipient="n@x", message="n", certificate_id=None)
+        return lambda seq: hooks.create_and_send_then(hooks.now + 60, lambda s: None, **row)
+
+    scenario = notifsim.Scenario("nested", channels={"Email": ch.Bernoulli(0.0, latency=0.0)}, workload=Callers(k, 5.0, then=then))
+    with pytest.raises(RuntimeError, match="created a notification itself"):
+        notifsim.simulate(scenario, "certctl-asbuilt", seed=1, horizon="1m", engine=engine)
+
+
+class CreatorBursts(Workload):
+    """Bursts of creators (one process each, ``hooks.create_and_send``) at instants on the tick grids, on mixed
+    channels with mixed deadlines; the bursts are drawn from ``random.Random(seed)``."""
+
+    def __init__(self, k: int, seed: int):
+        self.k, self.seed = k, seed
+
+    def process(self, hooks):
+        r = random.Random(self.seed)
+        for at in [0, 60, 60.0, 120, 121, 600]:
+            if at > hooks.now:
+                yield hooks.timeout(at - hooks.now)
+            k = r.choice([self.k, self.k // 2, 17, 64, 65])
+            chans = [r.choice(["Email", "Webhook", "Slack", "Teams", "PagerDuty"]) for _ in range(k)]
+            specs = [
+                dict(type=r.choice(["A", "B"]), channel=c, recipient=f"o{r.randint(0, 3)}@x", message=f"m{at}-{i}", certificate_id=r.choice([None, f"c{i}"]))
+                for i, c in enumerate(chans)
+            ]
+            if r.random() < 0.5:
+                deadlines = [hooks.now + r.choice([0.5, 5.0, 30.0, 1e9])] * k
+            else:
+                deadlines = [hooks.now + r.choice([0.5, 5.0, 30.0]) for _ in range(k)]
+            for deadline, spec in zip(deadlines, specs):
+                hooks.process(hooks.create_and_send(deadline, **spec))
+
+
+def test_a_tick_handed_over_and_still_running_at_the_horizon_keeps_its_counts():
+    """Two replicas (the second 30 s later, both restarted at 5 min): a retry tick at 1:59:10 lists 35 rows and
+    is handed over to the per-event path while its Send is in flight; the run ends before the Send returns.
+    Both engines record the tick with its rows and its Sends so far (the batched engine recorded 0 and 0)."""
+    scenario = notifsim.Scenario(
+        "horizon",
+        channels={
+            "Email": ch.Bernoulli(0.3, latency=5.0),
+            "Webhook": ch.Bernoulli(0.3, latency=40.0),
+            "Slack": ch.GilbertElliott(mean_up="10m", mean_down="5m", p_fail_up=0.1, p_fail_down=0.9, latency=30.0),
+            "PagerDuty": ch.Outages([(50, "2m")], latency=30.0),
+        },
+        workload=CreatorBursts(20, 65),
+        deployment=Deployment(replicas=2, stagger=30, restarts=["5m"], drain=10),
+    )
+    a, _ = assert_same_run(scenario, "certctl-i005", seed=65, horizon="2h")
+    tick = a.ticks.iloc[-3]  # replica 0's retry tick of 1:59:10 (replica 1's ticks of 1:59:40 follow)
+    assert (tick["loop"], tick["replica"], tick["rows"], tick["sends"], pd.isna(tick["duration_s"])) == ("retry", 0, 35, 1, True)

@@ -535,6 +535,8 @@ class BatchedEngine(EventEngine):
     def _hand_over_chain(self, rid: int) -> None:
         state, env = self.state, self.env
         chain = self.chains.pop(rid)
+        if chain.loop is not None:  # a tick: counted as running until its per-event body takes over (or the run ends)
+            self.open_ticks[(chain.loop, chain.ctx.replica)] = (chain.index, chain.rows, chain.sends, chain.hit)
         kept = []
         for block in self.blocks:
             mine = block["chain"] == rid

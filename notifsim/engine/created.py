@@ -7,7 +7,10 @@ batched engine creates the rows in one go, draws their Sends as arrays
 (:mod:`.timeline`) and applies the Sends that take no time at once.  The
 Sends that take time return in one SimPy event per instant, keyed like the
 first of them (:func:`~notifsim.engine.clock.completion_order`): the rows are
-consecutive and began together, so no other event can come between them.
+consecutive and began together, so no other event can come between them —
+provided no scheduler tick is still to come at this instant (it could list
+the new rows and send them too, from this instant, its returns falling among
+the group's); then the group takes the reference's path, one event per Send.
 At each return the callers' callbacks run in row order, as their processes
 would resume.  Fewer rows than :attr:`BatchedEngine.CALLERS` (laying rows out
 costs a fixed few hundred µs), rows on a stateful channel, or a policy with
@@ -29,6 +32,7 @@ from ..record import LOOP_CODE
 from ..streams import mix64_many
 from .agenda import key_sorted, lay_out, subset
 from .clock import completion_order
+from .events import NESTED_CREATE, EventEngine
 from .state import Context, Send
 from .timeline import SEND, timelines
 
@@ -46,6 +50,12 @@ def create_and_send_each(engine: BatchedEngine, deadlines: list[float], specs: l
     now = engine.env.now
     k = len(specs)
     if not k:
+        return
+    sources = getattr(engine, "_sources", None)
+    if sources is None or any(grid.next <= now for _, _, grid in sources):
+        # a tick still to come at this instant may list the rows and send them too: its Sends begin now, on rows
+        # among the group's, so their returns may fall between the group's; the one-event-per-Send path then
+        EventEngine.create_and_send_each(engine, deadlines, specs, thens)
         return
     # every Create succeeds now, and no row is an expiry alert (which the table indexes one by one)
     together = now < min(deadlines) and state.db.available(now) and all(spec.keys() <= _FIELDS and spec.get("type") != _ALERT for spec in specs)
@@ -81,8 +91,11 @@ def _as_arrays(
     state.sends[seqs[tl.kind == SEND]] += 1
     if not later.all():
         engine._apply(subset(items, ~later), later=False)
+        rows = table.n
         for i in np.flatnonzero(~later).tolist():
             thens[i](int(seqs[i]))
+        if table.n != rows:
+            raise RuntimeError(NESTED_CREATE)
     if not later.any():
         return
     block = key_sorted(subset(items, later))
@@ -99,9 +112,10 @@ def _one_by_one(
     engine: BatchedEngine, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]], created: list[int] | None = None
 ) -> None:
     """The callers one row at a time, as :meth:`EventEngine.create_and_send_then` does, but with one event for the
-    Sends that return at one instant (they began together, their rows in order: nothing comes between them).
-    ``created``: the rows, already created together (nothing reads a row before its caller sends it)."""
-    state = engine.state
+    Sends that return at one instant (they began together, their rows in order, and no tick of this instant is
+    still to come: nothing comes between them).  ``created``: the rows, already created together (nothing
+    reads a row before its caller sends it, and a callback called at once may not create a row)."""
+    state, table = engine.state, engine.state.table
     now = engine.env.now
     later: dict[float, list[tuple[Send, Context, Callable[[int | None], Any]]]] = {}
     for i, (deadline, spec, then) in enumerate(zip(deadlines, specs, thens)):
@@ -114,19 +128,19 @@ def _one_by_one(
         else:
             seq = created[i]
         ctx = Context(deadline)
-        if not state.has_notifier(seq):
-            state.write_no_notifier(seq, ctx, now)
-            then(seq)
-            continue
-        send = state.begin(seq, _CREATE, 0, ctx, now)
-        if send is None:
-            then(seq)
-        elif send.latency > 0:
+        send = state.begin(seq, _CREATE, 0, ctx, now) if state.has_notifier(seq) else None
+        if send is not None and send.latency > 0:
             later.setdefault(now + send.latency, []).append((send, ctx, then))
-        else:
+            continue
+        if send is not None:
             state.complete(send, now)
             state.write(send, ctx, now)
-            then(seq)
+        elif not state.has_notifier(seq):
+            state.write_no_notifier(seq, ctx, now)
+        rows = table.n
+        then(seq)  # over at once
+        if table.n != rows:
+            raise RuntimeError(NESTED_CREATE)
     for at, sends in later.items():
         first = sends[0][0]
         event = engine.env.at(at, completion_order(now, first.seq, first.attempt))

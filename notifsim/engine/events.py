@@ -53,6 +53,11 @@ def listed_pairs(seqs: np.ndarray, retry_counts: np.ndarray) -> list[tuple[int, 
     return list(zip(seqs.tolist(), retry_counts.tolist()))
 
 
+#: What a workload hears when a ``create_and_send_each`` callback creates a row while its group is being created.
+NESTED_CREATE = (
+    "create_and_send_each: a callback called at once (its Send took no time) created a notification itself; "
+    "an engine may create the group's rows together, so create it from an event instead (hooks.soon(...))"
+)
 #: Rows from which :meth:`EventEngine.release` collects cycles at once (below, a collection costs more than it frees).
 _LARGE_RUN_ROWS = 50_000
 #: The scheduler loops, in their order at one instant.
@@ -356,8 +361,12 @@ class EventEngine:
     def create_and_send_each(self, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]]) -> None:
         """Several callers, one after another at this instant, each :meth:`create_and_send_then` of one row with
         its own deadline and callback (a fleet's jobs started together)."""
+        table = self.state.table
         for deadline, spec, then in zip(deadlines, specs, thens):
+            rows = table.n
             self.create_and_send_then(deadline, spec, then)
+            if table.n > rows + 1:  # the callback, called at once, created a row itself
+                raise RuntimeError(NESTED_CREATE)
 
     def _create_one(self, deadline: float, spec: dict) -> int | None:
         """A workload's ``Create`` of one row now on a context ending at ``deadline``; None when it fails."""

@@ -197,7 +197,7 @@ class RunState:
         self.keys[seqs] = combine_many(
             np.array([h(r) for r in recipients], np.uint64),
             np.array([h(c) for c in certificate_ids], np.uint64),
-            np.array([text_hash(m) for m in messages], np.uint64),
+            np.array([text_hash(spec.get("message")) for spec in specs], np.uint64),  # as create: a missing message hashes as None
             onto=np.array([heads[pair] for pair in zip(types, channels)], np.uint64),
         )
         self.recorder.notifications(k, "created")
