@@ -125,6 +125,10 @@ class BatchedEngine(EventEngine):
 
     create_and_send_each = create_and_send_each  # several callers' rows at one instant, as arrays (:mod:`.created`)
 
+    def tick_to_come(self, now: float) -> bool:
+        """Whether a scheduler tick of the instant ``now`` has still to run (also before the ticker has started)."""
+        return not hasattr(self, "_sources") or any(grid.next <= now for _, _, grid in self._sources)
+
     # -- ticks ----------------------------------------------------------------------------
 
     def start_loops(self) -> None:

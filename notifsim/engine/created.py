@@ -51,10 +51,9 @@ def create_and_send_each(engine: BatchedEngine, deadlines: list[float], specs: l
     k = len(specs)
     if not k:
         return
-    sources = getattr(engine, "_sources", None)
-    if sources is None or any(grid.next <= now for _, _, grid in sources):
-        # a tick still to come at this instant may list the rows and send them too: its Sends begin now, on rows
-        # among the group's, so their returns may fall between the group's; the one-event-per-Send path then
+    if engine.tick_to_come(now):
+        # it may list the rows and send them too: its Sends begin now, on rows among the group's, so their returns
+        # may fall between the group's; the one-event-per-Send path then
         EventEngine.create_and_send_each(engine, deadlines, specs, thens)
         return
     # every Create succeeds now, and no row is an expiry alert (which the table indexes one by one)
@@ -115,28 +114,19 @@ def _one_by_one(
     Sends that return at one instant (they began together, their rows in order, and no tick of this instant is
     still to come: nothing comes between them).  ``created``: the rows, already created together (nothing
     reads a row before its caller sends it, and a callback called at once may not create a row)."""
-    state, table = engine.state, engine.state.table
+    table = engine.state.table
     now = engine.env.now
     later: dict[float, list[tuple[Send, Context, Callable[[int | None], Any]]]] = {}
     for i, (deadline, spec, then) in enumerate(zip(deadlines, specs, thens)):
-        if created is None:
-            seq = engine._create_one(deadline, spec)
-            if seq is None:
-                then(None)
-                continue
-            state.planned[seq] -= 1  # begun at once
-        else:
-            seq = created[i]
+        seq = engine._create_one(deadline, spec) if created is None else created[i]
+        if seq is None:
+            then(None)
+            continue
         ctx = Context(deadline)
-        send = state.begin(seq, _CREATE, 0, ctx, now) if state.has_notifier(seq) else None
-        if send is not None and send.latency > 0:
+        send = engine.begin_created(seq, ctx)
+        if send is not None:
             later.setdefault(now + send.latency, []).append((send, ctx, then))
             continue
-        if send is not None:
-            state.complete(send, now)
-            state.write(send, ctx, now)
-        elif not state.has_notifier(seq):
-            state.write_no_notifier(seq, ctx, now)
         rows = table.n
         then(seq)  # over at once
         if table.n != rows:
@@ -151,10 +141,8 @@ def _each_returned(engine: BatchedEngine, sends: list[tuple[Send, Context, Calla
     """The callback of the event at which ``sends`` return: each one's record, write and caller, in row order."""
 
     def returned(_event: Any) -> None:
-        state, now = engine.state, engine.env.now
         for send, ctx, then in sends:
-            state.complete(send, now)
-            state.write(send, ctx, now)
+            engine.finish_created(send, ctx)
             then(send.seq)
 
     return returned

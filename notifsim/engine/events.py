@@ -43,7 +43,7 @@ from ..scenario import Scenario
 from ..workloads.arrivals import ArrivalRun
 from .clock import Clock, arrival_order, completion_order, tick_order
 from .hooks import OperatorHooksImpl, WorkloadHooksImpl
-from .state import Context, RunState
+from .state import Context, RunState, Send
 
 _CREATE, _PROCESS, _RETRY = LOOP_CODE["create"], LOOP_CODE["process"], LOOP_CODE["retry"]
 
@@ -260,29 +260,38 @@ class EventEngine:
         state.complete(send, env.now)
         return True, state.write(send, ctx, env.now)
 
-    def deliver_then(self, seq: int, ctx: Context, then: Callable[[], Any]) -> None:
-        """A creator's :meth:`deliver` of row ``seq`` without a process: ``then()`` is called when it is over (at
-        once when the Send takes no time), at the instant and in the order the process would resume."""
-        env, state = self.env, self.state
-        state.planned[seq] -= 1
+    def begin_created(self, seq: int, ctx: Context) -> Send | None:
+        """A creator's Send of the row ``seq`` it just created begins now (:meth:`deliver` for a caller without a
+        process): the Send when it takes time — :meth:`finish_created` it when it returns — else None, the row's
+        Send (or its no-notifier write) being over already."""
+        state, now = self.state, self.env.now
         if not state.has_notifier(seq):
-            state.write_no_notifier(seq, ctx, env.now)
-            then()
-            return
-        send = state.begin(seq, _CREATE, 0, ctx, env.now)
+            state.write_no_notifier(seq, ctx, now)
+            return None
+        send = state.begin(seq, _CREATE, 0, ctx, now)
+        if send is None or send.latency > 0:
+            return send
+        self.finish_created(send, ctx)
+        return None
+
+    def finish_created(self, send: Send, ctx: Context) -> None:
+        """A creator's Send has returned now: its record and status write."""
+        self.state.complete(send, self.env.now)
+        self.state.write(send, ctx, self.env.now)
+
+    def deliver_then(self, seq: int, ctx: Context, then: Callable[[], Any]) -> None:
+        """:meth:`begin_created`, then ``then()`` when the Send is over (at once when it takes no time), at the
+        instant and in the order the creator's process would resume."""
+        send = self.begin_created(seq, ctx)
         if send is None:
             then()
             return
 
-        def returned(_event: Any = None) -> None:
-            state.complete(send, env.now)
-            state.write(send, ctx, env.now)
+        def returned(_event: Any) -> None:
+            self.finish_created(send, ctx)
             then()
 
-        if send.latency > 0:
-            env.after(send.latency, completion_order(send.start, seq, send.attempt)).callbacks.append(returned)
-        else:
-            returned()
+        self.env.after(send.latency, completion_order(send.start, seq, send.attempt)).callbacks.append(returned)
 
     def plan(self, seqs: list[int]) -> None:
         """Rows a caller will send one after the other (each is counted until :meth:`deliver` begins it)."""
@@ -346,6 +355,7 @@ class EventEngine:
         seq = self._create_one(deadline, spec)
         if seq is None:
             return None
+        self.state.planned[seq] += 1  # deliver() counts it down as it begins
         yield from self.deliver(seq, _CREATE, 0, Context(deadline))
         return self.state.table.row(seq)
 
@@ -377,9 +387,7 @@ class EventEngine:
         if not state.db.available(now):
             state.recorder.lost_creations += 1
             return None
-        seq = state.create(now, spec)
-        state.planned[seq] += 1
-        return seq
+        return state.create(now, spec)
 
     # -- operators ----------------------------------------------------------------------------------
 

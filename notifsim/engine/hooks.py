@@ -58,7 +58,7 @@ class WorkloadHooksImpl(_Clock):
         return self._engine.state.streams.keyed(*purpose)
 
     def create(self, *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None, deadline: float) -> Any:
-        rows = self._engine.create_batch([dict(type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id)], deadline)
+        rows = self._engine.create_batch([_spec(type, channel, recipient, message, certificate_id)], deadline)
         return rows[0] if rows else None
 
     def create_batch(self, specs: list[dict], deadline: float) -> list:
@@ -67,14 +67,12 @@ class WorkloadHooksImpl(_Clock):
     def create_and_send(
         self, deadline: float, *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None
     ) -> Generator[Any, Any, Any]:
-        spec = dict(type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id)
-        return self._engine.create_and_send(deadline, spec)
+        return self._engine.create_and_send(deadline, _spec(type, channel, recipient, message, certificate_id))
 
     def create_and_send_then(
         self, deadline: float, then: Callable[[int | None], Any], *, type: str, channel: str, recipient: str, message: str, certificate_id: str | None
     ) -> None:
-        spec = dict(type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id)
-        self._engine.create_and_send_then(deadline, spec, then)
+        self._engine.create_and_send_then(deadline, _spec(type, channel, recipient, message, certificate_id), then)
 
     def create_and_send_each(self, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]]) -> None:
         self._engine.create_and_send_each(deadlines, specs, thens)
@@ -118,3 +116,8 @@ class OperatorHooksImpl(_Clock):
 
     def mark_as_read(self, notification_id: str) -> str:
         return self._engine.act("read", notification_id)
+
+
+def _spec(type: str, channel: str, recipient: str, message: str, certificate_id: str | None) -> dict:
+    """A row as the engines' creators take it."""
+    return dict(type=type, channel=channel, recipient=recipient, message=message, certificate_id=certificate_id)
