@@ -334,6 +334,21 @@ def test_event_driven_counts_equal_brute_force(seed):
         assert result.counters["visits"] < hours * n / 20
 
 
+@pytest.mark.parametrize("engine", ["events", "batched"])
+def test_a_certificate_entering_the_window_during_a_tick_is_listed_by_the_next(engine):
+    """Expiring at 31 d + 120 s: it enters the 31-day listing window at 120 s, within tick 0's 5-minute deadline,
+    so tick 0 takes it from the calendar (one visit) but its listing (at 0 s) does not return it: no alert.
+    Tick 3600 lists it (31 d - 3480 s left: 30 days): the 30-day alert.  A second certificate (40 d) is
+    untouched.  Worked by hand: 2 ticks, 2 visits, 1 alert created at 3600 s."""
+    fleet = Fleet(expires_in_days=[31 + 120 / DAY_S, 40], thresholds=[30], channels={"informational": ["Slack"]}, auto_renew=0)
+    scenario = notifsim.Scenario("fleet-test", channels=all_ok(), workload=fleet)
+    result = notifsim.simulate(scenario, POLICY, seed=0, horizon="90m", engine=engine)
+    assert result.counters["renewal_ticks"] == 2 and result.counters["visits"] == 2
+    rows = alerts(result)
+    assert list(rows["threshold"]) == [30] and list(rows["channel"]) == ["Slack"]
+    assert list((rows["created_at"] - result.start).dt.total_seconds()) == [3600.0]
+
+
 def test_ticks_touch_no_certificate_far_from_expiry():
     fleet = Fleet(certificates=5000, remaining_days=[60, 90], auto_renew=0.5)
     result = run(fleet, horizon="2d")

@@ -189,9 +189,14 @@ class FleetRun:
             # due at this same instant lists its pending rows first (as in certctl, where that List takes
             # microseconds and the query milliseconds): yield once, without advancing the clock
             yield env.timeout(0)
+        unlisted = tick + LISTING_WINDOW_S  # the listing returns the certificates expiring before this
         while backlog:
             if env.now >= deadline:  # every later database call fails: the rest waits for the next tick
                 self.stats["renewal_ticks_cut"] += 1
+                break
+            if backlog[0][0] >= unlisted:  # so does every entry left: all of them looked at now, in one go
+                self.pass_over(sorted(backlog))
+                backlog.clear()
                 break
             _, c, v = heapq.heappop(backlog)
             if v != version[c]:
@@ -199,6 +204,21 @@ class FleetRun:
             self.stats["visits"] += 1
             yield from self.visit(c, tick, deadline)
         self.renewal_running = False
+
+    def pass_over(self, entries: list[tuple[float, int, int]]) -> None:
+        """:meth:`visit` of backlog entries (in backlog order) that this tick's listing does not return: each current
+        one is counted as a visit and goes back to the calendar, due when it enters the listing window (or is
+        dropped when its status is one the check skips).  They take no time, so nothing happens between them."""
+        status, version = self.status, self.version
+        visits = 0
+        for exp, c, v in entries:
+            if v != version[c]:
+                continue
+            visits += 1
+            version[c] += 1
+            if status[c] not in _SKIPPED:
+                self.push(c, exp - LISTING_WINDOW_S)
+        self.stats["visits"] += visits
 
     def visit(self, c: int, tick: float, deadline: float):
         """One certificate in ``CheckExpiringCertificates``: status, ``sendThresholdAlerts``, renewal job."""
