@@ -85,13 +85,15 @@ SHUTDOWN_DRAIN_S = 30.0
 #: Adapters that honour the tick's context (``http.NewRequestWithContext``); Email ignores it (``email.go``).
 HTTP_CHANNELS = frozenset({"Slack", "Teams", "PagerDuty", "OpsGenie", "Webhook"})
 
-#: Client timeout of each adapter's ``http.Client``, seconds; the SMTP client has none (``email.go``).
+#: How long each adapter waits for the provider's answer, seconds: the ``http.Client`` timeout of the four
+#: notifiers; for the Webhook connector its transport's 10 s response-header timeout, which cuts a slow answer
+#: well before its 30 s client timeout (``webhook.go``); the SMTP client has none (``email.go``).
 CLIENT_TIMEOUT_S: dict[str, float | None] = {
     "Slack": 10.0,
     "Teams": 10.0,
     "PagerDuty": 10.0,
     "OpsGenie": 10.0,
-    "Webhook": 30.0,
+    "Webhook": 10.0,
     "Email": None,
 }
 
@@ -145,6 +147,8 @@ def rejected_acceptance(channel: str, status: int) -> str | None:
 def timeout_error(channel: str, timeout_s: float) -> str:
     """The error of a Send that exceeded its adapter's client timeout of ``timeout_s`` seconds."""
     prefix = ADAPTER_NAME.get(channel, channel.lower())
+    if channel == "Webhook":  # its transport's response-header timeout, not the client's
+        return f"{prefix}: request failed: net/http: timeout awaiting response headers ({timeout_s:g}s)"
     return f"{prefix}: request failed: Client.Timeout exceeded while awaiting headers ({timeout_s:g}s)"
 
 

@@ -125,6 +125,18 @@ def test_send_slower_than_client_timeout_fails_after_exactly_the_timeout():
     assert not attempts["delivered"].any()
 
 
+def test_webhook_answer_slower_than_its_response_header_timeout_fails_at_10_s():
+    """The Webhook connector (wired under certctl-i005) has a 30 s client but a 10 s response-header timeout:
+    a 15 s answer fails at 10 s, delivering nothing; a 9 s answer is delivered."""
+    slow = notifsim.simulate(slow_scenario("Webhook", 15.0, rate=60), "certctl-i005", seed=1, horizon="1h").attempts
+    assert len(slow) > 20 and (slow["latency_s"] == 10.0).all() and not slow["delivered"].any()
+    errors = slow["error"].value_counts()  # a Send begun 10 s before its tick's context ends is cut by the context
+    assert set(errors.index) <= {"webhook: request failed: net/http: timeout awaiting response headers (10s)", "context deadline exceeded"}
+    assert errors["webhook: request failed: net/http: timeout awaiting response headers (10s)"] >= len(slow) - 2
+    fast = notifsim.simulate(slow_scenario("Webhook", 9.0, rate=60), "certctl-i005", seed=1, horizon="1h").attempts
+    assert len(fast) > 20 and (fast["latency_s"] == 9.0).all() and fast["delivered"].all()
+
+
 def test_email_has_no_client_timeout():
     result = notifsim.simulate(slow_scenario("Email", 12.0, rate=60), "certctl-i005", seed=1, horizon="1h")
     attempts = result.attempts

@@ -463,6 +463,31 @@ def test_database_outage_defers_the_renewal_check_and_the_job_processor():
     assert (renewal["created_at"] - result.start).dt.total_seconds().tolist() == [91.0]
 
 
+@pytest.mark.parametrize("engine", ["events", "batched"])
+def test_expiry_status_write_during_an_outage_fails_and_the_next_tick_alerts(engine):
+    """Two expired certificates, Email only, each Send 5 s; the database is down from 3 s to 63 s.
+    Tick 0 lists both (the query at 0 s succeeds).  mc-000000 (expired 1 d ago) is marked Expired at 0 s
+    and its 30-day alert sent 0-5 s; from 5 s every dedup List fails, so its other thresholds are skipped
+    and, already Expired, it is never listed again (certctl skips Expired certificates).  mc-000001 is
+    visited at 5 s: updateCertExpiryStatus fails too, so it stays listable, and the 1 h tick marks it
+    Expired and sends all four alerts, 5 s apart.  Worked by hand: 5 rows."""
+    from notifsim.database import Database
+
+    fleet = Fleet(expires_in_days=[-1.0, -0.5], auto_renew=0.0)
+    channels = {"Email": Scripted([], latency=5.0)}
+    scenario = notifsim.Scenario("db", channels=channels, workload=fleet, database=Database(outages=[(3.0, 60.0)]))
+    result = notifsim.simulate(scenario, POLICY, horizon="3h", engine=engine)
+    rows = alerts(result)
+    got = list(zip(rows["certificate_id"], rows["threshold"], (rows["created_at"] - result.start).dt.total_seconds()))
+    assert got == [
+        ("mc-000000", 30, 0.0),
+        ("mc-000001", 30, 3600.0),
+        ("mc-000001", 14, 3605.0),
+        ("mc-000001", 7, 3610.0),
+        ("mc-000001", 0, 3615.0),
+    ]
+
+
 def test_renewal_tick_and_process_tick_at_one_instant_do_not_double_send():
     """The hourly renewal check and the per-minute process loop tick at the same instants. certctl's
     process List runs before the renewal check's certificate query returns, so the first alert of a

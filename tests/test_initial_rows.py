@@ -7,6 +7,7 @@ import pytest
 
 import notifsim
 from notifsim import ConfigError
+from notifsim.errors import NotifsimWarning
 
 START = pd.Timestamp("2026-01-01T00:00:00Z")
 
@@ -98,3 +99,31 @@ def test_bad_time_names_field():
 def test_unreadable_path():
     with pytest.raises(ConfigError, match="cannot read"):
         _run("/nonexistent/notifications.json")
+
+
+def test_names_spelt_another_way_are_kept_as_written_with_a_warning():
+    """certctl's columns have no CHECK constraint and its queries match texts exactly.  A title-case ``Pending``
+    (certctl's legacy UI), a snake_case type (its demo seed) and a lowercase ``email`` load with one warning;
+    over three process ticks (0, 60, 120 s) the ``Pending`` row is never listed, the ``email`` row (pending)
+    has no notifier, so the first tick marks it sent without a Send, and the snake_case row, an ordinary
+    pending Email row otherwise, is sent once."""
+    rows = [
+        {"id": "legacy", "status": "Pending"},
+        {"id": "seed", "status": "pending", "type": "expiration_warning"},
+        {"id": "lower", "status": "pending", "channel": "email"},
+    ]
+    scenario = notifsim.Scenario(channels={"Email": notifsim.channels.Scripted([])}, workload=None)
+    with pytest.warns(NotifsimWarning, match=r"initial_rows\[0\]\.status: 'Pending' is not 'pending'.*\(and 2 more\)"):
+        result = notifsim.simulate(scenario, "certctl-asbuilt", horizon="150s", initial_rows=rows)
+    by_id = result.notifications.set_index("id")
+    assert by_id.loc["legacy", "status"] == "Pending" and by_id.loc["legacy", "attempts"] == 0
+    assert by_id.loc["lower", "status"] == "sent" and by_id.loc["lower", "attempts"] == 0
+    assert by_id.loc["seed", "type"] == "expiration_warning" and by_id.loc["seed", "attempts"] == 1
+    assert sorted(result.attempts["notification_id"]) == ["seed"]
+    assert result.ticks.query("loop == 'process'")["rows"].tolist() == [2, 0, 0]  # 0 s: seed and lower; then nothing
+
+
+@pytest.mark.parametrize(("field", "value"), [("status", "pendng"), ("type", "ExpiryWarning"), ("channel", "Mail")])
+def test_a_name_certctl_does_not_have_is_refused(field, value):
+    with pytest.raises(ConfigError, match=rf"initial_rows\[0\]\.{field}: unknown value '{value}'"):
+        _run([{"id": "a", field: value}])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -157,4 +160,10 @@ def test_without_ax_a_new_figure_is_made(runs):
 
 def test_colours_are_stable():
     assert plots.color("certctl-asbuilt") == "#D55E00" and plots.color("certctl-i005") == "#0072B2"
-    assert plots.color("my-policy") == plots.color("my-policy")
+    # any other name: a colour of the extra palette fixed by the name alone (crc32), so the same in every process
+    # and on every figure, whatever was drawn before
+    other = plots.color("my-policy")
+    assert other in plots.style.EXTRA
+    code = "from notifsim import plots; print(plots.color('my-policy'))"
+    elsewhere = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert elsewhere.stdout.strip() == other

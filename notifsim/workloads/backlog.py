@@ -12,7 +12,7 @@ import math
 import os
 import uuid
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,19 +85,41 @@ def _is_naive(value: Any) -> bool:
     return type(value).__name__ == "datetime64"
 
 
+def _written_otherwise(value: str, names: Sequence[str]) -> str | None:
+    """The name of ``names`` that ``value`` spells another way (case, snake_case), if any."""
+    folded = value.replace("_", "").lower()
+    return next((name for name in names if name.lower() == folded), None)
+
+
 def _check_names(row: dict[str, Any], field: str) -> list[str]:
-    """Refuse a status or type certctl does not have; return warnings for a channel certctl would not recognise."""
-    if row["status"] not in STATUSES:
-        raise unknown_name(f"{field}.status", row["status"], STATUSES)
-    if row["type"] not in TYPES:
-        raise unknown_name(f"{field}.type", row["type"], TYPES)
+    """Refuse a status, type or channel certctl does not have; return warnings for one it has, spelt another way.
+
+    certctl's columns have no CHECK constraint and its queries compare texts
+    exactly, so an old snapshot's ``Pending`` or a demo seed's
+    ``expiration_warning`` is kept as written (a status no loop lists, a type
+    no dedup check matches); anything else is a mistake and refused.
+    """
+    notes = []
+    for name, plural, known, effect in (
+        ("status", "statuses", STATUSES, "the loops never list it and no status count includes it"),
+        ("type", "types", TYPES, "no query for that type matches it (an expiry alert so written suppresses nothing)"),
+    ):
+        value = row[name]
+        if value in known:
+            continue
+        same = _written_otherwise(value, known)
+        if same is None:
+            raise unknown_name(f"{field}.{name}", value, known)
+        notes.append(f"{field}.{name}: {value!r} is not {same!r}: certctl matches {plural} exactly, so {effect}")
     channel = row["channel"]
     if channel in CHANNELS:
-        return []
-    same = [c for c in CHANNELS if c.lower() == channel.lower()]
-    if same:
+        return notes
+    same_channel = [c for c in CHANNELS if c.lower() == channel.lower()]
+    if same_channel:
         return [
-            f"{field}.channel: {channel!r} is not {same[0]!r}: certctl matches channels exactly, so this row has no notifier (marked sent, never delivered)"
+            *notes,
+            f"{field}.channel: {channel!r} is not {same_channel[0]!r}: certctl matches channels exactly, "
+            "so this row has no notifier (marked sent, never delivered)",
         ]
     raise unknown_name(f"{field}.channel", channel, CHANNELS)
 
@@ -166,7 +188,7 @@ def load_initial_rows(source: Any, start) -> list[dict[str, Any]]:
         notes += _check_names(row, field)
         rows.append(row)
     if notes:
-        more = f" (and {len(notes) - 1} more rows)" if len(notes) > 1 else ""
+        more = f" (and {len(notes) - 1} more)" if len(notes) > 1 else ""
         warnings.warn(notes[0] + more, NotifsimWarning, stacklevel=2)
     if naive:
         more = f" and {len(naive) - 1} more" if len(naive) > 1 else ""

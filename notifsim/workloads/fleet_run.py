@@ -233,7 +233,8 @@ class FleetRun:
         env, stats = self.hooks, self.stats
         now, db_up = env.now, env.database_available()  # read again when a Send has taken time
         days = (exp - now) / 3600.0 / 24.0
-        status[c] = _EXPIRED if days <= 0 else _EXPIRING  # updateCertExpiryStatus runs before the alerts
+        if db_up:  # updateCertExpiryStatus runs before the alerts; during an outage it fails and the status stays
+            status[c] = _EXPIRED if days <= 0 else _EXPIRING
         d = int(days)  # Go's int(): truncation toward zero
         cid = self.ids[c]
         cut = False
