@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .dbfile import LOCK_TIMEOUT_S, check_lock_timeout
 from .errors import ConfigError
+from .paths import check_creatable
 
 #: Exit codes (also in ``notifsim --help``): bad input or environment, a finished run saved as Parquet instead of written, an internal
 #: error (a bug), Ctrl-C, a closed output pipe.
@@ -15,7 +16,14 @@ EXIT_BAD_INPUT, EXIT_NOT_WRITTEN, EXIT_BUG, EXIT_INTERRUPTED, EXIT_PIPE = 2, 3, 
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Help that shows every default and keeps the examples' line breaks."""
+    """Help that shows every default that says something (not None, not a flag's False, not one the help text
+    states already) and keeps the examples' line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default is None or action.default is False or "(default:" in text:
+            return text
+        return super()._get_help_string(action)
 
 
 def add_write_options(parser: argparse.ArgumentParser, db_default: str | None, db_help: str) -> None:
@@ -52,13 +60,12 @@ def parse_lock_timeout(value: str) -> float:
     return check_lock_timeout(seconds)
 
 
-def report_path(value: str | None) -> Path | None:
-    """``--report``/``--out``: an .html file path, checked before anything runs."""
+def report_path(value: str | None, field: str = "report") -> Path | None:
+    """``--report``/``--out``: an .html file path that can be written, checked before anything runs."""
     if value is None:
         return None
     path = Path(value)
-    if path.is_dir():
-        raise ConfigError("report", f"{value!r} is a directory; give a file path such as report.html")
-    if path.suffix.lower() not in (".html", ".htm"):
-        raise ConfigError("report", f"must be an .html file; got {value!r}")
+    if path.suffix.lower() not in (".html", ".htm") and not path.is_dir():
+        raise ConfigError(field, f"must be an .html file; got {value!r}")
+    check_creatable(path, field, "report.html")
     return path

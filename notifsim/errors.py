@@ -51,7 +51,8 @@ def build_from_spec(spec: Any, registry: Mapping[str, type], field: str):
     try:
         return cls(**spec)
     except ConfigError as exc:  # name the place in the file: "channels.Slack.p_fail", not "Bernoulli.p_fail"
-        inner = exc.field.split(".", 1)[1] if exc.field.startswith(f"{name}.") else exc.field
+        head, _, tail = exc.field.partition(".")  # the model names its fields after itself: "Database.x" or "database.x"
+        inner = tail if tail and head.lower() == name.lower() else exc.field
         raise ConfigError(f"{field}.{inner}", exc.problem) from exc
     except TypeError as exc:
         raise ConfigError(field, f"{exc}; parameters of {name}: {', '.join(params)}") from exc

@@ -12,7 +12,6 @@ import contextlib
 import html
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -26,6 +25,7 @@ from . import analysis, layout, schema
 from ._version import __version__
 from .dbfile import LOCK_TIMEOUT_S, DatabaseBusy, check_kind, connect
 from .errors import ConfigError, unknown_name
+from .paths import check_creatable
 from .record import typed
 from .result import Result
 
@@ -43,27 +43,12 @@ def check_writable(path: str | os.PathLike, run_ids: Sequence[str] = ()) -> Path
     if not isinstance(path, (str, os.PathLike)) or not str(path):
         raise ConfigError("db", f"must be a file path such as data/notifsim.duckdb; got {path!r}")
     path = Path(path)
-    if path.is_dir():
-        raise ConfigError("db", f"{str(path)!r} is a directory; give a file path such as data/notifsim.duckdb")
-    parent = path.parent if str(path.parent) else Path(".")
-    ancestor = parent
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK):
-        raise ConfigError("db", f"cannot write {str(path)!r}: {str(ancestor)!r} is not a writable directory")
+    if path.exists() and not path.is_dir() and not path.is_file():
+        raise ConfigError("db", f"{str(path)!r} is not a regular file; give a file path such as data/notifsim.duckdb")
+    check_creatable(path, "db", "data/notifsim.duckdb")
     if path.exists():
-        if not path.is_file():
-            raise ConfigError("db", f"{str(path)!r} is not a regular file; give a file path such as data/notifsim.duckdb")
-        if not os.access(path, os.W_OK):
-            raise ConfigError("db", f"cannot write {str(path)!r}: permission denied")
         check_kind(path)
         _check_results_file(path, run_ids)
-        return path
-    try:  # prove the directory takes a new file, leaving nothing behind
-        with tempfile.TemporaryFile(dir=ancestor):
-            pass
-    except OSError as exc:
-        raise ConfigError("db", f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
     return path
 
 

@@ -133,32 +133,32 @@ def _revocations(result) -> pd.DataFrame:
 
 
 def test_fleet_revocation_sends_run_to_completion():
-    """Webhook Sends take 25 s, Email Sends 100 s; a revocation's Webhook row is sent, then its Email row,
-    with no deadline: the Email row is written sent 125 s after the revocation (a 30-second context, the old
+    """Webhook Sends take 8 s, Email Sends 100 s; a revocation's Webhook row is sent, then its Email row,
+    with no deadline: the Email row is written sent 108 s after the revocation (a 30-second context, the old
     model, would have left it pending)."""
     fleet = Fleet(certificates=20, remaining_days=[60, 90], auto_renew=0, revocations_per_day=40)
-    scenario = notifsim.Scenario("revoke", channels={"Webhook": Bernoulli(0.0, latency=25.0), "Email": Bernoulli(0.0, latency=100.0)}, workload=fleet)
+    scenario = notifsim.Scenario("revoke", channels={"Webhook": Bernoulli(0.0, latency=8.0), "Email": Bernoulli(0.0, latency=100.0)}, workload=fleet)
     result = notifsim.simulate(scenario, QUIET, horizon="12h", seed=4)
     rev = _revocations(result)
     assert result.counters["revocations"] > 3 and len(rev) == 2 * result.counters["revocations"]
-    late = rev["created_at"] < result.start + pd.Timedelta(hours=12) - pd.Timedelta(seconds=125)
+    late = rev["created_at"] < result.start + pd.Timedelta(hours=12) - pd.Timedelta(seconds=108)
     done = rev[late]
     assert (done["status"] == "sent").all()
     webhook, email = done[done["channel"] == "Webhook"], done[done["channel"] == "Email"]
-    assert ((webhook["sent_at"] - webhook["created_at"]).dt.total_seconds() == 25.0).all()
-    assert ((email["sent_at"] - email["created_at"]).dt.total_seconds() == 125.0).all()
+    assert ((webhook["sent_at"] - webhook["created_at"]).dt.total_seconds() == 8.0).all()
+    assert ((email["sent_at"] - email["created_at"]).dt.total_seconds() == 108.0).all()
 
 
 def test_arrival_revocations_ignore_the_alert_deadline():
     """Poisson's deadline (20 s here) is the expiry alerts' context; revocations have none."""
     scenario = notifsim.Scenario(
         "revoke",
-        channels={"Webhook": Bernoulli(0.0, latency=25.0), "Email": Bernoulli(0.0, latency=100.0)},
+        channels={"Webhook": Bernoulli(0.0, latency=8.0), "Email": Bernoulli(0.0, latency=100.0)},
         workload=Poisson(30, channels={"Email": 1}, types={"Revocation": 1.0}, deadline=20),
     )
     result = notifsim.simulate(scenario, QUIET, horizon="50m", seed=1)
     rev = _revocations(result)
-    done = rev[rev["created_at"] < result.start + pd.Timedelta(minutes=50) - pd.Timedelta(seconds=125)]
+    done = rev[rev["created_at"] < result.start + pd.Timedelta(minutes=50) - pd.Timedelta(seconds=108)]
     assert len(done) > 10 and (done["status"] == "sent").all()
     assert (result.attempts["outcome"] == "ok").all()  # no Send cut by a context
 

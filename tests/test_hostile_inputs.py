@@ -4,6 +4,7 @@ traceback, nothing printed on stdout, and every file — the results database ab
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -77,6 +78,8 @@ FILES: dict[str, str | bytes] = {
     "exp-reps.toml": 'replications = 1000000000\nseed = 1\nhorizon = "1h"\nscenarios = ["default"]\npolicies = ["certctl-i005"]\n',
     "exp-vary.toml": 'replications = 1\nseed = 1\nhorizon = "1h"\nscenarios = ["default"]\npolicies = ["certctl-i005"]\nvary = 3\n',
     "exp-horizon.toml": 'replications = 1\nseed = 1\nhorizon = "4000d"\nscenarios = ["default"]\npolicies = ["certctl-i005"]\n',
+    "exp-ok.toml": 'name = "ok"\nreplications = 1\nseed = 1\nhorizon = "10m"\nscenarios = ["default"]\npolicies = ["certctl-i005"]\n',
+    "tune-ok.toml": 'name = "ok"\nhorizon = "10m"\nbudget = 1\nworlds = ["default"]\n\n[space]\nbackoff_base = { choices = ["10m", "20m"] }\n',
     "empty.duckdb": b"",
     "text.duckdb": "not a database, just text long enough to have a header\n",
 }
@@ -133,6 +136,13 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     "experiment vary not a table": (["sweep", "exp-vary.toml", *DB], ["vary"]),
     "experiment horizon beyond ten years": (["sweep", "exp-horizon.toml", *DB], ["horizon", "ten years"]),
     "report of a DuckDB file without runs": (["report", "empty-duckdb.duckdb"], ["db", "no notifsim runs"]),
+    # an output that cannot be written is refused before anything runs (/proc takes no new file, even for root)
+    "demo report unwritable": (["demo", "--horizon", "10m", *DB, "--report", "/proc/notifsim.html"], ["report", "cannot write '/proc/notifsim.html'"]),
+    "sweep report unwritable": (["sweep", "exp-ok.toml", *DB, "--report", "/proc/notifsim.html"], ["report", "cannot write"]),
+    "tune report unwritable": (["tune", "tune-ok.toml", *DB, "--report", "/proc/notifsim.html"], ["report", "cannot write"]),
+    "report out unwritable": (["report", "runs.duckdb", "-o", "/proc/notifsim.html"], ["out", "cannot write '/proc/notifsim.html'"]),
+    "report out not html": (["report", "runs.duckdb", "-o", "report.txt"], ["out", ".html"]),
+    "run db unwritable": (["run", "--horizon", "10m", "--db", "/proc/notifsim.duckdb"], ["db", "cannot write"]),
     "load from a missing folder": (["load", "runs.duckdb", "nowhere"], ["folder", "nowhere"]),
     "load from a folder without runs": (["load", "runs.duckdb", "folder.toml"], ["folder", "no saved runs"]),
 }
@@ -211,13 +221,18 @@ def test_version_and_help_teach(capsys):
         main(["--version"])
     assert exit_.value.code == 0
     assert capsys.readouterr().out.strip() == f"notifsim {notifsim.__version__}"
-    for command in ("run", "demo", "sweep", "report", "load"):
+    for command in ("run", "demo", "sweep", "tune", "report", "load"):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         text = capsys.readouterr().out
         assert "examples:" in text and f"notifsim {command}" in text, command
         if command in ("run", "demo", "sweep"):
             assert "(default: 60.0)" in text and "--force" in text, command
+        # a default is shown once, and only when it says something
+        flat = " ".join(text.split())
+        assert "(default: None)" not in flat and "(default: False)" not in flat, command
+        options = re.split(r"\n  (?=-)", text)  # one block per option
+        assert all(block.count("(default:") <= 1 for block in options), command
 
 
 def test_open_results_on_a_foreign_file_raises_config_error(tmp_path):

@@ -125,7 +125,8 @@ def test_cli_report_and_its_errors(sweep, tmp_path, capsys):
         (["report", str(tmp_path / "missing.duckdb"), "-o", str(tmp_path / "x.html")], "db"),
         (["report", str(sweep), "-o", str(tmp_path / "x.html"), "--experiment", "nope"], "experiment"),
         (["report", str(sweep), "-o", str(tmp_path / "x.html"), "--baseline", "certctl"], "baseline"),
-        (["report", str(sweep), "-o", str(tmp_path)], "report"),
+        (["report", str(sweep), "-o", str(tmp_path)], "out"),
+        (["report", str(sweep), "-o", "/proc/r.html"], "out"),
     ):
         assert main(argv) == 2
         err = capsys.readouterr().err

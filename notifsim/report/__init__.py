@@ -75,14 +75,18 @@ def write_report(
     title: str | None = None,
 ) -> Path:
     """Write :func:`build_report` to ``out`` (whole or not at all: through a temporary file renamed into place); returns the path."""
-    out = Path(out)
-    if out.is_dir():
-        from ..errors import ConfigError
+    from ..errors import ConfigError
+    from ..paths import check_creatable
 
-        raise ConfigError("out", f"{str(out)!r} is a directory; give a file path such as report.html")
+    out = Path(out)
+    check_creatable(out, "out", "report.html")
     text = build_report(db, experiment=experiment, run_ids=run_ids, level=level, baseline=baseline, title=title)
-    out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise ConfigError("out", f"cannot write {str(out)!r}: {exc.strerror or exc}") from exc
     return out

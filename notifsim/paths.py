@@ -1,0 +1,32 @@
+"""Output files checked before anything runs: a results file, a report, whatever a command will write.
+
+A command that would fail to write its output only after a long run is
+refused at once instead, naming the option (exit 2, nothing written).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+def check_creatable(path: Path, field: str, example: str) -> None:
+    """Raise :class:`ConfigError` on ``field`` unless a file can be created or replaced at ``path``: not a
+    directory, and its nearest existing folder takes a new file (missing folders are created when written)."""
+    if path.is_dir():
+        raise ConfigError(field, f"{str(path)!r} is a directory; give a file path such as {example}")
+    ancestor = path.parent if str(path.parent) else Path(".")
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK):
+        raise ConfigError(field, f"cannot write {str(path)!r}: {str(ancestor)!r} is not a writable directory")
+    if path.exists() and (not path.is_file() or not os.access(path, os.W_OK)):
+        raise ConfigError(field, f"cannot write {str(path)!r}: permission denied")
+    try:  # prove the folder takes a new file (a read-only mount passes os.access), leaving nothing behind
+        with tempfile.TemporaryFile(dir=ancestor):
+            pass
+    except OSError as exc:
+        raise ConfigError(field, f"cannot write {str(path)!r}: {exc.strerror or exc}") from exc
