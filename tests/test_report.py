@@ -203,3 +203,44 @@ def test_a_single_policy_report_has_no_empty_frontier_heading(tmp_path):
     page = build_report(db)
     assert "Cost against loss" not in page
     assert "<h3>Time to delivery</h3>" in page
+
+
+def test_a_swept_world_is_one_scenario_against_the_setting_in_reading_order(tmp_path):
+    """A sweep over a Slack outage's length stores each variant as its own scenario (``slack+outage 10m``, ...);
+    the report draws them as the scenario ``slack`` against the outage length, its tables ordered by the setting
+    and with the certctl profiles first, whatever order the runs were stored in."""
+    from notifsim.report.study import gather
+
+    slack = notifsim.Scenario("slack", channels={"Slack": [Bernoulli(0.01), Outages([("30m", "40m")])]}, workload=Poisson(120, channels="Slack"))
+    windows = {"outage 40m": [("30m", "40m")], "outage 10m": [("30m", "10m")]}
+    configs = notifsim.grid(scenarios=slack, policies=["sidekiq", "certctl-asbuilt"], channels__Slack__windows=windows)
+    assert [c.scenario.name for c in configs] == ["slack+outage 40m", "slack+outage 40m", "slack+outage 10m", "slack+outage 10m"]
+    db = tmp_path / "world.duckdb"
+    notifsim.sweep(configs, replications=2, seed=5, horizon="2h", db=db, experiment="outage", progress=False, executor=1)
+    study = gather(db)
+    assert study.scenarios == ["slack"] and study.knob is not None and "outage length" in study.knob_label
+    order = study.configurations
+    assert list(zip(order["policy"], order[study.knob])) == [
+        ("certctl-asbuilt", 600.0),
+        ("sidekiq", 600.0),
+        ("certctl-asbuilt", 2400.0),
+        ("sidekiq", 2400.0),
+    ]
+    assert (order["runs"] == 2).all()
+    page = notifsim.report.build_report(db)
+    assert "Scenario slack: mean rates against Slack outage length (min)" in page
+
+
+def test_a_run_repeated_exactly_is_not_a_replication(tmp_path):
+    """``notifsim demo`` twice into one file stores each run twice with the same seed: the report keeps the latest
+    of each (two runs, not four), says so, and takes paired differences as usual."""
+    from notifsim.report.study import gather
+
+    db = tmp_path / "twice.duckdb"
+    for _ in range(2):
+        for policy in ("certctl-asbuilt", "certctl-i005"):
+            notifsim.simulate("default", policy, seed=1, horizon="1h", db=db, experiment="demo")
+    study = gather(db)
+    assert len(study.metrics) == 2 and (study.configurations["runs"] == 1).all()
+    assert any("2 runs repeated an earlier run exactly" in note for note in study.notes)
+    assert study.paired is not None and not study.paired.empty

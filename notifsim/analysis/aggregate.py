@@ -146,7 +146,7 @@ def paired(
     twice = metrics.duplicated([*key, column], keep=False)
     if twice.any():
         row = metrics[twice].iloc[0]
-        where = ", ".join(f"{k}={row[k]!r}" for k in [*key, column])
+        where = ", ".join(f"{k}={row[k].item() if hasattr(row[k], 'item') else row[k]!r}" for k in [*key, column])
         raise ConfigError("by", f"several runs share {where}; add the column that tells them apart (a swept setting) to by")
     base = metrics.loc[metrics[column] == baseline, [*key, *values]]
     others = metrics.loc[metrics[column] != baseline, [*key, column, *values]]

@@ -44,7 +44,7 @@ def _clip(metric: str, low: object, high: object) -> tuple[object, object]:
 
 def _cell(study: Study, column: str, value: object) -> str:
     if column == study.knob:
-        return f"{float(value) * study.knob_scale:g}"  # type: ignore[arg-type]
+        return f"{float(value) * study.knob_scale:.4g}"  # type: ignore[arg-type]
     return str(value)
 
 

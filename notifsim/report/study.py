@@ -88,6 +88,7 @@ def gather(
         metrics = stored.metrics(experiment, run_ids=run_ids)
         if metrics.empty:
             raise ConfigError("db", f"{str(path)!r} holds no runs" + (f" of experiment {experiment!r}" if experiment is not None else ""))
+        metrics, repeated = _latest_of_repeats(metrics)
         ids = metrics["run_id"].tolist()
         funnel = stored.requeue_funnel(run_ids=ids)
         settings = stored.settings(run_ids=ids).set_index("run_id")
@@ -102,8 +103,10 @@ def gather(
     if knobs:
         study_knob = knobs[0]
         metrics = metrics.assign(**{study_knob: settings[study_knob].reindex(metrics["run_id"]).to_numpy()})
+        metrics = _worlds_as_one_scenario(metrics, study_knob)
         by.append(study_knob)
         label, scale = describe_knob(study_knob, metrics[study_knob])
+    metrics = _reading_order(metrics, study_knob)
     aggregated = analysis.aggregate(metrics, by=by, level=level)
     study = Study(
         path=Path(path),
@@ -119,10 +122,59 @@ def gather(
         knob_label=label,
         knob_scale=scale,
     )
+    if repeated:
+        study.notes.append(
+            f"{repeated} run{'s' if repeated > 1 else ''} repeated an earlier run exactly (same configuration, seed and horizon, so the "
+            "same tables): only the latest of each is shown, as a repeat is not a replication."
+        )
     if len(knobs) > 1:
         study.notes.append(f"Other scenario settings also differ between runs ({', '.join(knobs[1:])}); figures follow {study_knob} only.")
     _pair(study, baseline)
     return study
+
+
+def _latest_of_repeats(metrics: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The runs without exact repeats (the same configuration, replication, seed and horizon: a command run twice
+    into one file), keeping the latest of each (runs come in the order they were stored); and how many went."""
+    key = ["experiment", "scenario", "policy", "label", "replication", "seed", "horizon_s"]
+    repeat = metrics.duplicated(key, keep="last")
+    return (metrics[~repeat].reset_index(drop=True), int(repeat.sum())) if repeat.any() else (metrics, 0)
+
+
+def _worlds_as_one_scenario(metrics: pd.DataFrame, knob: str) -> pd.DataFrame:
+    """A sweep's world variants (``slack-outage+outage 2h``, one per value of the knob) drawn as one scenario
+    (``slack-outage``) against the knob — when the knob's value alone tells the variants of each scenario apart."""
+    family = metrics["scenario"].astype(str).str.split("+", n=1).str[0]
+    if family.equals(metrics["scenario"].astype(str)):
+        return metrics
+    variants = metrics.assign(_family=family).groupby(["experiment", "_family", knob], dropna=False)["scenario"].nunique()
+    if (variants > 1).any():  # two variants at one knob value: they differ in something else, keep them apart
+        return metrics
+    return metrics.assign(scenario=family.to_numpy())
+
+
+def _reading_order(metrics: pd.DataFrame, knob: str | None) -> pd.DataFrame:
+    """Runs in the order a reader looks for them (not the order parallel workers finished them): experiment and
+    scenario as they first appear, the knob ascending, the certctl profiles before the other policies, then by
+    label and replication."""
+
+    def first_seen(column: str, first: tuple[str, ...] = ()) -> pd.Series:
+        seen = list(dict.fromkeys([*(v for v in first if v in set(metrics[column].astype(str))), *metrics[column].astype(str)]))
+        return metrics[column].astype(str).map({v: i for i, v in enumerate(seen)})
+
+    keys = pd.DataFrame(
+        {
+            "experiment": first_seen("experiment"),
+            "scenario": first_seen("scenario"),
+            "knob": metrics[knob] if knob is not None else 0,
+            "policy": first_seen("policy", BASELINES[::-1]),
+            "label": metrics["label"].astype(str),
+            "replication": metrics["replication"],
+        },
+        index=metrics.index,
+    )
+    order = keys.sort_values(list(keys.columns), kind="stable").index
+    return metrics.loc[order].reset_index(drop=True)
 
 
 def _pair(study: Study, baseline: str | None) -> None:
