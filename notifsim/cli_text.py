@@ -80,7 +80,8 @@ def print_run(result: Result, db: str | None) -> None:
     if backlog is None:
         print(summary_table([result]))
     else:
-        print(f"The run started from {int(backlog['notifications']):,} backlog rows (initial_rows); the rates of each column are of its own rows.")
+        started = int(backlog["notifications"])
+        print(f"The run started from {started:,} backlog row{'' if started == 1 else 's'} (initial_rows); the rates of each column are of its own rows.")
         print(_metrics_table(["created during the run", "backlog rows"], [s, backlog], first="rows"))
     print()
     by_channel = result.summary_by_channel()

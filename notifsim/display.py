@@ -92,8 +92,11 @@ def fmt_metric(metric: str, value: Any, digits: int = 2) -> str:
     return fmt(value, kind(metric), digits)
 
 
-def fmt_interval(metric: str, mean: Any, low: Any, high: Any, digits: int = 2) -> str:
-    """``mean [low, high]`` in the metric's unit (``mean`` alone when the interval is unknown)."""
+def fmt_interval(metric: str, mean: Any, low: Any, high: Any, digits: int = 2, *, clip: bool = False) -> str:
+    """``mean [low, high]`` in the metric's unit (``mean`` alone when the interval is unknown); ``clip``: the
+    interval of a metric's mean, clipped to the metric's range (:func:`clip_interval`)."""
+    if clip:
+        low, high = clip_interval(metric, low, high)
     how = kind(metric)
     if how == "count":
         how = "ratio" if not missing(mean) and float(mean) != int(float(mean)) else "count"
@@ -101,3 +104,10 @@ def fmt_interval(metric: str, mean: Any, low: Any, high: Any, digits: int = 2) -
     if missing(low) or missing(high):
         return text
     return f"{text} [{fmt(low, how, digits)}, {fmt(high, how, digits)}]"
+
+
+def clip_interval(metric: str, low: Any, high: Any) -> tuple[float | None, float | None]:
+    """An interval of a metric's mean as shown: clipped to the metric's range (rates in [0, 1], the rest >= 0;
+    a t interval over few runs can reach beyond it).  None for a missing bound."""
+    top = 1.0 if kind(metric) == "rate" else float("inf")
+    return tuple(None if missing(v) else min(max(float(v), 0.0), top) for v in (low, high))  # type: ignore[return-value]

@@ -44,6 +44,9 @@ def parse_duration(value: object, field: str, *, allow_zero: bool = False) -> fl
         seconds = value.total_seconds()
     elif isinstance(value, str):
         match = _DURATION.match(value)
+        if not match and _DURATION.match(value.strip().lstrip("-")):  # "-1h": a duration, but negative
+            bound = ">= 0" if allow_zero else "> 0"
+            raise ConfigError(field, f"must be a finite duration {bound} seconds; got {value!r}")
         if not match:
             raise ConfigError(field, f"{_DURATION_HINT}; got {value!r}")
         seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]

@@ -135,3 +135,14 @@ def test_bad_arguments_name_the_field(call, field):
     with pytest.raises(notifsim.ConfigError) as info:
         call(_runs("a", VALUES))
     assert info.value.field == field
+
+
+def test_an_interval_shown_is_clipped_to_the_metric_range():
+    """A t interval over three runs can reach below zero; the report and tune's text show it clipped: rates to
+    [0, 1], other metrics to >= 0 (the mean is never moved)."""
+    from notifsim import display
+
+    assert display.fmt_interval("p95_time_to_delivery_s", 3.8, -4.1, 11.7, clip=True) == "3.8 s [0.0 s, 11.7 s]"
+    assert display.fmt_interval("undelivered_rate", 0.02, -0.01, 1.2, clip=True) == "2.00 % [0.00 %, 100.00 %]"
+    assert display.fmt_interval("p95_time_to_delivery_s", 3.8, -4.1, 11.7) == "3.8 s [-4.1 s, 11.7 s]"  # unclipped: a difference
+    assert display.clip_interval("undelivered_rate", float("nan"), 0.5) == (None, 0.5)

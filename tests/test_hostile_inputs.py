@@ -111,6 +111,7 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     "batch is a string": ([*RUN, "--policy", "policy-batch-string.toml"], ["pending_batch"]),
     "backoff overflows": ([*RUN, "--policy", "policy-base-huge.toml"], ["backoff_base", "one hundred years"]),
     "horizon overflows": (["run", "--horizon", "99999999999d", *DB], ["horizon", "one hundred years"]),
+    "horizon negative": (["run", "--horizon=-1h", *DB], ["horizon", "> 0", "'-1h'"]),
     "horizon beyond ten years": (["run", "--horizon", "4000d", *DB], ["horizon", "ten years"]),
     "seed beyond BIGINT": (["run", "--seed", str(2**63), *RUN[1:]], ["seed", "2**63 - 1"]),
     "seed of 30 digits": (["run", "--seed", "9" * 30, *RUN[1:]], ["seed"]),

@@ -36,12 +36,6 @@ def shown(study: Study) -> list[str]:
     return naming_columns(study.metrics, order, fallback="policy")
 
 
-def _clip(metric: str, low: object, high: object) -> tuple[object, object]:
-    """The interval as shown: clipped to the metric's range (rates in [0, 1], the rest >= 0)."""
-    top = 1.0 if display.kind(metric) == "rate" else float("inf")
-    return (None if display.missing(low) else min(max(float(low), 0.0), top)), (None if display.missing(high) else min(max(float(high), 0.0), top))  # type: ignore[arg-type]
-
-
 def _cell(study: Study, column: str, value: object) -> str:
     if column == study.knob:
         return f"{float(value) * study.knob_scale:.4g}"  # type: ignore[arg-type]
@@ -123,7 +117,7 @@ def headline(study: Study) -> str:
         stats = part.droplevel(study.by)
         n = int(stats.loc["undelivered_rate", "n"]) if "undelivered_rate" in stats.index else 0
         cells = [
-            display.fmt_interval(m, stats.loc[m, "mean"], *_clip(m, stats.loc[m, "ci_low"], stats.loc[m, "ci_high"])) if m in stats.index else "—"
+            display.fmt_interval(m, stats.loc[m, "mean"], stats.loc[m, "ci_low"], stats.loc[m, "ci_high"], clip=True) if m in stats.index else "—"
             for m in HEADLINE
         ]
         rows.append([_cell(study, c, values[c]) for c in columns] + [n, *cells])

@@ -212,7 +212,7 @@ class TuneResult:
             lines.append(f"\n{'best' if self.best is not None else f'front {k}'}: {changed}")
             mine = self.comparison[self.comparison["policy"] == policy.name]
             lines += [
-                f"  {row.world:<28} {display.label(row.metric):<42} {display.fmt_interval(row.metric, row.mean, row.ci_low, row.ci_high)}"
+                f"  {row.world:<28} {display.label(row.metric):<42} {display.fmt_interval(row.metric, row.mean, row.ci_low, row.ci_high, clip=True)}"
                 for row in mine.itertuples(index=False)
             ]
         if not self.summary.empty:
