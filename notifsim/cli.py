@@ -429,7 +429,9 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         except OSError as exc:  # the environment: a full disk, a vanished folder, a permission
             where = f" {exc.filename!r}" if exc.filename else ""
-            print(f"notifsim: error: system:{where} {exc.strerror or exc}", file=sys.stderr)
+            written = getattr(args, "written", None)  # e.g. the output could not be printed after the runs were stored
+            kept = f" (the runs {', '.join(written)} were stored in {args.writes_to} before this)" if written and args is not None else ""
+            print(f"notifsim: error: system:{where} {exc.strerror or exc}{kept}", file=sys.stderr)
             return EXIT_BAD_INPUT
         except Exception:
             print("notifsim: internal error — this is a bug; please report it with the traceback below", file=sys.stderr)

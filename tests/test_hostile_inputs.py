@@ -290,3 +290,19 @@ def test_an_internal_error_says_it_is_a_bug_and_keeps_the_traceback(monkeypatch,
     assert code == 70
     assert err.splitlines()[0] == "notifsim: internal error — this is a bug; please report it with the traceback below"
     assert "Traceback (most recent call last)" in err and err.splitlines()[-1] == "ZeroDivisionError: a bug"
+
+
+def test_output_that_cannot_be_printed_after_the_run_was_stored_says_so(world):
+    """``notifsim run --db F > /dev/full``: the run is stored, then printing its summary fails: exit 2, one line
+    naming the error and the run that was stored (which is in the file)."""
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "notifsim", "run", "--horizon", "10m", *DB], stdout=full, stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 2
+    line = done.stderr.strip()
+    assert line.startswith("notifsim: error: system: No space left on device (the runs ") and line.endswith("were stored in runs.duckdb before this)")
+    run_id = line.split("(the runs ")[1].split()[0]
+    with notifsim.open_results("runs.duckdb") as stored:
+        assert run_id in set(stored.runs["run_id"])
