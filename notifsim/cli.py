@@ -232,6 +232,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if client is not None:
             client.close()
     wall = time.perf_counter() - wall
+    args.writes_to, args.written = db, outcome.run_ids  # in the file from here on (those not failed)
     print(f"notifsim sweep: experiment {experiment.name!r}" + (f" ({experiment.description})" if experiment.description else ""))
     print(
         f"{len(experiment.configs)} configurations × {experiment.replications} replications = {experiment.runs:,} runs, "
@@ -429,15 +430,23 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         except OSError as exc:  # the environment: a full disk, a vanished folder, a permission
             where = f" {exc.filename!r}" if exc.filename else ""
-            written = getattr(args, "written", None)  # e.g. the output could not be printed after the runs were stored
-            kept = f" (the runs {', '.join(written)} were stored in {args.writes_to} before this)" if written and args is not None else ""
-            print(f"notifsim: error: system:{where} {exc.strerror or exc}{kept}", file=sys.stderr)
+            print(f"notifsim: error: system:{where} {exc.strerror or exc}{_stored_before(args)}", file=sys.stderr)
             return EXIT_BAD_INPUT
         except Exception:
             print("notifsim: internal error — this is a bug; please report it with the traceback below", file=sys.stderr)
             traceback.print_exc()
             return EXIT_BUG
     return code or 0
+
+
+def _stored_before(args: argparse.Namespace | None) -> str:
+    """What a command had stored before it failed (e.g. printing its output, or writing its report, on a full
+    disk), as a note for its error line; empty when it had stored nothing."""
+    written = getattr(args, "written", None)
+    if not written:
+        return ""
+    runs = f"the runs {', '.join(written)}" if len(written) <= 3 else f"{len(written):,} runs"
+    return f" ({runs} were stored in {args.writes_to} before this)"  # type: ignore[union-attr]
 
 
 def _one_line(text: str) -> str:

@@ -18,6 +18,8 @@ def check_creatable(path: Path, field: str, example: str) -> None:
     directory, and its nearest existing folder takes a new file (missing folders are created when written)."""
     if path.is_dir():
         raise ConfigError(field, f"{str(path)!r} is a directory; give a file path such as {example}")
+    if path.is_symlink() and not path.exists():
+        raise ConfigError(field, f"{str(path)!r} is a symbolic link to {os.readlink(path)!r}, which does not exist")
     ancestor = path.parent if str(path.parent) else Path(".")
     while not ancestor.exists():
         ancestor = ancestor.parent

@@ -44,7 +44,8 @@ def parse_duration(value: object, field: str, *, allow_zero: bool = False) -> fl
         seconds = value.total_seconds()
     elif isinstance(value, str):
         match = _DURATION.match(value)
-        if not match and _DURATION.match(value.strip().lstrip("-")):  # "-1h": a duration, but negative
+        negative = _DURATION.match(value.strip()[1:]) if value.strip().startswith("-") else None
+        if not match and negative and float(negative.group(1)) > 0:  # "-1h": a duration, but negative
             bound = ">= 0" if allow_zero else "> 0"
             raise ConfigError(field, f"must be a finite duration {bound} seconds; got {value!r}")
         if not match:

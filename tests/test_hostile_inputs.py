@@ -306,3 +306,11 @@ def test_output_that_cannot_be_printed_after_the_run_was_stored_says_so(world):
     run_id = line.split("(the runs ")[1].split()[0]
     with notifsim.open_results("runs.duckdb") as stored:
         assert run_id in set(stored.runs["run_id"])
+
+
+def test_a_database_path_that_is_a_dangling_link_is_refused_before_running(world, capsys):
+    (world / "link.duckdb").symlink_to("/nonexistent/folder/x.duckdb")
+    assert main(["run", "--horizon", "10m", "--db", "link.duckdb"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "notifsim: error: db: 'link.duckdb' is a symbolic link to '/nonexistent/folder/x.duckdb', which does not exist"
+    assert not (world / "link.duckdb.unwritten").exists()

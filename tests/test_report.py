@@ -206,15 +206,16 @@ def test_a_single_policy_report_has_no_empty_frontier_heading(tmp_path):
 
 
 def test_a_swept_world_is_one_scenario_against_the_setting_in_reading_order(tmp_path):
-    """A sweep over a Slack outage's length stores each variant as its own scenario (``slack+outage 10m``, ...);
-    the report draws them as the scenario ``slack`` against the outage length, its tables ordered by the setting
-    and with the certctl profiles first, whatever order the runs were stored in."""
+    """A sweep over a Slack outage's length stores each variant as its own scenario (``slack+outage 10m``; the
+    variant equal to the scenario given keeps ``slack``); the report draws them as the scenario ``slack`` against
+    the outage length, its tables ordered by the setting and with the certctl profiles first, whatever order the
+    runs were stored in."""
     from notifsim.report.study import gather
 
     slack = notifsim.Scenario("slack", channels={"Slack": [Bernoulli(0.01), Outages([("30m", "40m")])]}, workload=Poisson(120, channels="Slack"))
     windows = {"outage 40m": [("30m", "40m")], "outage 10m": [("30m", "10m")]}
     configs = notifsim.grid(scenarios=slack, policies=["sidekiq", "certctl-asbuilt"], channels__Slack__windows=windows)
-    assert [c.scenario.name for c in configs] == ["slack+outage 40m", "slack+outage 40m", "slack+outage 10m", "slack+outage 10m"]
+    assert [c.scenario.name for c in configs] == ["slack", "slack", "slack+outage 10m", "slack+outage 10m"]
     db = tmp_path / "world.duckdb"
     notifsim.sweep(configs, replications=2, seed=5, horizon="2h", db=db, experiment="outage", progress=False, executor=1)
     study = gather(db)
@@ -244,3 +245,47 @@ def test_a_run_repeated_exactly_is_not_a_replication(tmp_path):
     assert len(study.metrics) == 2 and (study.configurations["runs"] == 1).all()
     assert any("2 runs repeated an earlier run exactly" in note for note in study.notes)
     assert study.paired is not None and not study.paired.empty
+
+
+def test_a_run_with_the_same_names_but_an_edited_world_is_kept(tmp_path):
+    """The same command twice, but the scenario edited in between (Email failing 10 %, then 90 %): not a repeat,
+    both runs are shown and the changed setting is the knob."""
+    from notifsim.report.study import gather
+
+    db = tmp_path / "edited.duckdb"
+    for p_fail in (0.1, 0.9):
+        world = notifsim.Scenario("w", channels={"Email": Bernoulli(p_fail)}, workload=Poisson(120, channels="Email"))
+        notifsim.simulate(world, "certctl-i005", seed=1, horizon="1h", db=db)
+    study = gather(db)
+    assert len(study.metrics) == 2 and not any("repeated" in note for note in study.notes)
+    assert study.knob is not None and "p_fail" in study.knob
+
+
+def test_a_report_the_disk_cannot_take_after_the_runs_leaves_no_file_and_says_the_runs_are_stored(tmp_path, capsys, monkeypatch):
+    """The disk fills between the check and the write (injected: the report's temporary file cannot be written):
+    exit 2, one line naming the report and the two runs already stored; no report or temporary file is left."""
+    import errno
+    from pathlib import Path
+
+    real = Path.write_text
+
+    def full(self, *args, **kwargs):
+        if self.name.endswith(".partial"):
+            self.touch()  # the file exists, half-written, when the disk fills
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full)
+    db, out = tmp_path / "d.duckdb", tmp_path / "d.html"
+    assert main(["demo", "--horizon", "10m", "--db", str(db), "--report", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"notifsim: error: system: {str(out)!r} No space left on device (the runs ") and err.endswith(f"were stored in {db} before this)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.duckdb"]
+    with notifsim.open_results(db) as stored:
+        assert len(stored.runs) == 2
+
+
+def test_swept_values_are_written_in_full_or_to_four_digits():
+    from notifsim.report.sections import knob_text
+
+    assert [knob_text(v) for v in (10 / 60, 4.0, 10_000.0, 10_001.0, 1234.56, float("nan"))] == ["0.1667", "4", "10,000", "10,001", "1,234.6", "—"]

@@ -21,7 +21,6 @@ naming the knob; the scenarios and policies given are never modified.
 
 from __future__ import annotations
 
-import copy
 import inspect
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -336,10 +335,7 @@ def expand(scenarios: Any, policies: Any, knobs: Mapping[str, Any], base: str | 
             world_scenario = scenario
             for knob, (_, value) in zip(world, world_choice):
                 world_scenario = _apply_world(world_scenario, knob, value)
-            varied = any(len(k.alternatives) > 1 for k in world)  # every variant named, even one equal to the scenario
-            if world and (varied or world_scenario.describe() != scenario.describe()):
-                if world_scenario is scenario:
-                    world_scenario = copy.copy(scenario)  # the scenario passed in keeps its name
+            if world and world_scenario.describe() != scenario.describe():
                 world_scenario.name = scenario.name + "+" + ",".join(text for text, _ in world_choice)
             for policy in policy_list:
                 for tuning_choice in itertools.product(*(k.alternatives for k in tuning)):

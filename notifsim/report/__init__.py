@@ -75,7 +75,6 @@ def write_report(
     title: str | None = None,
 ) -> Path:
     """Write :func:`build_report` to ``out`` (whole or not at all: through a temporary file renamed into place); returns the path."""
-    from ..errors import ConfigError
     from ..paths import check_creatable
 
     out = Path(out)
@@ -86,7 +85,7 @@ def write_report(
         out.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text(text, encoding="utf-8")
         partial.replace(out)
-    except OSError as exc:
+    except OSError as exc:  # a full disk after the check: nothing half-written, the error names the report
         partial.unlink(missing_ok=True)
-        raise ConfigError("out", f"cannot write {str(out)!r}: {exc.strerror or exc}") from exc
+        raise OSError(exc.errno, exc.strerror, str(out)) from exc
     return out

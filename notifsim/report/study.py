@@ -88,7 +88,8 @@ def gather(
         metrics = stored.metrics(experiment, run_ids=run_ids)
         if metrics.empty:
             raise ConfigError("db", f"{str(path)!r} holds no runs" + (f" of experiment {experiment!r}" if experiment is not None else ""))
-        metrics, repeated = _latest_of_repeats(metrics)
+        configs = stored.sql("SELECT run_id, config FROM runs WHERE run_id IN (SELECT unnest(?))", [metrics["run_id"].tolist()])
+        metrics, repeated = _latest_of_repeats(metrics, configs.set_index("run_id")["config"])
         ids = metrics["run_id"].tolist()
         funnel = stored.requeue_funnel(run_ids=ids)
         settings = stored.settings(run_ids=ids).set_index("run_id")
@@ -133,11 +134,14 @@ def gather(
     return study
 
 
-def _latest_of_repeats(metrics: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """The runs without exact repeats (the same configuration, replication, seed and horizon: a command run twice
-    into one file), keeping the latest of each (runs come in the order they were stored); and how many went."""
-    key = ["experiment", "scenario", "policy", "label", "replication", "seed", "horizon_s"]
-    repeat = metrics.duplicated(key, keep="last")
+def _latest_of_repeats(metrics: pd.DataFrame, configs: pd.Series) -> tuple[pd.DataFrame, int]:
+    """The runs without exact repeats — the same names, replication, seed, horizon, stored configuration and
+    metrics: a command run twice into one file — keeping the latest of each (runs come in the order they were
+    stored); and how many went.  A run whose scenario file or backlog was edited in between is kept."""
+    names = ["experiment", "scenario", "policy", "label", "replication", "seed", "horizon_s"]
+    measured = [c for c in metrics.columns if c not in names and c != "run_id" and pd.api.types.is_numeric_dtype(metrics[c])]
+    keyed = metrics.assign(_config=configs.reindex(metrics["run_id"]).astype(str).to_numpy())
+    repeat = keyed.duplicated([*names, "_config", *measured], keep="last")
     return (metrics[~repeat].reset_index(drop=True), int(repeat.sum())) if repeat.any() else (metrics, 0)
 
 
@@ -154,20 +158,22 @@ def _worlds_as_one_scenario(metrics: pd.DataFrame, knob: str) -> pd.DataFrame:
 
 
 def _reading_order(metrics: pd.DataFrame, knob: str | None) -> pd.DataFrame:
-    """Runs in the order a reader looks for them (not the order parallel workers finished them): experiment and
-    scenario as they first appear, the knob ascending, the certctl profiles before the other policies, then by
-    label and replication."""
+    """Runs in an order that does not depend on the order parallel workers stored them: experiment and scenario
+    by name, the knob ascending, the certctl profiles before the other policies (by name), then by label and
+    replication."""
 
-    def first_seen(column: str, first: tuple[str, ...] = ()) -> pd.Series:
-        seen = list(dict.fromkeys([*(v for v in first if v in set(metrics[column].astype(str))), *metrics[column].astype(str)]))
-        return metrics[column].astype(str).map({v: i for i, v in enumerate(seen)})
+    def ranked(column: str, first: tuple[str, ...] = ()) -> pd.Series:
+        values = metrics[column].astype(str)
+        present = set(values)
+        order = [v for v in first if v in present] + sorted(present - set(first))
+        return values.map({v: i for i, v in enumerate(order)})
 
     keys = pd.DataFrame(
         {
-            "experiment": first_seen("experiment"),
-            "scenario": first_seen("scenario"),
+            "experiment": ranked("experiment"),
+            "scenario": ranked("scenario"),
             "knob": metrics[knob] if knob is not None else 0,
-            "policy": first_seen("policy", BASELINES[::-1]),
+            "policy": ranked("policy", BASELINES[::-1]),
             "label": metrics["label"].astype(str),
             "replication": metrics["replication"],
         },

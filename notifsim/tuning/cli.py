@@ -51,6 +51,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         print(f"notifsim: interrupted; the finished trials are in {db}; run the same command again to continue the search", file=sys.stderr)
         return EXIT_INTERRUPTED
     wall = time.perf_counter() - wall
+    args.writes_to, args.written = db, result.run_ids()
     print(f"notifsim tune: {spec.name!r}" + (f" ({spec.description})" if spec.description else "") + f", {wall:.1f} s")
     print(result.text())
     if report is not None:
