@@ -336,7 +336,7 @@ class NotificationTable:
             self._grow(first + k)
         seqs = np.arange(first, first + k, dtype=_INT)
         base = len(self._generated)
-        self._generated.extend(range(first, first + k))
+        self._generated.frombytes(seqs.tobytes())  # int64, as the array's "q": one copy, not int by int
         sl = slice(first, first + k)
         self.counter[sl] = np.arange(base + 1, base + k + 1, dtype=_INT)
         self.id_ns[sl] = self.id_epoch_ns + np.round(np.asarray(now) * 1e9).astype(_INT)
