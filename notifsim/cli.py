@@ -149,7 +149,6 @@ def cmd_report(args: argparse.Namespace) -> None:
 
     ResultsFile(args.db).close()  # one clear error for a missing or foreign file
     out = report_path(args.out if args.out is not None else str(Path(args.db).with_suffix(".html")), "out")
-    assert out is not None
     level = _level(args.level)
     written = write_report(args.db, out, experiment=args.experiment, level=level, baseline=args.baseline, title=args.title)
     print(f"wrote the report to {written} (open it in a browser)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import overload
 
 from .dbfile import LOCK_TIMEOUT_S, check_lock_timeout
 from .errors import ConfigError
@@ -60,6 +61,10 @@ def parse_lock_timeout(value: str) -> float:
     return check_lock_timeout(seconds)
 
 
+@overload
+def report_path(value: None, field: str = ...) -> None: ...
+@overload
+def report_path(value: str, field: str = ...) -> Path: ...
 def report_path(value: str | None, field: str = "report") -> Path | None:
     """``--report``/``--out``: an .html file path that can be written, checked before anything runs."""
     if value is None:

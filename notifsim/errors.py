@@ -27,12 +27,16 @@ class NotifsimWarning(UserWarning):
     the CLI prints each as one ``notifsim: warning:`` line."""
 
 
+def did_you_mean(value: object, allowed: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` with the name of ``allowed`` closest to ``value``, or "" when none is close."""
+    close = difflib.get_close_matches(str(value), list(allowed), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def unknown_name(field: str, value: object, allowed: Iterable[str]) -> ConfigError:
     """Build the error for a name that is not one of ``allowed``, suggesting the closest."""
     allowed = sorted(allowed)
-    close = difflib.get_close_matches(str(value), allowed, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return ConfigError(field, f"unknown value {value!r}{hint}; allowed: {', '.join(allowed)}")
+    return ConfigError(field, f"unknown value {value!r}{did_you_mean(value, allowed)}; allowed: {', '.join(allowed)}")
 
 
 def build_from_spec(spec: Any, registry: Mapping[str, type], field: str):

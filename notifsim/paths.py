@@ -20,12 +20,14 @@ def check_creatable(path: Path, field: str, example: str) -> None:
         raise ConfigError(field, f"{str(path)!r} is a directory; give a file path such as {example}")
     if path.is_symlink() and not path.exists():
         raise ConfigError(field, f"{str(path)!r} is a symbolic link to {os.readlink(path)!r}, which does not exist")
+    if path.exists() and not path.is_file():
+        raise ConfigError(field, f"{str(path)!r} is not a regular file; give a file path such as {example}")
     ancestor = path.parent if str(path.parent) else Path(".")
     while not ancestor.exists():
         ancestor = ancestor.parent
     if not ancestor.is_dir() or not os.access(ancestor, os.W_OK):
         raise ConfigError(field, f"cannot write {str(path)!r}: {str(ancestor)!r} is not a writable directory")
-    if path.exists() and (not path.is_file() or not os.access(path, os.W_OK)):
+    if path.exists() and not os.access(path, os.W_OK):
         raise ConfigError(field, f"cannot write {str(path)!r}: permission denied")
     try:  # prove the folder takes a new file (a read-only mount passes os.access), leaving nothing behind
         with tempfile.TemporaryFile(dir=ancestor):

@@ -43,8 +43,6 @@ def check_writable(path: str | os.PathLike, run_ids: Sequence[str] = ()) -> Path
     if not isinstance(path, (str, os.PathLike)) or not str(path):
         raise ConfigError("db", f"must be a file path such as data/notifsim.duckdb; got {path!r}")
     path = Path(path)
-    if path.exists() and not path.is_dir() and not path.is_file():
-        raise ConfigError("db", f"{str(path)!r} is not a regular file; give a file path such as data/notifsim.duckdb")
     check_creatable(path, "db", "data/notifsim.duckdb")
     if path.exists():
         check_kind(path)

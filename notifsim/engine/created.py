@@ -33,7 +33,7 @@ from ..streams import mix64_many
 from .agenda import key_sorted, lay_out, subset
 from .clock import completion_order
 from .events import NESTED_CREATE, EventEngine
-from .state import Context, Send
+from .state import CREATE_FIELDS, Context, Send
 from .timeline import SEND, timelines
 
 if TYPE_CHECKING:
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 _CREATE = LOOP_CODE["create"]
 _ALERT = "ExpirationWarning"  # rows the table indexes for the renewal check's dedup: created one by one
-_FIELDS = frozenset({"type", "channel", "recipient", "message", "certificate_id"})
 
 
 def create_and_send_each(engine: BatchedEngine, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]]) -> None:
@@ -57,7 +56,7 @@ def create_and_send_each(engine: BatchedEngine, deadlines: list[float], specs: l
         EventEngine.create_and_send_each(engine, deadlines, specs, thens)
         return
     # every Create succeeds now, and no row is an expiry alert (which the table indexes one by one)
-    together = now < min(deadlines) and state.db.available(now) and all(spec.keys() <= _FIELDS and spec.get("type") != _ALERT for spec in specs)
+    together = now < min(deadlines) and state.db.available(now) and all(spec.keys() <= CREATE_FIELDS and spec.get("type") != _ALERT for spec in specs)
     table = state.table
     if together and k >= engine.CALLERS and engine.bulk:
         ch = np.array([table.channels.code(spec["channel"]) for spec in specs], np.int64)

@@ -157,7 +157,7 @@ class RunState:
     def create(self, now: float, spec: dict[str, Any], identity: int | None = None) -> int:
         """certctl ``Create`` of one row at ``now``; ``identity`` (an arrival's index) replaces its texts in its key."""
         certificate_id, message = spec.get("certificate_id"), spec.get("message")
-        if spec.keys() <= _CREATE_FIELDS:  # the usual row: generated id, certctl's fields only
+        if spec.keys() <= CREATE_FIELDS:  # the usual row: generated id, certctl's fields only
             seq = self.table.create_generated(now, spec["type"], spec["channel"], spec["recipient"], spec.get("message", ""), certificate_id)
         else:  # a given id (or a misspelt field: refused by the table)
             seq = self.table.create(now, **spec).seq
@@ -363,5 +363,6 @@ class RunState:
 
 
 _RETRY = LOOP_CODE["retry"]
-_CREATE_FIELDS = frozenset({"type", "channel", "recipient", "message", "certificate_id"})
+#: The fields of a usual row (a generated id, certctl's columns only): what :meth:`RunState.create_specs` takes.
+CREATE_FIELDS = frozenset({"type", "channel", "recipient", "message", "certificate_id"})
 _NO_ERROR = NULL

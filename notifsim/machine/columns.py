@@ -97,30 +97,26 @@ class TextColumn:
 
     def append(self, text: str | None) -> None:
         if not self._current:
-            self._starts.append(self._n)
-            self._chunks.append(self._current)
+            self._open()
         self._current.append(text)
         self._n += 1
         if len(self._current) == PACK_ROWS:
-            self._chunks[-1] = PackedText(self._current)
-            self._current = []
+            self._pack()
 
     def extend(self, values: Sequence[Any]) -> None:
         """Append a whole array of strings (Python strings, or an array whose items have ``as_py``); a Python
-        list is appended string by string, so small lists end up packed like single strings."""
+        list goes where single strings go, so small lists end up packed like them."""
         if isinstance(values, list):
             done = 0
             while done < len(values):
                 if not self._current:
-                    self._starts.append(self._n)
-                    self._chunks.append(self._current)
+                    self._open()
                 part = values[done : done + PACK_ROWS - len(self._current)]
                 self._current.extend(part)
                 self._n += len(part)
                 done += len(part)
                 if len(self._current) == PACK_ROWS:
-                    self._chunks[-1] = PackedText(self._current)
-                    self._current = []
+                    self._pack()
             return
         if not len(values):
             return
@@ -128,6 +124,16 @@ class TextColumn:
         self._chunks.append(values)
         self._current = []
         self._n += len(values)
+
+    def _open(self) -> None:
+        """Start a chunk of strings appended one at a time (``_current``), at row ``_n``."""
+        self._starts.append(self._n)
+        self._chunks.append(self._current)
+
+    def _pack(self) -> None:
+        """The current chunk is full: pack it."""
+        self._chunks[-1] = PackedText(self._current)
+        self._current = []
 
     def __getitem__(self, seq: int) -> str | None:
         i = bisect.bisect_right(self._starts, seq) - 1

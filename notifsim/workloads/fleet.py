@@ -7,7 +7,6 @@ derives what certctl's configuration would (tiers, channel matrix).
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import warnings
 from collections.abc import Mapping, Sequence
@@ -16,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..certctl import CHANNELS, DAY_S, DEFAULT_MATRIX, DEFAULT_SEVERITY, DEFAULT_THRESHOLDS, JOB_CONCURRENCY, TIERS
-from ..errors import ConfigError, NotifsimWarning, unknown_name
+from ..errors import ConfigError, NotifsimWarning, did_you_mean, unknown_name
 from ..hooks import Run, WorkloadHooks
 from ..timeutil import parse_duration
 from .base import Workload, integer, number
@@ -206,7 +205,7 @@ class Fleet(Workload):
         if not isinstance(mapping, Mapping):
             raise ConfigError(field, f"must map a tier ({', '.join(TIERS)}) to a list of channels; got {mapping!r}")
         out = {}
-        unknown: list[str] = []
+        unknown: list[tuple[str, str]] = []  # (where, name)
         for tier, channels in mapping.items():
             if tier not in TIERS:
                 raise unknown_name(f"{field} key", tier, TIERS)
@@ -216,11 +215,11 @@ class Fleet(Workload):
                 raise ConfigError(f"{field}.{tier}", f"must be a list of channel names ({', '.join(CHANNELS)}); got {channels!r}")
             # names outside certctl's six are kept: certctl skips them at dispatch (renewal.go sendThresholdAlerts step 4)
             out[tier] = list(channels)
-            unknown += [f"{field}.{tier}: {c!r}" for c in channels if c not in CHANNELS]
+            unknown += [(f"{field}.{tier}", c) for c in channels if c not in CHANNELS]
         if unknown:  # as certctl does, but most likely a typo: say so
-            hint = difflib.get_close_matches(unknown[0].rsplit("'", 2)[-2], CHANNELS, n=1)
+            where, name = unknown[0]
             warnings.warn(
-                f"{unknown[0]}{f' (did you mean {hint[0]!r}?)' if hint else ''} is not one of certctl's channels "
+                f"{where}: {name!r}{did_you_mean(name, CHANNELS)} is not one of certctl's channels "
                 f"({', '.join(CHANNELS)}): certctl skips it and sends nothing" + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""),
                 NotifsimWarning,
                 stacklevel=4,

@@ -202,7 +202,7 @@ class FleetRun:
             if v != version[c]:
                 continue
             self.stats["visits"] += 1
-            yield from self.visit(c, tick, deadline)
+            yield from self.visit(c, deadline)
         self.renewal_running = False
 
     def pass_over(self, entries: list[tuple[float, int, int]]) -> None:
@@ -220,16 +220,14 @@ class FleetRun:
                 self.push(c, exp - LISTING_WINDOW_S)
         self.stats["visits"] += visits
 
-    def visit(self, c: int, tick: float, deadline: float):
-        """One certificate in ``CheckExpiringCertificates``: status, ``sendThresholdAlerts``, renewal job."""
+    def visit(self, c: int, deadline: float):
+        """One certificate the tick's listing returned (expiring within 31 days of the tick; the tick passes over
+        the others, :meth:`pass_over`) in ``CheckExpiringCertificates``: status, ``sendThresholdAlerts``, renewal job."""
         status, version = self.status, self.version
         version[c] += 1  # this visit replaces every pending wake-up of the certificate
         if status[c] in _SKIPPED:
             return
         exp = self.expires[c]
-        if not exp < tick + LISTING_WINDOW_S:  # not listed by this tick
-            self.push(c, exp - LISTING_WINDOW_S)
-            return
         env, stats = self.hooks, self.stats
         now, db_up = env.now, env.database_available()  # read again when a Send has taken time
         days = (exp - now) / 3600.0 / 24.0
