@@ -289,3 +289,19 @@ def test_swept_values_are_written_in_full_or_to_four_digits():
     from notifsim.report.sections import knob_text
 
     assert [knob_text(v) for v in (10 / 60, 4.0, 10_000.0, 10_001.0, 1234.56, float("nan"))] == ["0.1667", "4", "10,000", "10,001", "1,234.6", "—"]
+
+
+def test_unrelated_scenarios_in_one_file_are_compared_per_configuration(tmp_path):
+    """Two runs of different shipped scenarios: settings that only tell the scenarios apart are no swept setting
+    (the report drew rates against one and failed on a figure with no runs at its largest value); each scenario
+    gets its figures per configuration."""
+    from notifsim.report import build_report
+    from notifsim.report.study import gather
+
+    db = tmp_path / "two.duckdb"
+    notifsim.simulate("provider-outage", "svix", seed=0, horizon="6h", db=db)
+    notifsim.simulate("mass-expiry", "certctl-asbuilt", seed=0, horizon="2d", db=db)
+    study = gather(db)
+    assert study.knob is None and sorted(study.scenarios) == ["mass-expiry", "provider-outage"]
+    page = build_report(db)
+    assert "Scenario provider-outage: mean rates per configuration" in page and "Scenario mass-expiry: rows per status over time" in page

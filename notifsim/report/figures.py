@@ -26,15 +26,20 @@ def _figure(width: float, height: float) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def _at_hardest(study: Study, frame: pd.DataFrame, scenario: str) -> tuple[pd.DataFrame, str]:
+    """The rows of ``frame`` at the knob's hardest (largest) value, and a phrase naming that slice of ``scenario``;
+    all of them when the scenario has no value of the knob (a setting other scenarios of the file have)."""
+    phrase = f"scenario {scenario}"
+    if study.knob is None or not frame[study.knob].notna().any():
+        return frame, phrase
+    top = frame[study.knob].max()
+    return frame[frame[study.knob] == top], f"{phrase}, {study.knob_label} = {top * study.knob_scale:g}"
+
+
 def _slices(study: Study) -> Iterator[tuple[str, pd.DataFrame, str]]:
     """(scenario, its runs at the hardest value of the knob, a phrase naming that slice) for the first scenarios."""
     for scenario in study.scenarios[:MAX_SCENARIOS]:
-        runs = study.metrics[study.metrics["scenario"] == scenario]
-        phrase = f"scenario {scenario}"
-        if study.knob is not None:
-            top = runs[study.knob].max()
-            runs = runs[runs[study.knob] == top]
-            phrase += f", {study.knob_label} = {top * study.knob_scale:g}"
+        runs, phrase = _at_hardest(study, study.metrics[study.metrics["scenario"] == scenario], scenario)
         yield scenario, runs, phrase
 
 
@@ -197,12 +202,7 @@ def paired(study: Study) -> list[str]:
     if study.paired is None:
         return []
     frame = study.paired.reset_index()
-    frame = frame[frame["scenario"] == study.scenarios[0]]
-    phrase = f"scenario {study.scenarios[0]}"
-    if study.knob is not None:
-        top = frame[study.knob].max()
-        frame = frame[frame[study.knob] == top]
-        phrase += f", {study.knob_label} = {top * study.knob_scale:g}"
+    frame, phrase = _at_hardest(study, frame[frame["scenario"] == study.scenarios[0]], study.scenarios[0])
     keys = [c for c in frame.columns if c in ("experiment", "scenario", "policy", "metric")]
     frame = frame.set_index(keys)[list(analysis.PAIRED_STATS)]
     rows = len(frame.xs("undelivered_rate", level="metric")) if "undelivered_rate" in frame.index.get_level_values("metric") else 0

@@ -99,6 +99,7 @@ def gather(
         ).set_index("run_id")["rows"]
         versions = sorted(stored.sql("SELECT DISTINCT notifsim_version FROM runs WHERE run_id IN (SELECT unnest(?))", [ids])["notifsim_version"].astype(str))
     knobs = analysis.knobs(settings.reset_index(drop=True)) if len(settings.columns) else []
+    knobs = [k for k in knobs if _swept(metrics, settings[k])]  # not what merely tells unrelated scenarios apart
     by = list(analysis.CONFIGURATION)
     study_knob, label, scale = None, "", 1.0
     if knobs:
@@ -145,10 +146,22 @@ def _latest_of_repeats(metrics: pd.DataFrame, configs: pd.Series) -> tuple[pd.Da
     return (metrics[~repeat].reset_index(drop=True), int(repeat.sum())) if repeat.any() else (metrics, 0)
 
 
+def _family(scenarios: pd.Series) -> pd.Series:
+    """The scenario each run's world varies (``slack-outage`` for the sweep variant ``slack-outage+outage 2h``)."""
+    return scenarios.astype(str).str.split("+", n=1).str[0]
+
+
+def _swept(metrics: pd.DataFrame, values: pd.Series) -> bool:
+    """Whether a setting (``values`` by run id) takes several values within one scenario and its sweep variants:
+    a swept setting, not one that only differs between unrelated scenarios."""
+    per_run = pd.Series(values.reindex(metrics["run_id"]).to_numpy(), index=metrics.index)
+    return bool(per_run.groupby(_family(metrics["scenario"])).nunique().gt(1).any())
+
+
 def _worlds_as_one_scenario(metrics: pd.DataFrame, knob: str) -> pd.DataFrame:
     """A sweep's world variants (``slack-outage+outage 2h``, one per value of the knob) drawn as one scenario
     (``slack-outage``) against the knob — when the knob's value alone tells the variants of each scenario apart."""
-    family = metrics["scenario"].astype(str).str.split("+", n=1).str[0]
+    family = _family(metrics["scenario"])
     if family.equals(metrics["scenario"].astype(str)):
         return metrics
     variants = metrics.assign(_family=family).groupby(["experiment", "_family", knob], dropna=False)["scenario"].nunique()
