@@ -270,5 +270,5 @@ def test_keys_folded_as_arrays_equal_keys_folded_one_by_one(rows, split):
     expected = [combine(*parts) for parts in rows]
     columns = [np.array(column, np.uint64) for column in zip(*rows)]
     assert combine_many(*columns).tolist() == expected
-    heads = np.array([combine(*parts[:split]) if split else 0x6E6F746966736D21 for parts in rows], np.uint64)
+    heads = np.array([combine(*parts[:split]) for parts in rows], np.uint64)  # combine() of no parts: the start
     assert combine_many(*columns[split:], onto=heads).tolist() == expected
