@@ -296,10 +296,17 @@ class Recorder:
         if seq is not None and action == "requeue" and outcome == "requeued":
             self.requeued(seq)
 
-    def sample(self, at: float, counts: dict[str, int]) -> None:
+    def sample(self, at: float, counts: dict[str, int]) -> int:
+        """Status counts at ``at``; returns the sample's index."""
         self.s_at.append(at)
         for key, column in self.s_counts.items():
             column.append(counts[key])
+        return len(self.s_at) - 1
+
+    def add_to_sample(self, index: int, counts: dict[str, int]) -> None:
+        """Count more rows in sample ``index`` (rows a sample could not see when it was taken)."""
+        for key, n in counts.items():
+            self.s_counts[key][index] += n
 
     # -- at the end ---------------------------------------------------------------------
 

@@ -59,7 +59,8 @@ class ChannelState(Protocol):
     exactly what ``send`` gives for each.  A state whose outcomes do not depend
     on ``now`` may say so with ``timeless = True``: the batched engine then
     draws a Send's outcome once, however often its start moves while a chain
-    is laid out.
+    is laid out; one whose every Send takes the same time may also give it as
+    ``fixed_latency`` (seconds; None when Sends draw their own).
     """
 
     stateful: bool

@@ -117,6 +117,11 @@ class _BernoulliState:
         self.uniform = uniform
         self._codes = ErrorCodes(error)
 
+    @property
+    def fixed_latency(self) -> float | None:
+        """The seconds every Send takes, when that is one number (None: each Send draws its own)."""
+        return self.latency.fixed
+
     def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
         latency = self.latency.sample(key)
         if self.uniform(key) < self.p_fail:
@@ -395,6 +400,11 @@ class _PermanentState:
         self.latency = latency
         self.verdict: dict[str, bool] = {}
         self._codes = ErrorCodes(error)
+
+    @property
+    def fixed_latency(self) -> float | None:
+        """The seconds every Send takes, when that is one number (None: each Send draws its own)."""
+        return self.latency.fixed
 
     def is_bad(self, recipient: str) -> bool:
         bad = self.verdict.get(recipient)

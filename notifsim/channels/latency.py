@@ -59,6 +59,11 @@ class _ConstantSampler:
     def __init__(self, value: float):
         self.value = value
 
+    @property
+    def fixed(self) -> float:
+        """The seconds every Send takes."""
+        return self.value
+
     def sample(self, key: int | None = None) -> float:
         return self.value
 
@@ -106,6 +111,7 @@ _U_LOW, _U_HIGH = 1e-300, 1 - 2**-53
 
 class _LogNormalSampler:
     __slots__ = ("_mu", "_sigma", "_uniform")
+    fixed = None  # every Send draws its own
 
     def __init__(self, uniform: KeyedUniform, mu: float, sigma: float):
         self._uniform, self._mu, self._sigma = uniform, mu, sigma

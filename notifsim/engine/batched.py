@@ -7,7 +7,12 @@ sampler, anything a workload schedules — run as SimPy events exactly as in
 * an arrival workload's arrivals, their rows and their creators' Sends are
   laid out once, at the start (a creator's rows depend on nothing that
   happens during the run), and created block by block as time passes —
-  when they are dense enough to pay for it (:attr:`BatchedEngine.DENSE`);
+  when they are dense enough to pay for it (:attr:`BatchedEngine.DENSE`;
+  :mod:`.bulk_arrivals`);
+* rows that callers create and send (a fleet's job notifications) are kept
+  out of the table until something looks at it, then created and laid out
+  together (:mod:`.deferred`), or else created together at their instant
+  (:mod:`.created`);
 * a tick's listed rows are laid out when the tick lists them (at least
   :attr:`BatchedEngine.SMALL_TICK` of them; fewer are sent one by one);
 * the effects — each Send's record and status write, the no-notifier
@@ -38,11 +43,13 @@ import numpy as np
 from ..policy import Policy
 from ..record import LOOP_CODE
 from ..scenario import Scenario
-from ..streams import combine_many, mix64_many, uniforms
+from ..streams import mix64_many, uniforms
 from ..workloads.arrivals import ArrivalRun
 from .agenda import ITEM, Chain, key_sorted, lay_out, prefix, subset
-from .clock import arrival_order, completion_order, tick_order
+from .bulk_arrivals import create_arrivals, dense, prepare_arrivals
+from .clock import completion_order, tick_order
 from .created import create_and_send_each
+from .deferred import Deferred
 from .events import LOOPS, EventEngine, listed_pairs
 from .state import Context, Send
 from .timeline import INSTANT, NO_NOTIFIER, SEND, channel_facts, timelines
@@ -72,6 +79,8 @@ class BatchedEngine(EventEngine):
         self._facts_for = -1
         self._plan_arrivals: dict[str, Any] | None = None
         self._gone: set[int] = set()  # chains handed over: their items still in the arrivals' block are dropped
+        self.deferred = Deferred(self)  # callers' rows kept out of the table until something looks (:mod:`.deferred`)
+        self._key: tuple = (0.0, (0,))  # the key of the event being run
 
     def release(self) -> None:
         super().release()
@@ -88,17 +97,19 @@ class BatchedEngine(EventEngine):
     # -- driving -------------------------------------------------------------------------
 
     def start_workload(self, workload: Any) -> None:
-        if self.bulk and isinstance(workload, ArrivalRun) and _dense(workload, self):
-            self._prepare_arrivals(workload)
+        if self.bulk and isinstance(workload, ArrivalRun) and dense(workload, self):
+            prepare_arrivals(self, workload)
         else:
             super().start_workload(workload)
 
     def advance(self) -> None:
         env, horizon = self.env, self.horizon_s
         while True:
-            key = env.next_key()
+            self._key = key = env.next_key()
             if key[0] >= horizon:
-                self.flush((horizon, (-9,)))
+                self._key = (horizon, (-9,))
+                self.settle()
+                self.flush(self._key)
                 break
             if self.blocks or self._plan_arrivals is not None:  # else nothing is laid out: nothing to apply
                 self.flush(key)
@@ -109,7 +120,7 @@ class BatchedEngine(EventEngine):
 
     def flush(self, key: tuple) -> None:
         """Create the arrivals and apply the effects that come before ``key``, in key order."""
-        taken = self._create_arrivals(key)
+        taken = create_arrivals(self, key)
         kept = []
         for block in self.blocks:
             n = prefix(block, key)
@@ -124,6 +135,15 @@ class BatchedEngine(EventEngine):
         self._apply(items, later=True)
 
     create_and_send_each = create_and_send_each  # several callers' rows at one instant, as arrays (:mod:`.created`)
+
+    def settle(self) -> None:
+        """Create the deferred rows and apply their effects that come before the event being run."""
+        if self.deferred:
+            self.deferred.materialize(self._key)
+
+    def sample_now(self) -> None:
+        if not self.deferred.sample():
+            super().sample_now()
 
     def tick_to_come(self, now: float) -> bool:
         """Whether a scheduler tick of the instant ``now`` has still to run (also before the ticker has started)."""
@@ -167,6 +187,8 @@ class BatchedEngine(EventEngine):
             self.recorder.open_tick(loop, self.env.now, replica, skipped=True)
             return False
         now = self.env.now
+        if self.deferred.visible(now):
+            self.settle()
         if loop == "process" and not self.state.table.has_pending() and self.state.db.available(now):  # it lists nothing
             self.recorder.close_tick(self.recorder.open_tick(loop, now, replica), 0, 0, now, False)
             return False
@@ -205,6 +227,8 @@ class BatchedEngine(EventEngine):
         if any(self.running.values()):
             return
         now = self.env.now
+        if self.deferred.visible(min(grid.next for _, _, grid in self._sources)):
+            self.settle()
         bound = min(self.env.next_key()[0], self._agenda_next(), self.horizon_s)
         if bound <= min(grid.next for _, _, grid in self._sources):  # something happens before any coming tick
             return
@@ -271,168 +295,6 @@ class BatchedEngine(EventEngine):
         mine = later & rows
         self.chains[rid] = Chain(loop, index, seqs, ctx, subset(items, mine))
         return rid
-
-    # -- arrivals ---------------------------------------------------------------------------
-
-    def _prepare_arrivals(self, run: ArrivalRun) -> None:
-        """Lay out every arrival's rows and creator Sends once; arrivals on stateful channels go the per-event way."""
-        state = self.state
-        table = state.table
-        facts = self.facts()
-        stateful = {name for name, ch in state.channels.items() if getattr(ch, "stateful", False)}
-        n = len(run)
-        revocation = run.of_type("Revocation")
-        on_stateful = run.on_channels(stateful)
-        if revocation.any() and {"Webhook", "Email"} & stateful:
-            on_stateful |= revocation
-        scalar = np.flatnonzero(on_stateful)
-        if len(scalar):
-            self.env.process(self._scalar_arrivals(run, scalar))
-        times = run.times
-        replica_of = state.plan.creators(times)
-        self._arrival_replicas = replica_of
-        available = (state.db.available_many(times) & (replica_of >= 0)) if n else np.zeros(0, bool)
-        lost = ~on_stateful & ~available  # the first Create fails at their instant (or no replica is up): nothing is created or sent
-        if lost.any():
-            state.recorder.lost_creations += int(np.where(revocation[lost], 2, 1).sum())
-        chosen = np.flatnonzero(~on_stateful & available)
-        if not len(chosen):
-            return
-        cols = run.columns_of(chosen)
-        arrival = cols["arrival"]
-        t = times[arrival]
-        type_codes = np.array([table.types.code(x) for x in cols["types"]], np.int16)[cols["type"]]
-        channel_codes = np.array([table.channels.code(x) for x in cols["channels"]], np.int16)[cols["channel"]]
-        recipient_codes = np.array([table.recipients.code(x) for x in cols["recipients"]], np.int32)[cols["recipient"]]
-        facts = self.facts()
-        h = lambda names: np.array([state.h(x) for x in names], np.uint64)  # noqa: E731
-        us = np.round(t * 1e6).astype(np.int64).view(np.uint64)
-        keys = combine_many(
-            us, h(cols["types"])[cols["type"]], h(cols["channels"])[cols["channel"]], h(cols["recipients"])[cols["recipient"]], arrival.astype(np.uint64)
-        )
-        first = np.ones(len(arrival), bool)
-        first[1:] = arrival[1:] != arrival[:-1]
-        group = np.cumsum(first) - 1
-        deadline = t + run.deadlines[arrival]  # each creator's context (inf: none)
-        replica = replica_of[arrival]
-        cancel = state.plan.cancel_after_many(replica, t)
-        ch = channel_codes.astype(np.int64)
-        send_keys = mix64_many(keys)  # attempt 0: mix64(key + 0)
-        tl = timelines(state, ch, recipient_codes, send_keys, np.zeros(len(arrival), np.int64), group, t, deadline, facts, cancel)
-        rows = np.arange(len(arrival), dtype=np.int64)  # arrival rows stand in for row numbers until created
-        items, later = lay_out(tl, rows, np.zeros(len(arrival), np.int64), _CREATE, deadline, group, cancel, replica.astype(np.int16))
-        counts = np.bincount(group, weights=later.astype(float)).astype(np.int64) if len(group) else np.zeros(0, np.int64)
-        self._plan_arrivals = {
-            "time": times[chosen],  # per arrival, ascending
-            "index": chosen,
-            "row_start": np.searchsorted(arrival, chosen),
-            "t": t,
-            "type": type_codes,
-            "channel": channel_codes,
-            "recipient": recipient_codes,
-            "keys": keys,
-            "certificate_id": cols["certificate_id"],
-            "message": cols["message"],
-            "sends": tl.kind == SEND,
-            "group": group,
-            "records": counts[group] > 1,  # chains with more than one effect after their first step
-            "now": subset(items, ~later),  # first-step items, in row order
-            "now_rows": np.flatnonzero(~later),
-            "later": (block := key_sorted(subset(items, later))),  # the rest, key-sorted, rows as arrival rows
-            "later_by_row": (by_row := np.argsort(block["seq"], kind="stable")),
-            "later_rows": block["seq"][by_row],  # arrival rows of the later items, ascending
-            "later_counted": bool(block["planned"].any()) or bool((counts[group] > 1).any()),
-            "later_taken": 0,
-            "next": 0,
-            "seq": np.full(len(arrival), -1, np.int64),
-        }
-
-    def _scalar_arrivals(self, run: ArrivalRun, indexes: np.ndarray) -> Generator[Any, Any, None]:
-        env = self.env
-        replicas = self.state.plan.creators(run.times)
-        for i in indexes.tolist():
-            yield env.at(float(run.times[i]), arrival_order(i))
-            self.create_batch(run.specs(i), float(run.deadlines[i]), identity=i, replica=int(replicas[i]))
-
-    def _create_arrivals(self, key: tuple) -> list[dict[str, np.ndarray]]:
-        """Create the arrivals whose key comes before ``key``; their effects before ``key``, as taken items."""
-        a = self._plan_arrivals
-        if a is None:
-            return []
-        times, index = a["time"], a["index"]
-        lo = a["next"]
-        kt = key[0]
-        hi = int(np.searchsorted(times, kt, side="left"))
-        while hi < len(times) and times[hi] == kt and (kt, arrival_order(int(index[hi]))) < key:
-            hi += 1
-        taken: list[dict[str, np.ndarray]] = []
-        if hi > lo:
-            a["next"] = hi
-            self._create(a, lo, hi)
-        later = a["later"]
-        if len(later["t"]) > a["later_taken"]:
-            view = subset(later, slice(a["later_taken"], None))
-            n = prefix(view, key)
-            if n:
-                part = subset(view, slice(0, n))
-                a["later_taken"] += n
-                seq = a["seq"]
-                part["seq"] = seq[part["seq"]]
-                part["s_seq"] = seq[part["s_seq"]]
-                nxt = part["unplan_next"]
-                part["unplan_next"] = np.where(nxt >= 0, seq[np.maximum(nxt, 0)], -1)
-                if self._gone:
-                    part = subset(part, ~np.isin(part["chain"], list(self._gone)))
-                taken.append(part)
-        return taken
-
-    def _create(self, a: dict[str, Any], lo: int, hi: int) -> None:
-        """Create arrivals ``lo .. hi-1`` (of the laid-out ones): their rows, first steps and records."""
-        state = self.state
-        rlo = int(a["row_start"][lo])
-        rhi = int(a["row_start"][hi]) if hi < len(a["row_start"]) else len(a["t"])
-        rows = slice(rlo, rhi)
-        cert = a["certificate_id"].slice(rlo, rhi - rlo)
-        message = a["message"].slice(rlo, rhi - rlo)
-        seqs = state.table.create_many(
-            a["t"][rows], type=a["type"][rows], channel=a["channel"][rows], recipient=a["recipient"][rows], certificate_ids=cert, messages=message
-        )
-        state._reserve(int(seqs[-1]) + 1)
-        state.keys[seqs] = a["keys"][rows]
-        state.recorder.notifications(len(seqs), "created")
-        a["seq"][rows] = seqs
-        sends = a["sends"][rows]
-        state.sends[seqs[sends]] += 1
-        # planned Sends of these rows (those laid out to begin after their chain's first step)
-        later = a["later"]
-        lo_i, hi_i = np.searchsorted(a["later_rows"], [rlo, rhi]) if a["later_counted"] else (0, 0)
-        if hi_i > lo_i:
-            by_row = a["later_by_row"]
-            where_all = np.sort(by_row[lo_i:hi_i])
-            part = subset(later, where_all)
-            counted = part["planned"]
-            if counted.any():
-                np.add.at(state.planned, a["seq"][part["seq"][counted]], 1)
-            # creators with more than one effect after their first step get a record (they may be handed over)
-            groups = a["group"][part["seq"]]
-            for g in np.unique(groups[a["records"][part["seq"]]]).tolist():
-                sel = groups == g
-                own = subset(part, sel)
-                own["seq"] = a["seq"][own["seq"]]
-                own["s_seq"] = a["seq"][own["s_seq"]]
-                nxt = own["unplan_next"]
-                own["unplan_next"] = np.where(nxt >= 0, a["seq"][np.maximum(nxt, 0)], -1)
-                rid = self._next_chain
-                self._next_chain += 1
-                chain_rows = a["seq"][np.flatnonzero(a["group"] == g)]
-                own["chain"][:] = rid
-                self.chains[rid] = Chain(None, -1, chain_rows, self._context_of(own), own)
-                later["chain"][where_all[sel]] = rid
-        lo_n, hi_n = np.searchsorted(a["now_rows"], [rlo, rhi])  # now_rows ascends
-        if hi_n > lo_n:
-            first = subset(a["now"], slice(int(lo_n), int(hi_n)))
-            first["seq"] = a["seq"][first["seq"]]
-            self._apply(first, later=False)
 
     # -- applying effects ---------------------------------------------------------------------
 
@@ -591,8 +453,3 @@ class BatchedEngine(EventEngine):
         else:
             for seq, _ in rows:
                 yield from self.deliver(seq, _CREATE, 0, chain.ctx)
-
-
-def _dense(run: ArrivalRun, engine: BatchedEngine) -> bool:
-    """Whether ``run``'s arrivals are many enough per process interval to be worth laying out (else one by one)."""
-    return len(run) / max(engine.horizon_s, 1.0) * engine.policy.process_interval >= engine.DENSE

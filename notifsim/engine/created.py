@@ -50,6 +50,9 @@ def create_and_send_each(engine: BatchedEngine, deadlines: list[float], specs: l
     k = len(specs)
     if not k:
         return
+    if engine.deferred.offer(deadlines, specs, thens):  # nothing looks at them until later (:mod:`.deferred`)
+        return
+    engine.settle()  # rows deferred before are created first
     if engine.tick_to_come(now):
         # it may list the rows and send them too: its Sends begin now, on rows among the group's, so their returns
         # may fall between the group's; the one-event-per-Send path then

@@ -139,6 +139,10 @@ class EventEngine:
         if cycles:
             gc.collect()
 
+    def settle(self) -> None:
+        """Make the table and the records complete up to this moment, before anything reads or adds rows (the
+        reference engine keeps them complete at every step; the batched engine may defer rows, :mod:`.deferred`)."""
+
     def counters(self) -> dict[str, int]:
         """The service's retry decisions and what the bound workload and operator counted."""
         if self._released_counters is not None:  # after release(): what they were when it let go
@@ -322,6 +326,7 @@ class EventEngine:
         replica is up: nothing is created; ``None`` is a workload's own
         process (replica 0, never restarted).
         """
+        self.settle()
         state = self.state
         now = self.env.now
         if (replica is not None and replica < 0) or not state.db.available(now):  # the first Create fails: nothing is sent
@@ -380,6 +385,7 @@ class EventEngine:
 
     def _create_one(self, deadline: float, spec: dict) -> int | None:
         """A workload's ``Create`` of one row now on a context ending at ``deadline``; None when it fails."""
+        self.settle()
         state = self.state
         now = self.env.now
         if now >= deadline:
@@ -393,6 +399,7 @@ class EventEngine:
 
     def list_notifications(self, status: str, limit: int | None = None, offset: int = 0) -> list | None:
         """certctl's ``GET /notifications?status=...`` now (``None`` when the database is down)."""
+        self.settle()
         if not self.state.db.available(self.env.now):
             return None
         return self.state.table.list_by_status(status, limit, offset)
@@ -400,6 +407,7 @@ class EventEngine:
     def act(self, action: str, nid: str) -> str:
         """An operator's requeue or mark-read of ``nid`` now; returns the recorded outcome
         (``requeued``, ``read``, ``refused``, ``error`` or ``not_found``)."""
+        self.settle()
         state = self.state
         now = self.env.now
         try:
@@ -423,10 +431,20 @@ class EventEngine:
         state.recorder.action(nid, now, action, from_status, rc_before, outcome, seq)
         return outcome
 
+    def sample_now(self) -> None:
+        """The sampler's status counts now."""
+        self.settle()
+        self.recorder.sample(self.env.now, self.table.counts())
+
+    def recent_sends(self, channel: str, k: int) -> list[bool]:
+        """The outcomes of the last ``k`` Sends on ``channel`` (True: no error), oldest first."""
+        self.settle()
+        return self.state.recent_sends(channel, k)
+
     # -- sampler ------------------------------------------------------------------------------------
 
     def _sampler(self) -> Generator[Any, Any, None]:
         env = self.env
         while True:
-            self.recorder.sample(env.now, self.table.counts())
+            self.sample_now()
             yield env.timeout(self.sample_interval)

@@ -105,7 +105,7 @@ class OperatorHooksImpl(_Clock):
         return self._engine.list_notifications(status, limit, offset)
 
     def recent_sends(self, channel: str, k: int) -> list[bool]:
-        return self._engine.state.recent_sends(channel, k)
+        return self._engine.recent_sends(channel, k)
 
     def channel_in_outage(self, channel: str) -> bool:
         engine = self._engine

@@ -169,9 +169,10 @@ class RunState:
         self.recorder.notification("created")
         return seq
 
-    def create_specs(self, now: float, specs: list[dict[str, Any]]) -> np.ndarray:
-        """:meth:`create` of several usual rows (generated ids, certctl's fields only) at ``now``, in order, at once;
-        their keys as :meth:`create` makes them.  Returns their row numbers."""
+    def create_specs(self, now: float | np.ndarray, specs: list[dict[str, Any]]) -> np.ndarray:
+        """:meth:`create` of several usual rows (generated ids, certctl's fields only), in order, at once: at ``now``
+        (seconds; one instant, or one per row in creation order); their keys as :meth:`create` makes them.  Returns
+        their row numbers."""
         table, h = self.table, self.h
         k = len(specs)
         types = [spec["type"] for spec in specs]
@@ -179,8 +180,9 @@ class RunState:
         recipients = [spec["recipient"] for spec in specs]
         certificate_ids = [spec.get("certificate_id") for spec in specs]
         messages = [spec.get("message", "") for spec in specs]
+        at = np.full(k, now) if np.ndim(now) == 0 else np.asarray(now, np.float64)
         seqs = table.create_many(
-            np.full(k, now),
+            at,
             type=np.array([table.types.code(t) for t in types], np.int16),
             channel=np.array([table.channels.code(c) for c in channels], np.int16),
             recipient=np.array([table.recipients.code(r) for r in recipients], np.int32),
@@ -188,17 +190,20 @@ class RunState:
             messages=messages,
         )
         self._reserve(int(seqs[-1]) + 1)
-        # the keys' first three parts (instant, type, channel) are shared by most of the rows: folded once each
-        us = round(now * 1e6) & _MASK
-        heads: dict[tuple[str, str], int] = {}
-        for pair in zip(types, channels):
-            if pair not in heads:
-                heads[pair] = combine(us, h(pair[0]), h(pair[1]))
+        # the keys' first three parts (instant, type, channel) are shared by many rows: folded once for each
+        instants = [float(now)] * k if np.ndim(now) == 0 else at.tolist()
+        heads: dict[tuple[float, str, str], int] = {}
+        onto = []
+        for triple in zip(instants, types, channels):
+            head = heads.get(triple)
+            if head is None:
+                head = heads[triple] = combine(round(triple[0] * 1e6) & _MASK, h(triple[1]), h(triple[2]))
+            onto.append(head)
         self.keys[seqs] = combine_many(
             np.array([h(r) for r in recipients], np.uint64),
             np.array([h(c) for c in certificate_ids], np.uint64),
             np.array([text_hash(spec.get("message")) for spec in specs], np.uint64),  # as create: a missing message hashes as None
-            onto=np.array([heads[pair] for pair in zip(types, channels)], np.uint64),
+            onto=np.array(onto, np.uint64),
         )
         self.recorder.notifications(k, "created")
         return seqs

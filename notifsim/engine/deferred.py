@@ -1,0 +1,202 @@
+"""The batched engine's deferred rows: rows that callers create and send, kept out of the table until something looks.
+
+A fleet's job processor creates about a million notifications a year, each
+by one job that sends it and waits for its Send (``create_and_send_each``).
+Nothing reads such a row between its ``Create`` and the next moment
+something looks at the table: a tick that could list it, another row's
+creation (row numbers follow creation order), an operator, the status
+sampler, the end of the run.  So when a group of callers' rows qualifies
+(:meth:`Deferred.offer`), the batched engine only keeps their fields and
+tells each caller when its Send returns — which it can know without a draw,
+because every row goes to a channel whose Sends all take one fixed time and
+cannot be cut short.  At the next look (:meth:`Deferred.materialize`) the
+rows deferred since the last one are created, drawn and laid out as one set
+of arrays: the effects whose key comes before the moment of the look are
+applied, the rest wait in the agenda like any laid-out Send.
+
+The rows get the row numbers, ids, keys, draws, records and status writes
+the reference engine gives them (the creation instants are theirs, the
+numbers are reserved in order, and any other creation materializes them
+first).  Their Sends' returns call the callers back in the event the
+reference engine uses, keyed by the first of the rows returning then.
+
+A row is visible to a tick while its Send is in flight (it is ``pending``)
+and, under a policy that arms a first failure for retry, after it failed;
+ticks that could see one materialize first (:meth:`Deferred.visible`).
+Groups that do not qualify — a stateful or random-latency channel, a Send a
+client timeout or the caller's deadline cuts, an expiry alert (the renewal
+check reads those), a database that can fail, a tick still to come at this
+instant, a retry quota — take the per-group paths of :mod:`.created`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..certctl import CLIENT_TIMEOUT_S, STATUSES
+from ..machine.table import FAILED
+from ..record import LOOP_CODE
+from ..streams import mix64_many
+from .agenda import key_sorted, lay_out, prefix, subset
+from .clock import completion_order
+from .state import CREATE_FIELDS
+from .timeline import SEND, timelines
+
+if TYPE_CHECKING:
+    from .batched import BatchedEngine
+
+_CREATE = LOOP_CODE["create"]
+_ALERT = "ExpirationWarning"  # the renewal check reads these rows (dedup): never deferred
+
+
+class Deferred:
+    """Rows created by callers and not yet in the table, in creation order."""
+
+    __slots__ = ("_latency", "deadlines", "engine", "instants", "returns", "rows", "samples", "specs", "until")
+
+    def __init__(self, engine: BatchedEngine):
+        self.engine = engine
+        self.specs: list[dict] = []  # per row, in creation order
+        self.instants: list[float] = []  # per row: its Create's instant (s)
+        self.deadlines: list[float] = []  # per row: its caller's context deadline (s)
+        self.returns: list[float] = []  # per row: the instant its Send returns (s)
+        self.rows = 0
+        self.until = -math.inf  # a tick at or before this instant might list a deferred row
+        self.samples: list[tuple[int, float, int]] = []  # status samples taken meanwhile: (index, instant, rows deferred then)
+        self._latency: dict[str, float | None] = {}  # per channel: the fixed time of its Sends, None: not deferrable
+
+    def __bool__(self) -> bool:
+        return self.rows > 0
+
+    def visible(self, t: float) -> bool:
+        """Whether a tick at ``t`` might list a deferred row (one whose Send is in flight, or a failed one a policy
+        arms for retry)."""
+        return self.rows > 0 and t <= self.until
+
+    def sample(self) -> bool:
+        """The status sampler's counts now, the deferred rows to be counted in when they are created; False (nothing
+        recorded) when no row is deferred."""
+        if not self.rows:
+            return False
+        engine = self.engine
+        index = engine.recorder.sample(engine.env.now, engine.state.table.counts())
+        self.samples.append((index, engine.env.now, self.rows))
+        return True
+
+    def _fixed_latency(self, channel: str) -> float | None:
+        """The seconds every Send on ``channel`` takes, when its rows may be deferred (None: they may not)."""
+        if channel not in self._latency:
+            state = self.engine.state
+            model = state.channels.get(channel)
+            fixed = getattr(model, "fixed_latency", None)
+            timeout = CLIENT_TIMEOUT_S.get(channel)
+            ok = (
+                model is not None
+                and state.service.has_notifier(channel)
+                and getattr(model, "timeless", False)
+                and not getattr(model, "stateful", False)
+                and fixed is not None
+                and fixed > 0
+                and (timeout is None or fixed <= timeout)  # no client timeout cuts it
+            )
+            self._latency[channel] = float(fixed) if ok and fixed is not None else None
+        return self._latency[channel]
+
+    def offer(self, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]]) -> bool:
+        """Defer the rows of callers creating and sending one row each now, and call each caller back when its Send
+        returns; False (nothing done) when the group does not qualify."""
+        engine = self.engine
+        state = engine.state
+        now = engine.env.now
+        if not engine.bulk or state.db.faulty or state.policy.arm_first_failure or engine.tick_to_come(now):
+            return False
+        returns = []
+        for deadline, spec in zip(deadlines, specs):
+            if not spec.keys() <= CREATE_FIELDS or spec.get("type") == _ALERT:
+                return False
+            latency = self._fixed_latency(spec["channel"])
+            if latency is None:
+                return False
+            done = now + latency
+            if not done < deadline:  # the status write would find the context ended: the row stays pending
+                return False
+            returns.append(done)
+        first = state.table.n + self.rows
+        by_return: dict[float, list[int]] = {}
+        for i, done in enumerate(returns):
+            by_return.setdefault(done, []).append(i)
+        for done, rows in by_return.items():  # one event per instant, keyed by the first row returning then
+            event = engine.env.at(done, completion_order(now, first + rows[0], 0))
+            event.callbacks.append(_called_back([thens[i] for i in rows], [first + i for i in rows]))
+        self.specs.extend(specs)
+        self.instants.extend([now] * len(specs))
+        self.deadlines.extend(deadlines)
+        self.returns.extend(returns)
+        self.rows += len(specs)
+        self.until = max(self.until, max(returns))
+        return True
+
+    def materialize(self, key: tuple) -> None:
+        """Create the deferred rows, draw and lay out their Sends, apply the effects that come before ``key`` (the
+        moment that looks) and leave the rest to the agenda."""
+        if not self.rows:
+            return
+        engine = self.engine
+        state = engine.state
+        table = state.table
+        first = table.n
+        now = np.array(self.instants)
+        seqs = state.create_specs(now, self.specs)
+        if int(seqs[0]) != first:  # pragma: no cover - a row was created without materializing these first
+            raise RuntimeError("deferred rows were overtaken by another creation")
+        k = len(seqs)
+        zeros = np.zeros(k, np.int64)
+        chain_no = np.arange(k, dtype=np.int64)  # each row its own caller
+        deadline = np.array(self.deadlines)
+        cancel = np.full(k, np.inf)  # a workload's own context: no replica shutdown
+        ch = table.channel[seqs].astype(np.int64)
+        tl = timelines(state, ch, table.recipient[seqs], mix64_many(state.keys[seqs]), zeros, chain_no, now, deadline, engine.facts(), cancel)
+        if not (tl.kind == SEND).all() or not np.array_equal(tl.start + tl.latency, np.array(self.returns)):  # pragma: no cover
+            raise RuntimeError("deferred rows' Sends returned at other instants than their callers were told")
+        items, _ = lay_out(tl, seqs, zeros, _CREATE, deadline, chain_no, cancel, np.zeros(k, np.int16))
+        state.sends[seqs] += 1
+        block = key_sorted(items)
+        n = prefix(block, key)
+        if n:
+            engine._apply(subset(block, slice(0, n)), later=False)
+        if n < k:
+            engine.blocks.append(subset(block, slice(n, None)))
+        if self.samples:
+            self._count_in_samples(seqs)
+        self.specs, self.instants, self.deadlines, self.returns, self.samples = [], [], [], [], []
+        self.rows = 0
+        self.until = -math.inf
+
+    def _count_in_samples(self, seqs: np.ndarray) -> None:
+        """Count the rows in the samples taken while they were deferred: those created by then, ``pending`` until
+        their Send returned (a return at the sample's instant comes first), then as their status write left them."""
+        table, recorder = self.engine.state.table, self.engine.recorder
+        status = table.status[seqs]  # each row as its only write left it (or pending, not yet written)
+        stranded = (status == FAILED) & np.isnan(table.next_retry_at[seqs])
+        index, at, rows = (np.array(column) for column in zip(*self.samples))
+        created = np.arange(len(seqs))[None, :] < rows[:, None]  # per sample, per row
+        written = created & (np.array(self.returns)[None, :] <= at[:, None])
+        counts = {name: (written & (status == code)).sum(axis=1) for code, name in enumerate(STATUSES)}
+        counts["pending"] += (created & ~written).sum(axis=1)
+        counts["stranded"] = (written & stranded).sum(axis=1)
+        for i, sample in enumerate(index.tolist()):
+            recorder.add_to_sample(sample, {name: int(values[i]) for name, values in counts.items()})
+
+
+def _called_back(thens: list[Callable[[int | None], Any]], seqs: list[int]) -> Callable[[Any], None]:
+    """The callback of the event at which deferred rows' Sends return: their callers, in row order."""
+
+    def returned(_event: Any) -> None:
+        for then, seq in zip(thens, seqs):
+            then(seq)
+
+    return returned
