@@ -395,3 +395,70 @@ def test_a_tick_handed_over_and_still_running_at_the_horizon_keeps_its_counts():
     ticks = a.ticks
     tick = ticks[(ticks["at"] == a.start + pd.Timedelta("1h59m10s")) & (ticks["loop"] == "process") & (ticks["replica"] == 0)].iloc[0]
     assert (tick["rows"], tick["sends"], pd.isna(tick["duration_s"])) == (120, 0, True)
+
+
+# -- rows the batched engine defers (a fleet's job notifications) -----------------------------------------
+
+
+def test_a_deferred_job_notification_listed_while_in_flight_hand_worked():
+    """One certificate due at the first renewal check, its job notifications on an Email that takes 50 s.  The job
+    tick at 30 s calls the issuer (1 s) and creates RenewalSuccess at 31 s; its Send is in flight at the process
+    tick of 60 s, which lists and sends it too; the deployment job (tick 90 s, call 1 s) creates DeploymentSuccess
+    at 91 s, listed again by the tick of 120 s.  As built every Email Send returns the QUIT error: both rows end
+    failed and stranded.  The batched engine keeps each row out of the table until the tick that lists it."""
+    fleet = Fleet(
+        certificates=1,
+        remaining_days=[10, 10],
+        auto_renew=1.0,
+        renewal_latency=1.0,
+        deployment_latency=1.0,
+        deployment_targets=1,
+        channels={"informational": [], "warning": [], "critical": []},
+    )
+    scenario = notifsim.Scenario("deferred", channels={"Email": ch.Bernoulli(0.0, latency=50.0)}, workload=fleet)
+    a, _ = assert_same_run(scenario, "certctl-asbuilt", seed=1, horizon="4m", sample_interval="1m")
+    start = scenario.start.timestamp()
+    sends = [(row.at.timestamp() - start, row.loop, row.outcome) for row in a.attempts.itertuples()]
+    assert sends == [(31.0, "create", "error"), (60.0, "process", "error"), (91.0, "create", "error"), (120.0, "process", "error")]
+    assert list(a.notifications["type"]) == ["RenewalSuccess", "DeploymentSuccess"]
+    samples = a.samples[["pending", "failed", "stranded"]].to_numpy().tolist()
+    assert samples == [[0, 0, 0], [1, 0, 0], [1, 1, 1], [0, 2, 2]]  # at 0, 60, 120 and 180 s
+
+
+@st.composite
+def deferring_fleet(draw) -> dict:
+    """A fleet whose job notifications the batched engine may defer: channels of fixed latency, a database that never
+    fails, certctl as built; Sends long enough to be in flight at ticks, operators and samples that look meanwhile."""
+    fleet = Fleet(
+        certificates=draw(st.sampled_from([20, 120])),
+        remaining_days=[0, 35],
+        lifetime_days=draw(st.sampled_from([3.0, 33.0])),
+        channels={"informational": ["Slack"], "warning": ["Slack", "Email"], "critical": ["Webhook"]},
+        renewal_latency=draw(st.sampled_from([0.0, 1.0, 30.0])),
+        deployment_latency=draw(st.sampled_from([0.0, 1.0])),
+        renewal_failure_rate=draw(st.sampled_from([0.0, 0.3])),
+        deployment_targets=draw(st.sampled_from([0, 1, 2])),
+        job_concurrency=draw(st.sampled_from([1, 4, 25])),
+        job_processor_interval=draw(st.sampled_from(["30s", "60s"])),
+        job_processor_deadline=draw(st.sampled_from(["2m", "40s"])),
+        revocations_per_day=draw(st.sampled_from([0.0, 20.0])),
+    )
+    channels = {
+        "Email": ch.Bernoulli(draw(st.sampled_from([0.0, 0.3])), latency=draw(st.sampled_from([0.5, 2.0, 45.0, 59.5, 61.0]))),
+        "Slack": ch.Bernoulli(0.2, latency=draw(st.sampled_from([0.0, 0.3, 60.0]))),
+        "Webhook": ch.Bernoulli(0.1, latency=draw(st.sampled_from([1.0, 12.0]))),
+    }
+    operator = draw(st.sampled_from([None, Cadence(every="10m", rule="all", tab="stranded"), Cadence(every="7m", rule="healthy", tab="stranded")]))
+    return {
+        "scenario": notifsim.Scenario("deferring", channels=channels, workload=fleet, operator=operator),
+        "seed": draw(st.integers(0, 2**31)),
+        "horizon": draw(st.sampled_from([6 * 3600, 86400])),
+        "sample_interval": draw(st.sampled_from(["1m", "7m", "15m"])),
+    }
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(deferring_fleet())
+def test_batched_equals_events_for_fleets_whose_rows_are_deferred(world):
+    note(json.dumps(world["scenario"].describe(), default=str))
+    assert_same_run(world["scenario"], "certctl-asbuilt", seed=world["seed"], horizon=world["horizon"], sample_interval=world["sample_interval"])
