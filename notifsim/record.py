@@ -303,10 +303,10 @@ class Recorder:
             column.append(counts[key])
         return len(self.s_at) - 1
 
-    def add_to_sample(self, index: int, counts: dict[str, int]) -> None:
-        """Count more rows in sample ``index`` (rows a sample could not see when it was taken)."""
-        for key, n in counts.items():
-            self.s_counts[key][index] += n
+    def add_to_sample(self, index: int, counts: list[int]) -> None:
+        """Count more rows in sample ``index`` (rows it could not see when it was taken): per status, then stranded."""
+        for column, n in zip(self.s_counts.values(), counts):
+            column[index] += n
 
     # -- at the end ---------------------------------------------------------------------
 

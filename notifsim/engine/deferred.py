@@ -38,13 +38,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..certctl import CLIENT_TIMEOUT_S, STATUSES
-from ..machine.table import FAILED
+from ..machine.table import FAILED, PENDING
 from ..record import LOOP_CODE
 from ..streams import mix64_many
 from .agenda import key_sorted, lay_out, prefix, subset
 from .clock import completion_order
 from .state import CREATE_FIELDS
-from .timeline import SEND, timelines
+from .timeline import fixed_sends
 
 if TYPE_CHECKING:
     from .batched import BatchedEngine
@@ -56,11 +56,11 @@ _ALERT = "ExpirationWarning"  # the renewal check reads these rows (dedup): neve
 class Deferred:
     """Rows created by callers and not yet in the table, in creation order."""
 
-    __slots__ = ("_latency", "deadlines", "engine", "instants", "returns", "rows", "samples", "specs", "until")
+    __slots__ = ("_latency", "columns", "deadlines", "engine", "instants", "returns", "rows", "samples", "until")
 
     def __init__(self, engine: BatchedEngine):
         self.engine = engine
-        self.specs: list[dict] = []  # per row, in creation order
+        self.columns: tuple[list, ...] = ([], [], [], [], [], [])  # per row: type, channel, recipient, certificate id, message stored, keyed
         self.instants: list[float] = []  # per row: its Create's instant (s)
         self.deadlines: list[float] = []  # per row: its caller's context deadline (s)
         self.returns: list[float] = []  # per row: the instant its Send returns (s)
@@ -125,6 +125,14 @@ class Deferred:
             if not done < deadline:  # the status write would find the context ended: the row stays pending
                 return False
             returns.append(done)
+        types, channels, recipients, certificate_ids, messages, hashed = self.columns
+        for spec in specs:
+            types.append(spec["type"])
+            channels.append(spec["channel"])
+            recipients.append(spec["recipient"])
+            certificate_ids.append(spec.get("certificate_id"))
+            messages.append(spec.get("message", ""))
+            hashed.append(spec.get("message"))
         first = state.table.n + self.rows
         by_return: dict[float, list[int]] = {}
         for i, done in enumerate(returns):
@@ -132,7 +140,6 @@ class Deferred:
         for done, rows in by_return.items():  # one event per instant, keyed by the first row returning then
             event = engine.env.at(done, completion_order(now, first + rows[0], 0))
             event.callbacks.append(_called_back([thens[i] for i in rows], [first + i for i in rows]))
-        self.specs.extend(specs)
         self.instants.extend([now] * len(specs))
         self.deadlines.extend(deadlines)
         self.returns.extend(returns)
@@ -149,8 +156,7 @@ class Deferred:
         state = engine.state
         table = state.table
         first = table.n
-        now = np.array(self.instants)
-        seqs = state.create_specs(now, self.specs)
+        seqs = state.create_columns(self.instants, *self.columns)
         if int(seqs[0]) != first:  # pragma: no cover - a row was created without materializing these first
             raise RuntimeError("deferred rows were overtaken by another creation")
         k = len(seqs)
@@ -159,8 +165,9 @@ class Deferred:
         deadline = np.array(self.deadlines)
         cancel = np.full(k, np.inf)  # a workload's own context: no replica shutdown
         ch = table.channel[seqs].astype(np.int64)
-        tl = timelines(state, ch, table.recipient[seqs], mix64_many(state.keys[seqs]), zeros, chain_no, now, deadline, engine.facts(), cancel)
-        if not (tl.kind == SEND).all() or not np.array_equal(tl.start + tl.latency, np.array(self.returns)):  # pragma: no cover
+        now = np.array(self.instants)
+        tl = fixed_sends(state, ch, table.recipient[seqs], mix64_many(state.keys[seqs]), now, engine.facts())
+        if not np.array_equal(now + tl.latency, np.array(self.returns)):  # pragma: no cover - a model's fixed_latency is wrong
             raise RuntimeError("deferred rows' Sends returned at other instants than their callers were told")
         items, _ = lay_out(tl, seqs, zeros, _CREATE, deadline, chain_no, cancel, np.zeros(k, np.int16))
         state.sends[seqs] += 1
@@ -172,7 +179,8 @@ class Deferred:
             engine.blocks.append(subset(block, slice(n, None)))
         if self.samples:
             self._count_in_samples(seqs)
-        self.specs, self.instants, self.deadlines, self.returns, self.samples = [], [], [], [], []
+        self.columns = ([], [], [], [], [], [])
+        self.instants, self.deadlines, self.returns, self.samples = [], [], [], []
         self.rows = 0
         self.until = -math.inf
 
@@ -181,15 +189,15 @@ class Deferred:
         their Send returned (a return at the sample's instant comes first), then as their status write left them."""
         table, recorder = self.engine.state.table, self.engine.recorder
         status = table.status[seqs]  # each row as its only write left it (or pending, not yet written)
-        stranded = (status == FAILED) & np.isnan(table.next_retry_at[seqs])
         index, at, rows = (np.array(column) for column in zip(*self.samples))
         created = np.arange(len(seqs))[None, :] < rows[:, None]  # per sample, per row
         written = created & (np.array(self.returns)[None, :] <= at[:, None])
-        counts = {name: (written & (status == code)).sum(axis=1) for code, name in enumerate(STATUSES)}
-        counts["pending"] += (created & ~written).sum(axis=1)
-        counts["stranded"] = (written & stranded).sum(axis=1)
-        for i, sample in enumerate(index.tolist()):
-            recorder.add_to_sample(sample, {name: int(values[i]) for name, values in counts.items()})
+        # per sample: rows per status code, then the stranded ones (failed with next_retry_at NULL)
+        kinds = np.concatenate([status[:, None] == np.arange(len(STATUSES)), ((status == FAILED) & np.isnan(table.next_retry_at[seqs]))[:, None]], axis=1)
+        counts = written.astype(np.int64) @ kinds.astype(np.int64)
+        counts[:, PENDING] += (created & ~written).sum(axis=1)
+        for sample, values in zip(index.tolist(), counts.tolist()):
+            recorder.add_to_sample(sample, values)
 
 
 def _called_back(thens: list[Callable[[int | None], Any]], seqs: list[int]) -> Callable[[Any], None]:

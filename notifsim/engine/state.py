@@ -27,6 +27,7 @@ attempt.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -144,6 +145,14 @@ class RunState:
             value = self._hash[text] = text_hash(text)
         return value
 
+    def hashes(self, texts: Sequence[str | None]) -> np.ndarray:
+        """:meth:`h` of each text (``uint64``)."""
+        cache = self._hash
+        out = [cache.get(text) for text in texts]
+        if None in out:
+            out = [self.h(text) for text in texts]
+        return np.array(out, np.uint64)
+
     # -- inserting rows -----------------------------------------------------------------
 
     def add_initial(self, row: dict[str, Any]) -> int:
@@ -173,36 +182,52 @@ class RunState:
         """:meth:`create` of several usual rows (generated ids, certctl's fields only), in order, at once: at ``now``
         (seconds; one instant, or one per row in creation order); their keys as :meth:`create` makes them.  Returns
         their row numbers."""
-        table, h = self.table, self.h
         k = len(specs)
-        types = [spec["type"] for spec in specs]
-        channels = [spec["channel"] for spec in specs]
-        recipients = [spec["recipient"] for spec in specs]
-        certificate_ids = [spec.get("certificate_id") for spec in specs]
-        messages = [spec.get("message", "") for spec in specs]
-        at = np.full(k, now) if np.ndim(now) == 0 else np.asarray(now, np.float64)
+        return self.create_columns(
+            [float(now)] * k if np.ndim(now) == 0 else np.asarray(now, np.float64).tolist(),
+            [spec["type"] for spec in specs],
+            [spec["channel"] for spec in specs],
+            [spec["recipient"] for spec in specs],
+            [spec.get("certificate_id") for spec in specs],
+            [spec.get("message", "") for spec in specs],
+            [spec.get("message") for spec in specs],
+        )
+
+    def create_columns(
+        self,
+        now: list[float],
+        types: list[str],
+        channels: list[str],
+        recipients: list[str],
+        certificate_ids: list[str | None],
+        messages: list[str | None],
+        hashed: list[str | None],
+    ) -> np.ndarray:
+        """:meth:`create_specs` of rows given as columns: ``messages`` as stored, ``hashed`` as keyed (None for a row
+        created without a message, which is stored as the empty text)."""
+        table, h = self.table, self.h
+        k = len(now)
         seqs = table.create_many(
-            at,
-            type=np.array([table.types.code(t) for t in types], np.int16),
-            channel=np.array([table.channels.code(c) for c in channels], np.int16),
-            recipient=np.array([table.recipients.code(r) for r in recipients], np.int32),
+            np.array(now, np.float64),
+            type=np.array(table.types.codes(types), np.int16),
+            channel=np.array(table.channels.codes(channels), np.int16),
+            recipient=np.array(table.recipients.codes(recipients), np.int32),
             certificate_ids=certificate_ids,
             messages=messages,
         )
         self._reserve(int(seqs[-1]) + 1)
         # the keys' first three parts (instant, type, channel) are shared by many rows: folded once for each
-        instants = [float(now)] * k if np.ndim(now) == 0 else at.tolist()
         heads: dict[tuple[float, str, str], int] = {}
         onto = []
-        for triple in zip(instants, types, channels):
+        for triple in zip(now, types, channels):
             head = heads.get(triple)
             if head is None:
                 head = heads[triple] = combine(round(triple[0] * 1e6) & _MASK, h(triple[1]), h(triple[2]))
             onto.append(head)
         self.keys[seqs] = combine_many(
-            np.array([h(r) for r in recipients], np.uint64),
-            np.array([h(c) for c in certificate_ids], np.uint64),
-            np.array([text_hash(spec.get("message")) for spec in specs], np.uint64),  # as create: a missing message hashes as None
+            self.hashes(recipients),
+            self.hashes(certificate_ids),
+            np.array([text_hash(m) for m in hashed], np.uint64),
             onto=np.array(onto, np.uint64),
         )
         self.recorder.notifications(k, "created")

@@ -101,7 +101,6 @@ def timelines(
     has = facts["notifier"][ch]
     http = facts["http"][ch]
     timeout = facts["timeout"][ch]
-    email = facts["email"][ch]
     first = np.ones(k, bool)
     if k:
         first[1:] = chain[1:] != chain[:-1]
@@ -142,13 +141,7 @@ def timelines(
             rows = by_timeout & (ch == code)
             name = table.channels.text(code) or ""
             error[rows] = table.texts.code(timeout_error(name, float(facts["timeout"][code])))
-    rejected = (kind == SEND) & delivered & (error < 0) & (facts["reject"][ch] >= 0)
-    if rejected.any():
-        error[rejected] = facts["reject"][ch[rejected]]
-    if state.quit_defect:
-        quit_rows = (kind == SEND) & email & delivered & (error < 0)
-        if quit_rows.any():
-            error[quit_rows] = table.texts.code(EMAIL_QUIT_ERROR)
+    _adapter_errors(state, kind == SEND, ch, delivered, error, facts)
     instant = kind == INSTANT
     if instant.any():
         error[instant] = end_error[instant]
@@ -157,6 +150,32 @@ def timelines(
     retry_after[kind != SEND] = np.nan
     attempt = np.where(kind == SEND, attempt, -1)
     return Timeline(kind, start, latency, delivered, error, retry_after, key, attempt)
+
+
+def fixed_sends(state: RunState, ch: np.ndarray, recipients: np.ndarray, key: np.ndarray, start: np.ndarray, facts: dict[str, np.ndarray]) -> Timeline:
+    """The timeline of rows each sent once, alone, at ``start``, on channels whose Sends take one fixed time that no
+    timeout, deadline or shutdown cuts: what :func:`timelines` gives for them, without its passes."""
+    k = len(ch)
+    delivered = np.ones(k, bool)
+    error = np.full(k, -1, np.int32)
+    latency = np.zeros(k)
+    retry_after = np.full(k, np.nan)
+    every = np.ones(k, bool)
+    _evaluate(state, ch, every, start, recipients, key, delivered, error, latency, retry_after)
+    _adapter_errors(state, every, ch, delivered, error, facts)
+    return Timeline(np.full(k, SEND), start, latency, delivered, error, retry_after, key, np.zeros(k, np.int64))
+
+
+def _adapter_errors(state: RunState, sent: np.ndarray, ch: np.ndarray, delivered: np.ndarray, error: np.ndarray, facts: dict[str, np.ndarray]) -> None:
+    """Errors the adapters return for delivered Sends (flagged in ``sent``): a provider's acceptance status the
+    adapter refuses, the QUIT defect of an Email under a policy that has it.  Writes into ``error``."""
+    rejected = sent & delivered & (error < 0) & (facts["reject"][ch] >= 0)
+    if rejected.any():
+        error[rejected] = facts["reject"][ch[rejected]]
+    if state.quit_defect:
+        quit_rows = sent & facts["email"][ch] & delivered & (error < 0)
+        if quit_rows.any():
+            error[quit_rows] = state.table.texts.code(EMAIL_QUIT_ERROR)
 
 
 def _evaluate(

@@ -43,6 +43,14 @@ class Pool:
             self.texts.append(text)
         return code
 
+    def codes(self, texts: Sequence[str | None]) -> list[int]:
+        """:meth:`code` of each text, in order (new codes in order of first appearance)."""
+        known = self._codes
+        out = [known.get(text, NULL) if text is not None else NULL for text in texts]
+        if NULL in out:  # new texts (or None): one at a time, in order
+            out = [self.code(text) for text in texts]
+        return out
+
     def find(self, text: str) -> int | None:
         """The code of ``text`` if it was seen, else None (nothing is added)."""
         return self._codes.get(text)
