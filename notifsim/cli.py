@@ -215,6 +215,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     workers = positive_int(args.workers, "workers")
     if workers is not None and args.dask:
         raise ConfigError("arguments", "give --workers or --dask, not both")
+    if args.db is None and ("/" in experiment.name or "\\" in experiment.name or experiment.name.startswith(".")):
+        raise ConfigError("name", f"the experiment's name {experiment.name!r} cannot name a file under data/ ('/', '\\' or a leading '.'); give --db")
     db = args.db or f"data/{experiment.name}.duckdb"
     lock_timeout = parse_lock_timeout(args.lock_timeout)
     report = report_path(args.report)

@@ -97,7 +97,23 @@ def connect(
             time.sleep(min(delay, timeout - waited))
             delay = min(delay * 2, 1.0)
     con.execute("SET TimeZone = 'UTC'")  # TIMESTAMPTZ comes back in the session zone: make it UTC
+    _check_whole(con, path)
     return con
+
+
+#: Bytes before a DuckDB file's first block: its main header and two database headers.
+_HEADERS = 3 * 4096
+
+
+def _check_whole(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """:class:`ConfigError` (the connection closed) when the file is shorter than the blocks its header says are in
+    use: cut short by a copy or a full disk, it would fail on the first read of a missing block."""
+    block_size, blocks = con.execute("SELECT block_size, used_blocks FROM pragma_database_size()").fetchone() or (0, 0)
+    expected = _HEADERS + int(block_size) * int(blocks)  # at least its blocks in use (free ones at the end may be absent)
+    size = path.stat().st_size if path.exists() else expected
+    if blocks and size < expected:
+        con.close()
+        raise ConfigError("db", f"{str(path)!r} is cut short: it holds {size:,} bytes, less than its {blocks} blocks in use; restore a copy or give a new path")
 
 
 def check_lock_timeout(value: object, field: str = "lock_timeout") -> float:

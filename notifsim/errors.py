@@ -60,3 +60,13 @@ def build_from_spec(spec: Any, registry: Mapping[str, type], field: str):
         raise ConfigError(f"{field}.{inner}", exc.problem) from exc
     except TypeError as exc:
         raise ConfigError(field, f"{exc}; parameters of {name}: {', '.join(params)}") from exc
+
+
+def check_text(value: object, field: str, limit: int = 1000) -> str:
+    """``value`` if it is printable text (no control characters, no lone surrogates) of at most ``limit`` characters,
+    else a :class:`ConfigError` naming ``field``: such values are stored in the results file and printed."""
+    if not isinstance(value, str) or len(value) > limit:
+        raise ConfigError(field, f"must be a string of at most {limit} characters; got {value!r}"[:300])
+    if not value.isprintable():  # control characters, lone surrogates
+        raise ConfigError(field, f"must be printable text (no control characters or lone surrogates); got {value!r}"[:300])
+    return value

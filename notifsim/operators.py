@@ -154,6 +154,8 @@ class Cadence(Operator):
         max_requeues: int | None = None,
     ):
         self.every = parse_duration(every, "Cadence.every")
+        if self.every < 60.0:
+            raise ConfigError("Cadence.every", f"must be at least 1m (a person opening a page); got {self.every:g} s")
         if rule not in RULES:
             raise unknown_name("Cadence.rule", rule, RULES)
         self.rule = rule

@@ -12,6 +12,17 @@ from pathlib import Path
 
 from .errors import ConfigError
 
+#: Bytes a file's temporary or side files add to its name (``.NAME.partial``, ``NAME.wal``, ``NAME.unwritten``).
+_SIBLING_EXTRA = 10
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name ``folder``'s file system takes, in bytes."""
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):  # not known here
+        return 255
+
 
 def check_creatable(path: Path, field: str, example: str) -> None:
     """Raise :class:`ConfigError` on ``field`` unless a file can be created or replaced at ``path``: not a
@@ -25,6 +36,8 @@ def check_creatable(path: Path, field: str, example: str) -> None:
     ancestor = path.parent if str(path.parent) else Path(".")
     while not ancestor.exists():
         ancestor = ancestor.parent
+    if len(path.name.encode(errors="surrogateescape")) + _SIBLING_EXTRA > _name_max(ancestor):
+        raise ConfigError(field, f"the file name {path.name!r} is too long for {str(ancestor)!r} (its temporary and side files add {_SIBLING_EXTRA} bytes)")
     if not ancestor.is_dir() or not os.access(ancestor, os.W_OK):
         raise ConfigError(field, f"cannot write {str(path)!r}: {str(ancestor)!r} is not a writable directory")
     if path.exists() and not os.access(path, os.W_OK):

@@ -32,7 +32,7 @@ from typing import Any
 
 from . import certctl
 from .budget import MAX_COUNT, MAX_MULTIPLIER
-from .errors import ConfigError, unknown_name
+from .errors import ConfigError, check_text, unknown_name
 from .timeutil import parse_duration
 from .tomlfile import read_toml, table
 
@@ -243,6 +243,7 @@ class Policy:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise ConfigError("policy.name", "must be a non-empty string")
+        check_text(self.name, "policy.name")
         for name in _DURATIONS:
             object.__setattr__(self, name, parse_duration(getattr(self, name), f"policy.{name}"))
         for name in ("process_interval", "retry_interval"):

@@ -11,7 +11,7 @@ from typing import Any
 from .budget import check_horizon, check_memory, check_seed
 from .dbfile import LOCK_TIMEOUT_S, check_lock_timeout
 from .engine import ENGINES
-from .errors import ConfigError, unknown_name
+from .errors import ConfigError, check_text, unknown_name
 from .policy import Policy
 from .result import Result
 from .scenario import Scenario
@@ -25,6 +25,23 @@ def plain_config(scenario: Scenario, policy: Policy, sample_interval_s: float) -
     """The run's configuration as JSON values (what the ``runs`` table stores, and reads back identically)."""
     config = {"scenario": scenario.describe(), "policy": policy.to_dict(), "sample_interval_s": sample_interval_s}
     return json.loads(json.dumps(config, sort_keys=True, default=str))
+
+
+def check_run_name(value: object) -> str:
+    """A run name: printable text of at most 200 bytes in UTF-8 that can name a folder (a run that cannot be written
+    to its file is saved in a folder named after it): no ``/`` or ``\\``, not beginning with a dot."""
+    text = check_text(value, "run_name", 200)
+    if not text or len(text.encode()) > 200 or "/" in text or "\\" in text or text.startswith("."):
+        raise ConfigError("run_name", f"must be 1 to 200 bytes of text without '/' or '\\', not beginning with '.'; got {value!r}")
+    return text
+
+
+def check_replication(value: object) -> int:
+    """A replication number: an integer in ``[0, 2**31 - 1]``."""
+    integer = isinstance(value, int) or type(value).__name__ in ("int64", "int32")
+    if isinstance(value, bool) or not integer or not 0 <= int(value) < 2**31:  # type: ignore[call-overload]
+        raise ConfigError("replication", f"must be an integer in [0, 2**31 - 1]; got {value!r}")
+    return int(value)  # type: ignore[call-overload]
 
 
 def simulate(
@@ -75,8 +92,11 @@ def simulate(
     sample_s = parse_duration(sample_interval, "sample_interval")
     seed = check_seed(seed)
     check_lock_timeout(lock_timeout)
-    if run_name is not None and (not isinstance(run_name, str) or not run_name or len(run_name) > 200):
-        raise ConfigError("run_name", f"must be a non-empty string of at most 200 characters; got {run_name!r}")
+    if run_name is not None:
+        check_run_name(run_name)
+    check_text(experiment, "experiment")
+    check_text(label, "label")
+    replication = check_replication(replication)
     if db is not None:
         check_writable(db, [run_name] if run_name else [])
     rows = load_initial_rows(scenario.initial_rows, scenario.start) + load_initial_rows(initial_rows, scenario.start)

@@ -21,7 +21,7 @@ from . import workloads as workload_mod
 from .certctl import CHANNELS
 from .database import HEALTHY, Database
 from .deployment import SINGLE, Deployment
-from .errors import ConfigError, build_from_spec, unknown_name
+from .errors import ConfigError, build_from_spec, check_text, unknown_name
 from .timeutil import parse_start
 from .tomlfile import parse_toml, read_toml, short, table, type_name
 
@@ -47,6 +47,7 @@ class Scenario:
     ):
         if not isinstance(name, str) or not name:
             raise ConfigError("scenario.name", "must be a non-empty string")
+        check_text(name, "scenario.name")
         channels = dict(channels or {})
         for channel, model in channels.items():
             if channel not in CHANNELS:

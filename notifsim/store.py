@@ -42,12 +42,24 @@ def check_writable(path: str | os.PathLike, run_ids: Sequence[str] = ()) -> Path
     are checked again when the run is written)."""
     if not isinstance(path, (str, os.PathLike)) or not str(path):
         raise ConfigError("db", f"must be a file path such as data/notifsim.duckdb; got {path!r}")
+    if not str(path).isprintable():  # DuckDB opens UTF-8 paths only (a lone surrogate stands for a byte that is not)
+        raise ConfigError("db", f"must be a path of printable UTF-8 text; got {str(path)!r}")
     path = Path(path)
     check_creatable(path, "db", "data/notifsim.duckdb")
     if path.exists():
         check_kind(path)
         _check_results_file(path, run_ids)
+    saved = unwritten_dir(path)
+    for run_id in run_ids:
+        if run_id and (saved / run_id).exists():
+            where = str(saved / run_id)
+            raise ConfigError("run_name", f"run {run_id!r} is already saved, not yet written, in {where!r}; load it with notifsim load or choose another name")
     return path
+
+
+def unwritten_dir(db: str | os.PathLike) -> Path:
+    """The folder where the runs that could not be written to ``db`` are saved."""
+    return Path(str(db) + ".unwritten")
 
 
 @contextlib.contextmanager
@@ -80,7 +92,7 @@ def _check_tables(con: duckdb.DuckDBPyConnection, path: Path, run_ids: Sequence[
     """Whether the open file holds notifsim's tables (False: none at all); :class:`ConfigError` for anyone
     else's tables, another version's columns, or a run id of ``run_ids`` already taken."""
     names = [row[0] for row in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()]
-    found = {name: [c[0] for c in con.execute(f'DESCRIBE "{name}"').fetchall()] for name in names}
+    found = {name: _columns(con, name) for name in names}
     if not found:
         return False
     expected = _expected_columns()
@@ -94,6 +106,14 @@ def _check_tables(con: duckdb.DuckDBPyConnection, path: Path, run_ids: Sequence[
     if taken:
         raise ConfigError("run_name", f"run {taken[0][0]!r} already exists in {str(path)!r}; choose another run name")
     return True
+
+
+def _columns(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """The columns of table or view ``name`` (none when it cannot be described: a view over a column that is gone)."""
+    try:
+        return [c[0] for c in con.execute(f'DESCRIBE "{name}"').fetchall()]
+    except duckdb.Error:
+        return []
 
 
 def _expected_columns() -> dict[str, list[str]]:

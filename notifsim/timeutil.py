@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 import re
 
 from .errors import ConfigError
@@ -38,7 +39,7 @@ def parse_duration(value: object, field: str, *, allow_zero: bool = False) -> fl
     """Seconds from a number or a string like ``"90s"``, ``"15m"``, ``"2h"``, ``"7d"``."""
     if isinstance(value, bool):
         raise ConfigError(field, f"{_DURATION_HINT}; got {value!r}")
-    if isinstance(value, (int, float)):
+    if isinstance(value, numbers.Real):  # Python's numbers and numpy's
         seconds = float(value)
     elif isinstance(value, dt.timedelta):
         seconds = value.total_seconds()
@@ -82,6 +83,10 @@ def _is_nat(value: object) -> bool:
     return type(value).__name__ in ("NaTType",) or (type(value).__name__ == "datetime64" and str(value) == "NaT")
 
 
+_EARLIEST_START = dt.datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST_START = dt.datetime(2200, 1, 1, tzinfo=UTC)
+
+
 def parse_start(value: object, field: str = "start") -> dt.datetime:
     """A timezone-aware UTC datetime from a datetime or ISO string (naive means UTC)."""
     if value is None:
@@ -94,7 +99,10 @@ def parse_start(value: object, field: str = "start") -> dt.datetime:
         raise ConfigError(field, f"{_INSTANT_HINT}; got {value!r}") from exc
     if when is None:
         raise ConfigError(field, "must be an instant, not empty")
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    if not _EARLIEST_START <= when < _LATEST_START:  # ids count nanoseconds since 1970 in 64 bits
+        raise ConfigError(field, f"must be from 1970-01-01 to before 2200-01-01 (UTC); got {value!r}")
+    return when
 
 
 def parse_instant(value: object, start: dt.datetime, field: str) -> float | None:

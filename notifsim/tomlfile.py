@@ -83,8 +83,8 @@ def table(value: Any, field: str, what: str = "a table") -> dict[str, Any]:
 def name_and_description(data: Mapping[str, Any], default_name: str) -> tuple[str, str]:
     """A file's ``name`` (a non-empty string, ``default_name`` when absent) and ``description`` (a string)."""
     name = data.get("name", default_name)
-    if not isinstance(name, str) or not name:
-        raise ConfigError("name", f"must be a non-empty string; got {name!r}")
+    if not isinstance(name, str) or not name or not name.isprintable() or len(name) > 200:
+        raise ConfigError("name", f"must be printable text of 1 to 200 characters; got {name!r}"[:300])
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ConfigError("description", f"must be a string; got {description!r}")

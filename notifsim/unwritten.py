@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -25,7 +26,7 @@ from . import schema
 from .dbfile import LOCK_TIMEOUT_S, InterruptedAfterWrite, interrupts_deferred
 from .errors import ConfigError
 from .result import Result
-from .store import RunTables, prepare_run, write_prepared
+from .store import RunTables, prepare_run, unwritten_dir, write_prepared
 
 #: The file of a saved run that holds its ``runs`` row.
 _RUN_ROW = "runs.parquet"
@@ -58,11 +59,6 @@ class InterruptedRunsSaved(KeyboardInterrupt):
 def _quote(path: Path) -> str:
     text = str(path)
     return f"'{text}'" if any(c.isspace() or c in "'\"$`\\" for c in text) else text
-
-
-def unwritten_dir(db: str | os.PathLike) -> Path:
-    """The folder where the runs that could not be written to ``db`` are saved."""
-    return Path(str(db) + ".unwritten")
 
 
 def store_runs(db: str | os.PathLike, results: list[Result], *, lock_timeout: float | None = LOCK_TIMEOUT_S) -> None:
@@ -135,7 +131,10 @@ def load_parquet(db: str | os.PathLike, folder: str | os.PathLike, *, lock_timeo
     then delete their folders; return their run ids.  Nothing is deleted unless the write committed."""
     folders = _saved_runs(Path(folder))
     runs = [_read_run(f) for f in folders]
-    write_prepared(db, runs, lock_timeout=lock_timeout, guard=interrupts_deferred)
+    try:
+        write_prepared(db, runs, lock_timeout=lock_timeout, guard=interrupts_deferred)
+    except duckdb.Error as exc:  # tables that are not what notifsim saved (edited or from another version): nothing written
+        raise ConfigError("folder", f"cannot add the runs saved in {str(folder)!r}: {str(exc).splitlines()[0]}") from None
     for f in folders:
         shutil.rmtree(f, ignore_errors=True)
     parent = unwritten_dir(db)

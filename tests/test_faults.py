@@ -169,9 +169,9 @@ def test_html_escapes_user_text(tmp_path):
     name = "<script>alert(1)</script>"
     scenario = notifsim.Scenario(name=name, description=name, workload=notifsim.workloads.Poisson(60, channels="Email"))
     policy = notifsim.Policy.preset("certctl-i005").replace(name=f"<b>{name}</b>")
-    result = notifsim.simulate(scenario, policy, horizon="1h", db=tmp_path / "x.duckdb", run_name="<i>run</i>")
+    result = notifsim.simulate(scenario, policy, horizon="1h", db=tmp_path / "x.duckdb", run_name="<i>run&amp")
     with notifsim.open_results(tmp_path / "x.duckdb") as f:
-        pages = [result._repr_html_(), f._repr_html_(), f.run("<i>run</i>")._repr_html_()]
+        pages = [result._repr_html_(), f._repr_html_(), f.run("<i>run&amp")._repr_html_()]
     for page in pages:
         assert "<script>" not in page and "<i>" not in page and "<b><b>" not in page
         assert "&lt;script&gt;" in page

@@ -9,12 +9,17 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import notifsim
 import notifsim.cli
 from notifsim.cli import main
 from notifsim.errors import ConfigError
+from notifsim.store import prepare_run
+from notifsim.unwritten import save_parquet
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +40,12 @@ def world(tmp_path, monkeypatch, results_db) -> Path:
         path.write_bytes(content if isinstance(content, bytes) else content.encode())
     (tmp_path / "folder.toml").mkdir()
     duckdb.connect(str(tmp_path / "empty-duckdb.duckdb")).close()
+    (tmp_path / "runs.duckdb.unwritten" / "waiting").mkdir(parents=True)  # a run saved because the file was busy
+    cut = (tmp_path / "runs.duckdb").read_bytes()
+    (tmp_path / "cut.duckdb").write_bytes(cut[: len(cut) // 2])  # a copy cut short
+    result = notifsim.simulate("default", "certctl-i005", horizon="10m", run_name="tampered")
+    saved = save_parquet(tmp_path / "elsewhere.duckdb", [prepare_run(result)])
+    pq.write_table(pa.table({"anything": [1, 2]}), saved / "attempts.parquet")  # not what notifsim saved
     return tmp_path
 
 
@@ -80,6 +91,14 @@ FILES: dict[str, str | bytes] = {
     "exp-horizon.toml": 'replications = 1\nseed = 1\nhorizon = "4000d"\nscenarios = ["default"]\npolicies = ["certctl-i005"]\n',
     "exp-ok.toml": 'name = "ok"\nreplications = 1\nseed = 1\nhorizon = "10m"\nscenarios = ["default"]\npolicies = ["certctl-i005"]\n',
     "tune-ok.toml": 'name = "ok"\nhorizon = "10m"\nbudget = 1\nworlds = ["default"]\n\n[space]\nbackoff_base = { choices = ["10m", "20m"] }\n',
+    "start-year-1.toml": 'start = "0001-01-01T00:00:00Z"\n',
+    "hours-huge.toml": '[workload]\nmodel = "Diurnal"\nrate_per_hour = 60\nhours = [' + ", ".join(["1e308"] * 24) + "]\n",
+    "weights-huge.toml": _POISSON.replace('channels = "Slack"', "channels = { Slack = 1e308, Email = 1e308 }") + "rate_per_hour = 60\n",
+    "recipients-huge.toml": _POISSON + "rate_per_hour = 60\nrecipients = 1000000000000\n",
+    "flapping.toml": '[channels.Slack]\nmodel = "GilbertElliott"\nmean_up = 1e-300\nmean_down = 1e-300\n',
+    "frantic-operator.toml": '[operator]\nmodel = "Cadence"\nevery = 1e-9\n',
+    "name-control.toml": 'name = "a\\u001bb"\n',
+    "exp-path.toml": 'name = "../outside"\nreplications = 1\nseed = 1\nhorizon = "10m"\nscenarios = ["default"]\npolicies = ["certctl-i005"]\n',
     "empty.duckdb": b"",
     "text.duckdb": "not a database, just text long enough to have a header\n",
 }
@@ -144,6 +163,25 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     "report out unwritable": (["report", "runs.duckdb", "-o", "/proc/notifsim.html"], ["out", "cannot write '/proc/notifsim.html'"]),
     "report out not html": (["report", "runs.duckdb", "-o", "report.txt"], ["out", ".html"]),
     "run db unwritable": (["run", "--horizon", "10m", "--db", "/proc/notifsim.duckdb"], ["db", "cannot write"]),
+    "start before 1970": ([*RUN, "--scenario", "start-year-1.toml"], ["scenario.start", "1970"]),
+    "hourly profile overflows": ([*RUN, "--scenario", "hours-huge.toml"], ["hours[0]", "1e+06"]),
+    "channel weights overflow": ([*RUN, "--scenario", "weights-huge.toml"], ["channels", "finite"]),
+    "recipients absurd": ([*RUN, "--scenario", "recipients-huge.toml"], ["recipients", "1000000"]),
+    "a channel flapping every femtosecond": ([*RUN, "--scenario", "flapping.toml"], ["channels.Slack.mean_up", "1s"]),
+    "an operator every nanosecond": ([*RUN, "--scenario", "frantic-operator.toml"], ["operator.every", "1m"]),
+    "name with a control character": ([*RUN, "--scenario", "name-control.toml"], ["name", "printable"]),
+    "run name a path": ([*RUN, "--run-name", "a/b"], ["run_name", "'/'"]),
+    "run name dot dot": ([*RUN, "--run-name", ".."], ["run_name", "'.'"]),
+    "run name with a control character": ([*RUN, "--run-name", "a\x1bb"], ["run_name", "printable"]),
+    "run name of a run saved unwritten": ([*RUN, "--run-name", "waiting"], ["run_name", "not yet written", "notifsim load"]),
+    "db path not UTF-8": (["run", "--horizon", "10m", "--db", "p\udcff.duckdb"], ["db", "UTF-8"]),
+    "db cut short": (["run", "--horizon", "10m", "--db", "cut.duckdb"], ["db", "cut short"]),
+    "report of a file cut short": (["report", "cut.duckdb"], ["db", "cut short"]),
+    "report title with a control character": (["report", "runs.duckdb", "-o", "r.html", "--title", "a\x1bb"], ["title", "printable"]),
+    "report name too long": (["report", "runs.duckdb", "-o", "r" * 250 + ".html"], ["out", "too long"]),
+    "demo report name too long": (["demo", "--horizon", "10m", *DB, "--report", "r" * 250 + ".html"], ["report", "too long"]),
+    "experiment name a path, no db": (["sweep", "exp-path.toml"], ["name", "--db"]),
+    "load a run whose tables were edited": (["load", "runs.duckdb", "elsewhere.duckdb.unwritten"], ["folder", "cannot add"]),
     "load from a missing folder": (["load", "runs.duckdb", "nowhere"], ["folder", "nowhere"]),
     "load from a folder without runs": (["load", "runs.duckdb", "folder.toml"], ["folder", "no saved runs"]),
 }
@@ -314,3 +352,31 @@ def test_a_database_path_that_is_a_dangling_link_is_refused_before_running(world
     err = capsys.readouterr().err
     assert err.strip() == "notifsim: error: db: 'link.duckdb' is a symbolic link to '/nonexistent/folder/x.duckdb', which does not exist"
     assert not (world / "link.duckdb.unwritten").exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"run_name": "a/b"}, "run_name"),
+        ({"run_name": "\ud800"}, "run_name"),
+        ({"run_name": "é" * 101}, "run_name"),  # 202 bytes in UTF-8
+        ({"experiment": 5}, "experiment"),
+        ({"label": ["a"]}, "label"),
+        ({"label": "\ud800"}, "label"),
+        ({"replication": "x"}, "replication"),
+        ({"replication": 2**70}, "replication"),
+        ({"replication": True}, "replication"),
+    ],
+)
+def test_what_simulate_stores_with_a_run_is_checked_before_it_runs(tmp_path, kwargs, field):
+    """Values stored with the run (or naming the folder a run is saved in when its file is busy) are refused before
+    the run, naming the field: a run that failed to store because of them would be lost."""
+    db = tmp_path / "runs.duckdb"
+    with pytest.raises(ConfigError) as raised:
+        notifsim.simulate("default", "certctl-i005", horizon="1h", db=db, **kwargs)
+    assert raised.value.field == field
+    assert not db.exists()
+
+
+def test_numpy_numbers_are_durations():
+    assert len(notifsim.simulate("default", "certctl-i005", horizon=np.int64(600)).attempts) > 0

@@ -305,3 +305,18 @@ def test_unrelated_scenarios_in_one_file_are_compared_per_configuration(tmp_path
     assert study.knob is None and sorted(study.scenarios) == ["mass-expiry", "provider-outage"]
     page = build_report(db)
     assert "Scenario provider-outage: mean rates per configuration" in page and "Scenario mass-expiry: rows per status over time" in page
+
+
+def test_a_run_without_notifications_reads_back_and_reports(tmp_path):
+    """A world that creates nothing (no workload, no initial rows) still lands, reads back and reports; its table of
+    channels reads as such (it broke the metrics of every run in the file: an empty column is no single Arrow array)."""
+    db = tmp_path / "empty.duckdb"
+    notifsim.simulate(notifsim.Scenario("nothing"), "certctl-asbuilt", seed=1, horizon="10m", db=db)
+    notifsim.simulate("default", "certctl-i005", seed=1, horizon="1h", db=db)
+    results = notifsim.open_results(db)
+    metrics = results.metrics().set_index("scenario")
+    assert metrics.loc["nothing", "created"] == 0 and metrics.loc["default", "created"] > 0
+    empty = results.run(results.runs.query("scenario == 'nothing'")["run_id"].iloc[0])
+    assert empty.summary()["created"] == 0 and empty.summary_by_channel().empty
+    out = notifsim.report.write_report(db, tmp_path / "r.html")
+    assert "nothing" in out.read_text()

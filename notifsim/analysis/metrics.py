@@ -52,8 +52,9 @@ _US = 1_000_000
 
 
 def _arrow(series: pd.Series) -> Any:
-    """A column as an Arrow array (zero copy for Arrow-backed columns)."""
-    return pa.array(series)
+    """A column as one Arrow array (zero copy for an Arrow-backed column of one chunk)."""
+    array = pa.array(series)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array  # a column of no rows or several chunks
 
 
 def _equals(series: pd.Series, value: str) -> np.ndarray:

@@ -137,6 +137,13 @@ class _BernoulliState:
         return ManyResult(~fail, error, latency, np.full(len(keys), np.nan))
 
 
+def _at_least_a_second(seconds: float, field: str) -> float:
+    """A mean period of at least one second (shorter ones switch state millions of times an hour)."""
+    if seconds < 1.0:
+        raise ConfigError(field, f"must be at least 1s; got {seconds:g} s")
+    return seconds
+
+
 class GilbertElliott(ChannelModel):
     """A continuous-time Gilbert–Elliott channel: alternating up and down periods.
 
@@ -167,8 +174,8 @@ class GilbertElliott(ChannelModel):
         accept_status: int = 200,
     ):
         self.accept_status = check_accept_status(accept_status, "GilbertElliott.accept_status")
-        self.mean_up = parse_duration(mean_up, "GilbertElliott.mean_up")
-        self.mean_down = parse_duration(mean_down, "GilbertElliott.mean_down")
+        self.mean_up = _at_least_a_second(parse_duration(mean_up, "GilbertElliott.mean_up"), "GilbertElliott.mean_up")
+        self.mean_down = _at_least_a_second(parse_duration(mean_down, "GilbertElliott.mean_down"), "GilbertElliott.mean_down")
         self.p_fail_up = _check_probability(p_fail_up, "GilbertElliott.p_fail_up")
         self.p_fail_down = _check_probability(p_fail_down, "GilbertElliott.p_fail_down")
         self.latency = as_latency(latency, "GilbertElliott.latency")

@@ -75,10 +75,13 @@ def write_report(
     title: str | None = None,
 ) -> Path:
     """Write :func:`build_report` to ``out`` (whole or not at all: through a temporary file renamed into place); returns the path."""
+    from ..errors import check_text
     from ..paths import check_creatable
 
     out = Path(out)
     check_creatable(out, "out", "report.html")
+    if title is not None:
+        check_text(title, "title")
     text = build_report(db, experiment=experiment, run_ids=run_ids, level=level, baseline=baseline, title=title)
     partial = out.with_name(f".{out.name}.partial")
     try:
@@ -88,4 +91,7 @@ def write_report(
     except OSError as exc:  # a full disk after the check: nothing half-written, the error names the report
         partial.unlink(missing_ok=True)
         raise OSError(exc.errno, exc.strerror, str(out)) from exc
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return out

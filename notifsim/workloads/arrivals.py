@@ -78,8 +78,8 @@ class Poisson(Workload):
             or not 0 <= rate_per_hour <= MAX_RATE_PER_HOUR
         ):
             raise ConfigError(f"{name}.rate_per_hour", f"must be a rate in [0, {MAX_RATE_PER_HOUR:g}] per hour; got {rate_per_hour!r}")
-        if isinstance(recipients, bool) or not isinstance(recipients, int) or recipients < 1:
-            raise ConfigError(f"{name}.recipients", f"must be an integer >= 1; got {recipients!r}")
+        if isinstance(recipients, bool) or not isinstance(recipients, int) or not 1 <= recipients <= 1_000_000:
+            raise ConfigError(f"{name}.recipients", f"must be an integer in [1, 1000000]; got {recipients!r}")
         self.rate_per_hour = float(rate_per_hour)
         self.channels = weights(channels, f"{name}.channels", CHANNELS)
         self.types = weights(types, f"{name}.types", TYPES)
@@ -294,7 +294,7 @@ class Diurnal(Poisson):
     def _profile(values: object, field: str, size: int) -> list[float]:
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) != size:
             raise ConfigError(field, f"must be a list of {size} relative rates >= 0; got {values!r}")
-        out = [number(v, f"{field}[{i}]", 0.0) for i, v in enumerate(values)]
+        out = [number(v, f"{field}[{i}]", 0.0, 1e6) for i, v in enumerate(values)]
         if sum(out) <= 0:
             raise ConfigError(field, "must not be all zero")
         return out

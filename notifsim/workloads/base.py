@@ -48,8 +48,9 @@ def weights(value: Mapping[str, float] | str, field: str, allowed: tuple[str, ..
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
             raise ConfigError(f"{field}.{name}", f"must be a weight >= 0; got {weight!r}")
         out[name] = float(weight)
-    if sum(out.values()) <= 0:
-        raise ConfigError(field, "weights must not all be zero")
+    total = sum(out.values())
+    if total <= 0 or not math.isfinite(total):
+        raise ConfigError(field, f"weights must not all be zero and must add up to a finite number; got {value!r}")
     return out
 
 
