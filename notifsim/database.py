@@ -30,6 +30,8 @@ class Database:
 
     def __init__(self, outages: Sequence[Sequence] = (), write_error_rate: float = 0.0, error: str = "pq: database unavailable"):
         pairs = []
+        if isinstance(outages, (str, bytes)) or not isinstance(outages, Sequence):
+            raise ConfigError("database.outages", f"must be a list of (start, duration) pairs; got {outages!r}")
         for i, item in enumerate(outages):
             if not isinstance(item, (tuple, list)) or len(item) != 2:
                 raise ConfigError(f"database.outages[{i}]", "must be a (start, duration) pair")

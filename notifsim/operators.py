@@ -156,7 +156,7 @@ class Cadence(Operator):
         self.every = parse_duration(every, "Cadence.every")
         if self.every < 60.0:
             raise ConfigError("Cadence.every", f"must be at least 1m (a person opening a page); got {self.every:g} s")
-        if rule not in RULES:
+        if not isinstance(rule, str) or rule not in RULES:
             raise unknown_name("Cadence.rule", rule, RULES)
         self.rule = rule
         self.first_at = self.every if first_at is None else parse_duration(first_at, "Cadence.first_at", allow_zero=True)
@@ -172,7 +172,7 @@ class Cadence(Operator):
             raise ConfigError("Cadence.weekdays", f"must be a non-empty list of weekdays 0 (Monday) .. 6 (Sunday); got {weekdays!r}")
         self.weekdays = tuple(sorted({_check_int(d, f"Cadence.weekdays[{i}]", 0, 6) for i, d in enumerate(weekdays)}))
         self.healthy_sends = _check_int(healthy_sends, "Cadence.healthy_sends", 1, HEALTH_WINDOW)
-        if tab not in TABS:
+        if not isinstance(tab, str) or tab not in TABS:
             raise unknown_name("Cadence.tab", tab, TABS)
         self.tab = tab
         self.page_size = _check_int(page_size, "Cadence.page_size", 1)

@@ -19,6 +19,7 @@ import notifsim.cli
 from notifsim.cli import main
 from notifsim.errors import ConfigError
 from notifsim.store import prepare_run
+from notifsim.tuning.objective import parse_constraints
 from notifsim.unwritten import save_parquet
 
 
@@ -380,3 +381,19 @@ def test_what_simulate_stores_with_a_run_is_checked_before_it_runs(tmp_path, kwa
 
 def test_numpy_numbers_are_durations():
     assert len(notifsim.simulate("default", "certctl-i005", horizon=np.int64(600)).attempts) > 0
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: notifsim.channels.Scripted(outcomes=None), "Scripted.outcomes"),
+        (lambda: notifsim.channels.Scripted(outcomes="abc"), "Scripted.outcomes"),  # not three error strings
+        (lambda: notifsim.operators.Cadence(every="1h", rule=[]), "Cadence.rule"),
+        (lambda: notifsim.database.Database(outages=None), "database.outages"),
+        (lambda: parse_constraints({"attempts_per_notification": {"min": 5, "max": 3}}), "constraints.attempts_per_notification"),
+    ],
+)
+def test_wrong_kinds_of_value_name_their_field(build, field):
+    with pytest.raises(ConfigError) as raised:
+        build()
+    assert raised.value.field == field

@@ -48,6 +48,8 @@ class Scripted(ChannelModel):
 
     def __init__(self, outcomes: Sequence[str | None], then: str | None = None, latency: float | Sequence[float] = 0.0, accept_status: int = 200):
         self.accept_status = check_accept_status(accept_status, "Scripted.accept_status")
+        if isinstance(outcomes, (str, bytes)) or not isinstance(outcomes, Sequence):
+            raise ConfigError("Scripted.outcomes", f"must be a list of outcomes (None for success, or an error string); got {outcomes!r}")
         outcomes = list(outcomes)
         for i, outcome in enumerate(outcomes):
             if outcome is not None and not isinstance(outcome, str):

@@ -118,6 +118,8 @@ def parse_constraints(constraints: object) -> tuple[tuple[str, str, float], ...]
             if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not math.isfinite(bound):
                 raise ConfigError(f"constraints.{metric}.{side}", f"must be a number; got {bound!r}")
             out.append((metric, side, float(bound)))
+        if "min" in limit and "max" in limit and limit["min"] > limit["max"]:
+            raise ConfigError(f"constraints.{metric}", f"min ({limit['min']}) must not exceed max ({limit['max']}): no policy could meet it")
     return tuple(out)
 
 
