@@ -132,6 +132,39 @@ def lay_out(
     return items, later
 
 
+def sends_alone(tl: Timeline, seq: np.ndarray, loop: int, deadline: np.ndarray) -> dict[str, np.ndarray]:
+    """The items of rows each sent once by a caller of its own on a workload's context (no replica shutdown), every
+    Send taking time: what :func:`lay_out` gives for such one-row chains (each item applied when its Send returns,
+    keyed like that Send's completion), without working the steps out."""
+    k = len(seq)
+    no = np.zeros(k, bool)
+    return {
+        "t": tl.start + tl.latency,
+        "s_start": tl.start.copy(),
+        "s_seq": seq.copy(),
+        "s_att": tl.attempt.copy(),
+        "pos": np.arange(k, dtype=np.int64),
+        "kind": tl.kind.astype(np.int8),
+        "seq": seq,
+        "start": tl.start,
+        "latency": tl.latency,
+        "delivered": tl.delivered,
+        "error": tl.error,
+        "retry_after": tl.retry_after,
+        "key": tl.key,
+        "attempt": tl.attempt,
+        "loop": np.full(k, loop, np.int8),
+        "rc": np.zeros(k, np.int64),
+        "deadline": deadline,
+        "cancel": np.full(k, np.inf),
+        "replica": np.zeros(k, np.int16),
+        "chain": np.full(k, -1, np.int64),
+        "planned": no,
+        "unplan_self": no,
+        "unplan_next": np.full(k, -1, np.int64),
+    }
+
+
 def subset(items: dict[str, np.ndarray], mask: np.ndarray | slice) -> dict[str, np.ndarray]:
     """The items selected by ``mask`` (a slice, a boolean mask or positions); a mask that keeps every item gives
     the same columns in a new dict (columns are only ever written in place before they are shared)."""

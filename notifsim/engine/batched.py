@@ -187,7 +187,7 @@ class BatchedEngine(EventEngine):
             self.recorder.open_tick(loop, self.env.now, replica, skipped=True)
             return False
         now = self.env.now
-        if self.deferred.visible(now):
+        if self.deferred.visible(now, loop):
             self.settle()
         if loop == "process" and not self.state.table.has_pending() and self.state.db.available(now):  # it lists nothing
             self.recorder.close_tick(self.recorder.open_tick(loop, now, replica), 0, 0, now, False)
@@ -227,7 +227,7 @@ class BatchedEngine(EventEngine):
         if any(self.running.values()):
             return
         now = self.env.now
-        if self.deferred.visible(min(grid.next for _, _, grid in self._sources)):
+        if self.deferred.visible_after(min(grid.next for _, _, grid in self._sources)):
             self.settle()
         bound = min(self.env.next_key()[0], self._agenda_next(), self.horizon_s)
         if bound <= min(grid.next for _, _, grid in self._sources):  # something happens before any coming tick

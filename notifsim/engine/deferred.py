@@ -5,7 +5,7 @@ by one job that sends it and waits for its Send (``create_and_send_each``).
 Nothing reads such a row between its ``Create`` and the next moment
 something looks at the table: a tick that could list it, another row's
 creation (row numbers follow creation order), an operator, the status
-sampler, the end of the run.  So when a group of callers' rows qualifies
+sampler (which counts them in afterwards), the end of the run.  So when a group of callers' rows qualifies
 (:meth:`Deferred.offer`), the batched engine only keeps their fields and
 tells each caller when its Send returns — which it can know without a draw,
 because every row goes to a channel whose Sends all take one fixed time and
@@ -20,9 +20,11 @@ numbers are reserved in order, and any other creation materializes them
 first).  Their Sends' returns call the callers back in the event the
 reference engine uses, keyed by the first of the rows returning then.
 
-A row is visible to a tick while its Send is in flight (it is ``pending``)
-and, under a policy that arms a first failure for retry, after it failed;
-ticks that could see one materialize first (:meth:`Deferred.visible`).
+A row is visible to a process tick while its Send is in flight (it is
+``pending``) and, under a policy that arms a first failure for retry, to a
+retry tick once its Send failed — so under such a policy each row's outcome
+is drawn when it is deferred, to know which fail; ticks that could see a
+deferred row materialize first (:meth:`Deferred.visible`).
 Groups that do not qualify — a stateful or random-latency channel, a Send a
 client timeout or the caller's deadline cuts, an expiry alert (the renewal
 check reads those), a database that can fail, a tick still to come at this
@@ -40,10 +42,10 @@ import numpy as np
 from ..certctl import CLIENT_TIMEOUT_S, STATUSES
 from ..machine.table import FAILED, PENDING
 from ..record import LOOP_CODE
-from ..streams import mix64_many
-from .agenda import key_sorted, lay_out, prefix, subset
+from ..streams import mix64, mix64_many
+from .agenda import key_sorted, prefix, sends_alone, subset
 from .clock import completion_order
-from .state import CREATE_FIELDS
+from .state import CREATE_FIELDS, Context
 from .timeline import fixed_sends
 
 if TYPE_CHECKING:
@@ -56,7 +58,7 @@ _ALERT = "ExpirationWarning"  # the renewal check reads these rows (dedup): neve
 class Deferred:
     """Rows created by callers and not yet in the table, in creation order."""
 
-    __slots__ = ("_latency", "columns", "deadlines", "engine", "instants", "returns", "rows", "samples", "until")
+    __slots__ = ("_latency", "columns", "deadlines", "engine", "failing_from", "instants", "returns", "rows", "samples", "until")
 
     def __init__(self, engine: BatchedEngine):
         self.engine = engine
@@ -65,17 +67,22 @@ class Deferred:
         self.deadlines: list[float] = []  # per row: its caller's context deadline (s)
         self.returns: list[float] = []  # per row: the instant its Send returns (s)
         self.rows = 0
-        self.until = -math.inf  # a tick at or before this instant might list a deferred row
+        self.until = -math.inf  # a tick at or before this instant might list a deferred row (its Send in flight)
+        self.failing_from = math.inf  # from this instant a retry tick might list a deferred row (a failure a policy arms)
         self.samples: list[tuple[int, float, int]] = []  # status samples taken meanwhile: (index, instant, rows deferred then)
         self._latency: dict[str, float | None] = {}  # per channel: the fixed time of its Sends, None: not deferrable
 
     def __bool__(self) -> bool:
         return self.rows > 0
 
-    def visible(self, t: float) -> bool:
-        """Whether a tick at ``t`` might list a deferred row (one whose Send is in flight, or a failed one a policy
-        arms for retry)."""
-        return self.rows > 0 and t <= self.until
+    def visible(self, t: float, loop: str) -> bool:
+        """Whether a tick of ``loop`` at ``t`` might list a deferred row: one whose Send is in flight (``pending``),
+        or for the retry loop one whose Send failed under a policy that arms a first failure."""
+        return self.rows > 0 and (t <= self.until or (loop == "retry" and t >= self.failing_from))
+
+    def visible_after(self, t: float) -> bool:
+        """Whether a tick of either loop at ``t`` or later might list a deferred row."""
+        return self.rows > 0 and (t <= self.until or self.failing_from < math.inf)
 
     def sample(self) -> bool:
         """The status sampler's counts now, the deferred rows to be counted in when they are created; False (nothing
@@ -112,7 +119,7 @@ class Deferred:
         engine = self.engine
         state = engine.state
         now = engine.env.now
-        if not engine.bulk or state.db.faulty or state.policy.arm_first_failure or engine.tick_to_come(now):
+        if not engine.bulk or state.db.faulty or engine.tick_to_come(now):
             return False
         returns = []
         for deadline, spec in zip(deadlines, specs):
@@ -133,6 +140,10 @@ class Deferred:
             certificate_ids.append(spec.get("certificate_id"))
             messages.append(spec.get("message", ""))
             hashed.append(spec.get("message"))
+        if state.policy.arm_first_failure:  # a failed Send arms the row for the retry sweep: find those that fail
+            for spec, deadline, done in zip(specs, deadlines, returns):
+                if done < self.failing_from and self._fails(now, spec, deadline):
+                    self.failing_from = done
         first = state.table.n + self.rows
         by_return: dict[float, list[int]] = {}
         for i, done in enumerate(returns):
@@ -147,6 +158,13 @@ class Deferred:
         self.until = max(self.until, max(returns))
         return True
 
+    def _fails(self, now: float, spec: dict, deadline: float) -> bool:
+        """Whether the creator's Send of the row ``spec`` describes, created now, returns an error."""
+        state = self.engine.state
+        channel, recipient = spec["channel"], spec["recipient"]
+        key = state.key_of(now, spec["type"], channel, recipient, spec.get("certificate_id"), spec.get("message"))
+        return state.outcome(channel, recipient, mix64(key), Context(deadline), now)[2] >= 0
+
     def materialize(self, key: tuple) -> None:
         """Create the deferred rows, draw and lay out their Sends, apply the effects that come before ``key`` (the
         moment that looks) and leave the rest to the agenda."""
@@ -160,16 +178,12 @@ class Deferred:
         if int(seqs[0]) != first:  # pragma: no cover - a row was created without materializing these first
             raise RuntimeError("deferred rows were overtaken by another creation")
         k = len(seqs)
-        zeros = np.zeros(k, np.int64)
-        chain_no = np.arange(k, dtype=np.int64)  # each row its own caller
-        deadline = np.array(self.deadlines)
-        cancel = np.full(k, np.inf)  # a workload's own context: no replica shutdown
         ch = table.channel[seqs].astype(np.int64)
         now = np.array(self.instants)
         tl = fixed_sends(state, ch, table.recipient[seqs], mix64_many(state.keys[seqs]), now, engine.facts())
-        if not np.array_equal(now + tl.latency, np.array(self.returns)):  # pragma: no cover - a model's fixed_latency is wrong
+        items = sends_alone(tl, seqs, _CREATE, np.array(self.deadlines))
+        if not np.array_equal(items["t"], np.array(self.returns)):  # pragma: no cover - a model's fixed_latency is wrong
             raise RuntimeError("deferred rows' Sends returned at other instants than their callers were told")
-        items, _ = lay_out(tl, seqs, zeros, _CREATE, deadline, chain_no, cancel, np.zeros(k, np.int16))
         state.sends[seqs] += 1
         block = key_sorted(items)
         n = prefix(block, key)
@@ -183,6 +197,7 @@ class Deferred:
         self.instants, self.deadlines, self.returns, self.samples = [], [], [], []
         self.rows = 0
         self.until = -math.inf
+        self.failing_from = math.inf
 
     def _count_in_samples(self, seqs: np.ndarray) -> None:
         """Count the rows in the samples taken while they were deferred: those created by then, ``pending`` until
