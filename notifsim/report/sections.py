@@ -69,7 +69,7 @@ def runs(study: Study) -> str:
             [_cell(study, c, values[c]) for c in columns]
             + [len(part), _span(reps), _span(seeds), display.fmt(part["horizon_s"].iloc[0], "seconds"), display.fmt(part["created"].mean(), "count")]
         )
-    header = [_heading(study, c) for c in columns] + ["runs", "replications", "seeds", "horizon", "created per run"]
+    header = [_heading(study, c) for c in columns] + ["runs", "replication numbers", "seeds", "horizon", "created per run"]
     body = html.table(header, rows, numeric=[False] * len(columns) + [True] * 5)
     every = [
         [
