@@ -104,31 +104,7 @@ def lay_out(
     nxt = np.flatnonzero(planned & timed)  # a timed Send begins when the item just before it in its chain is applied
     if len(nxt):
         unplan_next[nxt - 1] = seq[nxt]
-    items = {
-        "t": t,
-        "s_start": s_start,
-        "s_seq": s_seq,
-        "s_att": s_att,
-        "pos": np.arange(k, dtype=np.int64),
-        "kind": tl.kind.astype(np.int8),
-        "seq": seq,
-        "start": tl.start,
-        "latency": tl.latency,
-        "delivered": tl.delivered,
-        "error": tl.error,
-        "retry_after": tl.retry_after,
-        "key": tl.key,
-        "attempt": tl.attempt,
-        "loop": np.full(k, loop, np.int8),
-        "rc": rc,
-        "deadline": deadline,
-        "cancel": cancel,
-        "replica": replica,
-        "chain": np.full(k, -1, np.int64),
-        "planned": planned,
-        "unplan_self": unplan_self,
-        "unplan_next": unplan_next,
-    }
+    items = _items(tl, seq, loop, t, (s_start, s_seq, s_att), rc, deadline, cancel, replica, (planned, unplan_self, unplan_next))
     return items, later
 
 
@@ -138,12 +114,33 @@ def sends_alone(tl: Timeline, seq: np.ndarray, loop: int, deadline: np.ndarray) 
     keyed like that Send's completion), without working the steps out."""
     k = len(seq)
     no = np.zeros(k, bool)
+    steps = (tl.start.copy(), seq.copy(), tl.attempt.copy())  # each item applied when its own Send returns
+    plans = (no, no, np.full(k, -1, np.int64))
+    return _items(tl, seq, loop, tl.start + tl.latency, steps, np.zeros(k, np.int64), deadline, np.full(k, np.inf), np.zeros(k, np.int16), plans)
+
+
+def _items(
+    tl: Timeline,
+    seq: np.ndarray,
+    loop: int,
+    t: np.ndarray,
+    steps: tuple[np.ndarray, np.ndarray, np.ndarray],
+    rc: np.ndarray,
+    deadline: np.ndarray,
+    cancel: np.ndarray,
+    replica: np.ndarray,
+    plans: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """The columns of items (:data:`ITEM`): ``steps`` the start, row and attempt of the Send whose return applies each,
+    ``plans`` the planned / unplan_self / unplan_next columns."""
+    s_start, s_seq, s_att = steps
+    planned, unplan_self, unplan_next = plans
     return {
-        "t": tl.start + tl.latency,
-        "s_start": tl.start.copy(),
-        "s_seq": seq.copy(),
-        "s_att": tl.attempt.copy(),
-        "pos": np.arange(k, dtype=np.int64),
+        "t": t,
+        "s_start": s_start,
+        "s_seq": s_seq,
+        "s_att": s_att,
+        "pos": np.arange(len(seq), dtype=np.int64),
         "kind": tl.kind.astype(np.int8),
         "seq": seq,
         "start": tl.start,
@@ -153,15 +150,15 @@ def sends_alone(tl: Timeline, seq: np.ndarray, loop: int, deadline: np.ndarray) 
         "retry_after": tl.retry_after,
         "key": tl.key,
         "attempt": tl.attempt,
-        "loop": np.full(k, loop, np.int8),
-        "rc": np.zeros(k, np.int64),
+        "loop": np.full(len(seq), loop, np.int8),
+        "rc": rc,
         "deadline": deadline,
-        "cancel": np.full(k, np.inf),
-        "replica": np.zeros(k, np.int16),
-        "chain": np.full(k, -1, np.int64),
-        "planned": no,
-        "unplan_self": no,
-        "unplan_next": np.full(k, -1, np.int64),
+        "cancel": cancel,
+        "replica": replica,
+        "chain": np.full(len(seq), -1, np.int64),
+        "planned": planned,
+        "unplan_self": unplan_self,
+        "unplan_next": unplan_next,
     }
 
 
