@@ -464,3 +464,80 @@ def deferring_fleet(draw) -> dict:
 def test_batched_equals_events_for_fleets_whose_rows_are_deferred(world):
     note(json.dumps(world["scenario"].describe(), default=str))
     assert_same_run(world["scenario"], world["policy"], seed=world["seed"], horizon=world["horizon"], sample_interval=world["sample_interval"])
+
+
+def _row(message: str, channel: str = "Slack") -> dict:
+    return dict(type="RenewalSuccess", channel=channel, recipient="o@example.com", message=message, certificate_id=None)
+
+
+class _LateLook(Workload):
+    """A row whose Send returns at 15 s, then, at 15 s, a creator process (it starts as an urgent event)."""
+
+    def process(self, hooks):
+        yield hooks.timeout(10)
+        hooks.create_and_send_each([hooks.now + 60], [_row("first")], [lambda seq: None])
+        yield hooks.timeout(5)
+        hooks.process(hooks.create_and_send(hooks.now + 60, **_row("creator")))
+
+
+class _LookingOperator(ScriptedOperator):
+    """At 15 s, from an urgent event, marks read every row listed as pending."""
+
+    def __init__(self):
+        super().__init__([])
+
+    def process(self, hooks):
+        yield hooks.timeout(15)
+
+        def look():
+            for row in hooks.list_notifications("pending") or []:
+                hooks.mark_as_read(row.id)
+
+        hooks.soon(look)
+
+
+def test_rows_looked_at_from_an_urgent_event_are_as_their_sends_left_them():
+    """A Send returns at 15 s; the sampler, a creator process and an operator's urgent event look at 15 s after it:
+    they see the row sent (the batched engine had kept it out of the table, and created it at the look)."""
+    channels = {"Slack": ch.Bernoulli(0.0, latency=5.0)}
+    a, _ = assert_same_run(notifsim.Scenario("late", channels=channels, workload=_LateLook()), "certctl-asbuilt", seed=1, horizon=30, sample_interval="15s")
+    assert a.samples[["pending", "sent"]].to_numpy().tolist() == [[0, 0], [0, 1]]
+    looked = notifsim.Scenario("looked", channels=channels, workload=Callers(1, 10.0, channel="Slack"), operator=_LookingOperator())
+    b, _ = assert_same_run(looked, "certctl-asbuilt", seed=1, horizon=40)
+    assert b.requeues.empty and list(b.notifications["status"]) == ["sent"]
+
+
+class _FollowUps(Workload):
+    """Two callers whose Sends return together; the first one's callback creates a row from an urgent event, the
+    second one's creates a row at once."""
+
+    def process(self, hooks):
+        yield hooks.timeout(10)
+        first = lambda seq: hooks.soon(lambda: hooks.create(deadline=60, **_row("after first")))  # noqa: E731
+        second = lambda seq: hooks.create(deadline=60, **_row("after second"))  # noqa: E731
+        hooks.create_and_send_each([hooks.now + 60] * 2, [_row("a"), _row("b")], [first, second])
+
+
+@pytest.mark.parametrize("database", [None, Database(write_error_rate=0.01)])  # deferred, or created together
+def test_what_a_callback_starts_now_runs_before_the_next_row_returns(database):
+    """In the reference each row's Send returns in an event of its own, so what the first callback starts at that
+    instant runs before the second row returns: its row is created first."""
+    scenario = notifsim.Scenario("follow-ups", channels={"Slack": ch.Bernoulli(0.0, latency=2.0)}, workload=_FollowUps(), database=database)
+    a, _ = assert_same_run(scenario, "certctl-asbuilt", seed=1, horizon=30)
+    assert list(a.notifications["message"]) == ["a", "b", "after first", "after second"]
+
+
+class _Nested(Workload):
+    """A caller whose Send takes no time and whose callback creates and sends a row of its own at once."""
+
+    def process(self, hooks):
+        yield hooks.timeout(10)
+        nested = lambda seq: hooks.create_and_send_each([hooks.now + 60], [_row("nested")], [lambda s: None])  # noqa: E731
+        hooks.create_and_send_each([hooks.now + 60], [_row("outer", "Email")], [nested])
+
+
+@pytest.mark.parametrize("engine", ["events", "batched"])
+def test_a_callback_creating_a_row_at_once_is_refused_even_if_that_row_would_be_deferred(engine):
+    scenario = notifsim.Scenario("nested", channels={"Email": ch.Bernoulli(0.0, latency=0.0), "Slack": ch.Bernoulli(0.0, latency=2.0)}, workload=_Nested())
+    with pytest.raises(RuntimeError, match="created a notification itself"):
+        notifsim.simulate(scenario, "certctl-i005", seed=1, horizon=30, engine=engine)

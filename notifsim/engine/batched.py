@@ -105,7 +105,9 @@ class BatchedEngine(EventEngine):
     def advance(self) -> None:
         env, horizon = self.env, self.horizon_s
         while True:
-            self._key = key = env.next_key()
+            key = env.next_key()
+            if key > self._key:  # the latest key run so far (an urgent event comes after the events that started it)
+                self._key = key
             if key[0] >= horizon:
                 self._key = (horizon, (-9,))
                 self.settle()
@@ -144,6 +146,9 @@ class BatchedEngine(EventEngine):
     def sample_now(self) -> None:
         if not self.deferred.sample():
             super().sample_now()
+
+    def created_rows(self) -> int:
+        return self.state.table.n + self.deferred.rows
 
     def tick_to_come(self, now: float) -> bool:
         """Whether a scheduler tick of the instant ``now`` has still to run (also before the ticker has started)."""

@@ -24,7 +24,8 @@ a row an operator requeues then is listed by it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from heapq import heappush
 from typing import Any
 
@@ -90,6 +91,22 @@ class Clock(simpy.Environment):
         head = self._queue[0]
         return (head[0], head[1])
 
+    def urgent_now(self) -> bool:
+        """Whether an urgent event (a process started now, :meth:`soon`) waits to run at this instant."""
+        return bool(self._queue) and self._queue[0][0] == self._now and self._queue[0][1] == _URGENT
+
+    def returns_in_order(self, steps: Sequence[tuple[tuple, Callable[[], Any]]]) -> None:
+        """Run ``steps`` now, in order, as the events they stand for would run: each ``(order, step)`` is the work of
+        an event of this instant placed by ``order`` (Sends returning together, their callers called back).  When a
+        step starts something now (an urgent event), that runs before the next step's event would: the rest then go
+        on from an event placed by the next step's order."""
+        for i, (_, step) in enumerate(steps):
+            step()
+            if i + 1 < len(steps) and self.urgent_now():
+                rest = steps[i + 1 :]
+                self.at(self._now, rest[0][0]).callbacks.append(partial(_go_on, self, rest))
+                return
+
     def step_until(self, horizon: float) -> bool:
         """Run the next event if it happens before ``horizon``; False when there is none."""
         if not self._queue or self._queue[0][0] >= horizon:
@@ -99,6 +116,10 @@ class Clock(simpy.Environment):
         except EmptySchedule:  # pragma: no cover - guarded above
             return False
         return True
+
+
+def _go_on(env: Clock, steps: Sequence[tuple[tuple, Callable[[], Any]]], _event: Any) -> None:
+    env.returns_in_order(steps)
 
 
 def completion_order(start: float, seq: int, attempt: int) -> tuple:

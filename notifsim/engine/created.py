@@ -12,7 +12,9 @@ provided no scheduler tick is still to come at this instant (it could list
 the new rows and send them too, from this instant, its returns falling among
 the group's); then the group takes the reference's path, one event per Send.
 At each return the callers' callbacks run in row order, as their processes
-would resume.  Fewer rows than :attr:`BatchedEngine.CALLERS` (laying rows out
+would resume; a callback that starts something at that instant (an urgent
+event) lets it run before the next row's return, as the reference's event
+per Send does (:meth:`~notifsim.engine.clock.Clock.returns_in_order`).  Fewer rows than :attr:`BatchedEngine.CALLERS` (laying rows out
 costs a fixed few hundred µs), rows on a stateful channel, or a policy with
 a retry quota are sent one at a time, still with one event for the Sends
 that return together, and created in one go from
@@ -23,6 +25,7 @@ that return together, and created in one go from
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -92,10 +95,10 @@ def _as_arrays(
     state.sends[seqs[tl.kind == SEND]] += 1
     if not later.all():
         engine._apply(subset(items, ~later), later=False)
-        rows = table.n
+        rows = engine.created_rows()
         for i in np.flatnonzero(~later).tolist():
             thens[i](int(seqs[i]))
-        if table.n != rows:
+        if engine.created_rows() != rows:
             raise RuntimeError(NESTED_CREATE)
     if not later.any():
         return
@@ -116,7 +119,6 @@ def _one_by_one(
     Sends that return at one instant (they began together, their rows in order, and no tick of this instant is
     still to come: nothing comes between them).  ``created``: the rows, already created together (nothing
     reads a row before its caller sends it, and a callback called at once may not create a row)."""
-    table = engine.state.table
     now = engine.env.now
     later: dict[float, list[tuple[Send, Context, Callable[[int | None], Any]]]] = {}
     for i, (deadline, spec, then) in enumerate(zip(deadlines, specs, thens)):
@@ -129,9 +131,9 @@ def _one_by_one(
         if send is not None:
             later.setdefault(now + send.latency, []).append((send, ctx, then))
             continue
-        rows = table.n
+        rows = engine.created_rows()
         then(seq)  # over at once
-        if table.n != rows:
+        if engine.created_rows() != rows:
             raise RuntimeError(NESTED_CREATE)
     for at, sends in later.items():
         first = sends[0][0]
@@ -140,22 +142,26 @@ def _one_by_one(
 
 
 def _each_returned(engine: BatchedEngine, sends: list[tuple[Send, Context, Callable[[int | None], Any]]]) -> Callable[[Any], None]:
-    """The callback of the event at which ``sends`` return: each one's record, write and caller, in row order."""
+    """The callback of the event at which ``sends`` return: each one's record, write and caller, in row order (as
+    the reference's event per Send: :meth:`~notifsim.engine.clock.Clock.returns_in_order`)."""
 
     def returned(_event: Any) -> None:
-        for send, ctx, then in sends:
-            engine.finish_created(send, ctx)
-            then(send.seq)
+        engine.env.returns_in_order([(completion_order(s.start, s.seq, s.attempt), partial(_finish, engine, s, ctx, then)) for s, ctx, then in sends])
 
     return returned
+
+
+def _finish(engine: BatchedEngine, send: Send, ctx: Context, then: Callable[[int | None], Any]) -> None:
+    engine.finish_created(send, ctx)
+    then(send.seq)
 
 
 def _returned(engine: BatchedEngine, group: dict[str, np.ndarray], thens: list[Callable[[int | None], Any]]) -> Callable[[Any], None]:
     """The callback of the event at which ``group``'s Sends return: their records and writes, then their callers."""
 
     def returned(_event: Any) -> None:
-        engine._apply(group, later=False)
-        for then, seq in zip(thens, group["seq"].tolist()):
-            then(seq)
+        engine._apply(group, later=False)  # the rows' writes: no caller can read them (not an alert, not listed now)
+        start = float(group["start"][0])
+        engine.env.returns_in_order([(completion_order(start, seq, 0), partial(then, seq)) for then, seq in zip(thens, group["seq"].tolist())])
 
     return returned

@@ -34,7 +34,8 @@ instant, a retry quota — take the per-group paths of :mod:`.created`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,7 +45,7 @@ from ..machine.table import FAILED, PENDING
 from ..record import LOOP_CODE
 from ..streams import mix64, mix64_many
 from .agenda import key_sorted, prefix, sends_alone, subset
-from .clock import completion_order
+from .clock import Clock, completion_order
 from .state import CREATE_FIELDS, Context
 from .timeline import fixed_sends
 
@@ -150,7 +151,8 @@ class Deferred:
             by_return.setdefault(done, []).append(i)
         for done, rows in by_return.items():  # one event per instant, keyed by the first row returning then
             event = engine.env.at(done, completion_order(now, first + rows[0], 0))
-            event.callbacks.append(_called_back([thens[i] for i in rows], [first + i for i in rows]))
+            steps = [(completion_order(now, first + i, 0), partial(thens[i], first + i)) for i in rows]
+            event.callbacks.append(partial(_called_back, engine.env, steps))
         self.instants.extend([now] * len(specs))
         self.deadlines.extend(deadlines)
         self.returns.extend(returns)
@@ -215,11 +217,7 @@ class Deferred:
             recorder.add_to_sample(sample, values)
 
 
-def _called_back(thens: list[Callable[[int | None], Any]], seqs: list[int]) -> Callable[[Any], None]:
-    """The callback of the event at which deferred rows' Sends return: their callers, in row order."""
-
-    def returned(_event: Any) -> None:
-        for then, seq in zip(thens, seqs):
-            then(seq)
-
-    return returned
+def _called_back(env: Clock, steps: Sequence[tuple[tuple, Callable[[], Any]]], _event: Any) -> None:
+    """The callback of the event at which deferred rows' Sends return: their callers, in row order, as the reference's
+    event per Send calls them (:meth:`~notifsim.engine.clock.Clock.returns_in_order`)."""
+    env.returns_in_order(steps)

@@ -376,12 +376,15 @@ class EventEngine:
     def create_and_send_each(self, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]]) -> None:
         """Several callers, one after another at this instant, each :meth:`create_and_send_then` of one row with
         its own deadline and callback (a fleet's jobs started together)."""
-        table = self.state.table
         for deadline, spec, then in zip(deadlines, specs, thens):
-            rows = table.n
+            rows = self.created_rows()
             self.create_and_send_then(deadline, spec, then)
-            if table.n > rows + 1:  # the callback, called at once, created a row itself
+            if self.created_rows() > rows + 1:  # the callback, called at once, created a row itself
                 raise RuntimeError(NESTED_CREATE)
+
+    def created_rows(self) -> int:
+        """Rows created so far (the batched engine counts those it defers too)."""
+        return self.state.table.n
 
     def _create_one(self, deadline: float, spec: dict) -> int | None:
         """A workload's ``Create`` of one row now on a context ending at ``deadline``; None when it fails."""
