@@ -232,10 +232,11 @@ class BatchedEngine(EventEngine):
         if any(self.running.values()):
             return
         now = self.env.now
-        if self.deferred.visible_after(min(grid.next for _, _, grid in self._sources)):
+        coming = min(grid.next for _, _, grid in self._sources)
+        if self.deferred.visible_after(coming):
             self.settle()
         bound = min(self.env.next_key()[0], self._agenda_next(), self.horizon_s)
-        if bound <= min(grid.next for _, _, grid in self._sources):  # something happens before any coming tick
+        if bound <= coming:  # something happens before any coming tick
             return
         table = self.state.table
         limits = {"process": now if table.has_pending() else bound, "retry": min(bound, table.first_retry_due())}

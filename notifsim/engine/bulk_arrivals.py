@@ -33,7 +33,6 @@ def prepare_arrivals(engine: BatchedEngine, run: ArrivalRun) -> None:
     """Lay out every arrival's rows and creator Sends once; arrivals on stateful channels go the per-event way."""
     state = engine.state
     table = state.table
-    facts = engine.facts()
     stateful = {name for name, ch in state.channels.items() if getattr(ch, "stateful", False)}
     n = len(run)
     revocation = run.of_type("Revocation")
@@ -55,11 +54,10 @@ def prepare_arrivals(engine: BatchedEngine, run: ArrivalRun) -> None:
     cols = run.columns_of(chosen)
     arrival = cols["arrival"]
     t = times[arrival]
-    type_codes = np.array([table.types.code(x) for x in cols["types"]], np.int16)[cols["type"]]
-    channel_codes = np.array([table.channels.code(x) for x in cols["channels"]], np.int16)[cols["channel"]]
-    recipient_codes = np.array([table.recipients.code(x) for x in cols["recipients"]], np.int32)[cols["recipient"]]
-    facts = engine.facts()
-    h = lambda names: np.array([state.h(x) for x in names], np.uint64)  # noqa: E731
+    type_codes = np.array(table.types.codes(cols["types"]), np.int16)[cols["type"]]
+    channel_codes = np.array(table.channels.codes(cols["channels"]), np.int16)[cols["channel"]]
+    recipient_codes = np.array(table.recipients.codes(cols["recipients"]), np.int32)[cols["recipient"]]
+    h = state.hashes
     us = np.round(t * 1e6).astype(np.int64).view(np.uint64)
     keys = combine_many(
         us, h(cols["types"])[cols["type"]], h(cols["channels"])[cols["channel"]], h(cols["recipients"])[cols["recipient"]], arrival.astype(np.uint64)
@@ -72,6 +70,7 @@ def prepare_arrivals(engine: BatchedEngine, run: ArrivalRun) -> None:
     cancel = state.plan.cancel_after_many(replica, t)
     ch = channel_codes.astype(np.int64)
     send_keys = mix64_many(keys)  # attempt 0: mix64(key + 0)
+    facts = engine.facts()  # after the codes above: a channel new to the table gets its facts
     tl = timelines(state, ch, recipient_codes, send_keys, np.zeros(len(arrival), np.int64), group, t, deadline, facts, cancel)
     rows = np.arange(len(arrival), dtype=np.int64)  # arrival rows stand in for row numbers until created
     items, later = lay_out(tl, rows, np.zeros(len(arrival), np.int64), _CREATE, deadline, group, cancel, replica.astype(np.int16))

@@ -36,14 +36,13 @@ from ..streams import mix64_many
 from .agenda import key_sorted, lay_out, subset
 from .clock import completion_order
 from .events import NESTED_CREATE, EventEngine
-from .state import CREATE_FIELDS, Context, Send
+from .state import Context, Send, created_together
 from .timeline import SEND, timelines
 
 if TYPE_CHECKING:
     from .batched import BatchedEngine
 
 _CREATE = LOOP_CODE["create"]
-_ALERT = "ExpirationWarning"  # rows the table indexes for the renewal check's dedup: created one by one
 
 
 def create_and_send_each(engine: BatchedEngine, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]]) -> None:
@@ -62,7 +61,7 @@ def create_and_send_each(engine: BatchedEngine, deadlines: list[float], specs: l
         EventEngine.create_and_send_each(engine, deadlines, specs, thens)
         return
     # every Create succeeds now, and no row is an expiry alert (which the table indexes one by one)
-    together = now < min(deadlines) and state.db.available(now) and all(spec.keys() <= CREATE_FIELDS and spec.get("type") != _ALERT for spec in specs)
+    together = now < min(deadlines) and state.db.available(now) and all(created_together(spec) for spec in specs)
     table = state.table
     if together and k >= engine.CALLERS and engine.bulk:
         ch = np.array([table.channels.code(spec["channel"]) for spec in specs], np.int64)

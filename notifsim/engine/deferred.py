@@ -46,14 +46,13 @@ from ..record import LOOP_CODE
 from ..streams import mix64, mix64_many
 from .agenda import key_sorted, prefix, sends_alone, subset
 from .clock import Clock, completion_order
-from .state import CREATE_FIELDS, Context
+from .state import Context, created_together, spec_columns
 from .timeline import fixed_sends
 
 if TYPE_CHECKING:
     from .batched import BatchedEngine
 
 _CREATE = LOOP_CODE["create"]
-_ALERT = "ExpirationWarning"  # the renewal check reads these rows (dedup): never deferred
 
 
 class Deferred:
@@ -63,7 +62,12 @@ class Deferred:
 
     def __init__(self, engine: BatchedEngine):
         self.engine = engine
-        self.columns: tuple[list, ...] = ([], [], [], [], [], [])  # per row: type, channel, recipient, certificate id, message stored, keyed
+        self._latency: dict[str, float | None] = {}  # per channel: the fixed time of its Sends, None: not deferrable
+        self._clear()
+
+    def _clear(self) -> None:
+        """No row deferred."""
+        self.columns: tuple[list, ...] = ([], [], [], [], [], [])  # per row, as :func:`~.state.spec_columns` gives them
         self.instants: list[float] = []  # per row: its Create's instant (s)
         self.deadlines: list[float] = []  # per row: its caller's context deadline (s)
         self.returns: list[float] = []  # per row: the instant its Send returns (s)
@@ -71,7 +75,6 @@ class Deferred:
         self.until = -math.inf  # a tick at or before this instant might list a deferred row (its Send in flight)
         self.failing_from = math.inf  # from this instant a retry tick might list a deferred row (a failure a policy arms)
         self.samples: list[tuple[int, float, int]] = []  # status samples taken meanwhile: (index, instant, rows deferred then)
-        self._latency: dict[str, float | None] = {}  # per channel: the fixed time of its Sends, None: not deferrable
 
     def __bool__(self) -> bool:
         return self.rows > 0
@@ -124,7 +127,7 @@ class Deferred:
             return False
         returns = []
         for deadline, spec in zip(deadlines, specs):
-            if not spec.keys() <= CREATE_FIELDS or spec.get("type") == _ALERT:
+            if not created_together(spec):
                 return False
             latency = self._fixed_latency(spec["channel"])
             if latency is None:
@@ -133,14 +136,8 @@ class Deferred:
             if not done < deadline:  # the status write would find the context ended: the row stays pending
                 return False
             returns.append(done)
-        types, channels, recipients, certificate_ids, messages, hashed = self.columns
-        for spec in specs:
-            types.append(spec["type"])
-            channels.append(spec["channel"])
-            recipients.append(spec["recipient"])
-            certificate_ids.append(spec.get("certificate_id"))
-            messages.append(spec.get("message", ""))
-            hashed.append(spec.get("message"))
+        for column, values in zip(self.columns, spec_columns(specs)):
+            column.extend(values)
         if state.policy.arm_first_failure:  # a failed Send arms the row for the retry sweep: find those that fail
             for spec, deadline, done in zip(specs, deadlines, returns):
                 if done < self.failing_from and self._fails(now, spec, deadline):
@@ -195,11 +192,7 @@ class Deferred:
             engine.blocks.append(subset(block, slice(n, None)))
         if self.samples:
             self._count_in_samples(seqs)
-        self.columns = ([], [], [], [], [], [])
-        self.instants, self.deadlines, self.returns, self.samples = [], [], [], []
-        self.rows = 0
-        self.until = -math.inf
-        self.failing_from = math.inf
+        self._clear()
 
     def _count_in_samples(self, seqs: np.ndarray) -> None:
         """Count the rows in the samples taken while they were deferred: those created by then, ``pending`` until

@@ -188,16 +188,8 @@ class RunState:
         """:meth:`create` of several usual rows (generated ids, certctl's fields only), in order, at once: at ``now``
         (seconds; one instant, or one per row in creation order); their keys as :meth:`create` makes them.  Returns
         their row numbers."""
-        k = len(specs)
-        return self.create_columns(
-            [float(now)] * k if np.ndim(now) == 0 else np.asarray(now, np.float64).tolist(),
-            [spec["type"] for spec in specs],
-            [spec["channel"] for spec in specs],
-            [spec["recipient"] for spec in specs],
-            [spec.get("certificate_id") for spec in specs],
-            [spec.get("message", "") for spec in specs],
-            [spec.get("message") for spec in specs],
-        )
+        instants = [float(now)] * len(specs) if np.ndim(now) == 0 else np.asarray(now, np.float64).tolist()
+        return self.create_columns(instants, *spec_columns(specs))
 
     def create_columns(
         self,
@@ -237,37 +229,6 @@ class RunState:
             onto=np.array(onto, np.uint64),
         )
         self.recorder.notifications(k, "created")
-        return seqs
-
-    def create_many(
-        self,
-        now: np.ndarray,
-        types: list[str],
-        channels: list[str],
-        recipients: list[str],
-        codes: dict[str, np.ndarray],
-        identity: np.ndarray,
-        texts: dict[str, Any],
-    ) -> np.ndarray:
-        """``Create`` of many rows (an arrival workload's); keys as :meth:`create` with ``identity``.
-
-        ``codes`` holds per row the index into ``types``, ``channels`` and
-        ``recipients`` (the names); ``texts`` the certificate ids and messages.
-        """
-        table = self.table
-        type_codes = np.array([table.types.code(t) for t in types], np.int16)[codes["type"]]
-        channel_codes = np.array([table.channels.code(c) for c in channels], np.int16)[codes["channel"]]
-        recipient_codes = np.array([table.recipients.code(r) for r in recipients], np.int32)[codes["recipient"]]
-        seqs = table.create_many(
-            now, type=type_codes, channel=channel_codes, recipient=recipient_codes, certificate_ids=texts["certificate_id"], messages=texts["message"]
-        )
-        self._reserve(int(seqs[-1]) + 1 if len(seqs) else 0)
-        h = np.array([self.h(t) for t in types], np.uint64)[codes["type"]]
-        hc = np.array([self.h(c) for c in channels], np.uint64)[codes["channel"]]
-        hr = np.array([self.h(r) for r in recipients], np.uint64)[codes["recipient"]]
-        us = np.round(now * 1e6).astype(np.int64).view(np.uint64)
-        self.keys[seqs] = combine_many(us, h, hc, hr, identity.astype(np.uint64))
-        self.recorder.notifications(len(seqs), "created")
         return seqs
 
     # -- one Send -------------------------------------------------------------------------
@@ -401,4 +362,26 @@ class RunState:
 _RETRY = LOOP_CODE["retry"]
 #: The fields of a usual row (a generated id, certctl's columns only): what :meth:`RunState.create_specs` takes.
 CREATE_FIELDS = frozenset({"type", "channel", "recipient", "message", "certificate_id"})
+#: The type of the rows a workload reads back (the renewal check's dedup; the table indexes them one by one).
+_ALERT = "ExpirationWarning"
+
+
+def created_together(spec: dict[str, Any]) -> bool:
+    """Whether a row may be created together with others (or deferred): a usual row that no workload reads back."""
+    return spec.keys() <= CREATE_FIELDS and spec.get("type") != _ALERT
+
+
+def spec_columns(specs: list[dict[str, Any]]) -> tuple[list, list, list, list, list, list]:
+    """Usual rows as the columns :meth:`RunState.create_columns` takes: type, channel, recipient, certificate id,
+    message as stored (``""`` when it has none) and as keyed (None when it has none)."""
+    return (
+        [spec["type"] for spec in specs],
+        [spec["channel"] for spec in specs],
+        [spec["recipient"] for spec in specs],
+        [spec.get("certificate_id") for spec in specs],
+        [spec.get("message", "") for spec in specs],
+        [spec.get("message") for spec in specs],
+    )
+
+
 _NO_ERROR = NULL
