@@ -28,6 +28,8 @@ MAX_HORIZON_S = 3650 * 86400.0
 MAX_SEED = 2**63 - 1
 #: The highest arrival rate of a workload (notifications per hour; 10 million/h ≈ 2,800 per second).
 MAX_RATE_PER_HOUR = 1e7
+#: The most recipients (an arrival workload's) or owners (a fleet's) a run builds an address for, up front.
+MAX_RECIPIENTS = 1_000_000
 #: The largest backoff multiplier (1000**64 still fits in a float).
 MAX_MULTIPLIER = 1000.0
 #: The largest retry budget, batch size or retry count (certctl stores them as 32-bit integers).

@@ -27,6 +27,7 @@ from .cli_options import (
     EXIT_PIPE,
     HelpFormatter,
     add_write_options,
+    default_db,
     parse_lock_timeout,
     positive_int,
     report_path,
@@ -215,9 +216,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     workers = positive_int(args.workers, "workers")
     if workers is not None and args.dask:
         raise ConfigError("arguments", "give --workers or --dask, not both")
-    if args.db is None and ("/" in experiment.name or "\\" in experiment.name or experiment.name.startswith(".")):
-        raise ConfigError("name", f"the experiment's name {experiment.name!r} cannot name a file under data/ ('/', '\\' or a leading '.'); give --db")
-    db = args.db or f"data/{experiment.name}.duckdb"
+    db = default_db(args.db, experiment.name)
     lock_timeout = parse_lock_timeout(args.lock_timeout)
     report = report_path(args.report)
     check_writable(db)

@@ -9,7 +9,7 @@ from typing import overload
 
 from .dbfile import LOCK_TIMEOUT_S, check_lock_timeout
 from .errors import ConfigError
-from .paths import check_creatable
+from .paths import check_creatable, check_file_name
 
 #: Exit codes (also in ``notifsim --help``): bad input or environment, a finished run saved as Parquet instead of written, an internal
 #: error (a bug), Ctrl-C, a closed output pipe.
@@ -74,3 +74,10 @@ def report_path(value: str | None, field: str = "report") -> Path | None:
         raise ConfigError(field, f"must be an .html file; got {value!r}")
     check_creatable(path, field, "report.html")
     return path
+
+
+def default_db(db: str | None, name: str) -> str:
+    """``--db`` as given, else ``data/<name>.duckdb`` (an experiment's or a search's name, which must then name a file)."""
+    if db is not None:
+        return db
+    return f"data/{check_file_name(name, 'name', 'a file under data/ (give --db)')}.duckdb"

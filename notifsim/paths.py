@@ -24,6 +24,14 @@ def _name_max(folder: Path) -> int:
         return 255
 
 
+def check_file_name(name: str, field: str, what: str) -> str:
+    """``name`` if it can name one file or folder in a folder (no ``/`` or ``\\``, not beginning with a dot: such
+    names are hidden or temporary), else a :class:`ConfigError` on ``field`` saying ``what`` it would name."""
+    if "/" in name or "\\" in name or name.startswith("."):
+        raise ConfigError(field, f"{name!r} cannot name {what} (it holds '/' or '\\', or begins with '.')")
+    return name
+
+
 def check_creatable(path: Path, field: str, example: str) -> None:
     """Raise :class:`ConfigError` on ``field`` unless a file can be created or replaced at ``path``: not a
     directory, and its nearest existing folder takes a new file (missing folders are created when written)."""

@@ -12,6 +12,7 @@ from .budget import check_horizon, check_memory, check_seed
 from .dbfile import LOCK_TIMEOUT_S, check_lock_timeout
 from .engine import ENGINES
 from .errors import ConfigError, check_text, unknown_name
+from .paths import check_file_name
 from .policy import Policy
 from .result import Result
 from .scenario import Scenario
@@ -31,9 +32,9 @@ def check_run_name(value: object) -> str:
     """A run name: printable text of at most 200 bytes in UTF-8 that can name a folder (a run that cannot be written
     to its file is saved in a folder named after it): no ``/`` or ``\\``, not beginning with a dot."""
     text = check_text(value, "run_name", 200)
-    if not text or len(text.encode()) > 200 or "/" in text or "\\" in text or text.startswith("."):
-        raise ConfigError("run_name", f"must be 1 to 200 bytes of text without '/' or '\\', not beginning with '.'; got {value!r}")
-    return text
+    if not text or len(text.encode()) > 200:
+        raise ConfigError("run_name", f"must be 1 to 200 bytes of text; got {value!r}")
+    return check_file_name(text, "run_name", "the folder a run that cannot be written is saved in")
 
 
 def check_replication(value: object) -> int:

@@ -228,6 +228,8 @@ def test_a_swept_world_is_one_scenario_against_the_setting_in_reading_order(tmp_
         ("sidekiq", 2400.0),
     ]
     assert (order["runs"] == 2).all()
+    # the requeue funnel is grouped and ordered as every other table (it kept the stored names and order)
+    assert study.funnel["run_id"].tolist() == study.metrics["run_id"].tolist() and set(study.funnel["scenario"]) == {"slack"}
     page = notifsim.report.build_report(db)
     assert "Scenario slack: mean rates against Slack outage length (min)" in page
 

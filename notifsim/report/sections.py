@@ -183,8 +183,7 @@ def requeues(study: Study) -> str:
     """The requeue funnel per configuration: what operators' requeues delivered, re-killed, stranded or duplicated."""
     stages = list(analysis.FUNNEL)
     columns = shown(study)
-    funnel = study.funnel.merge(study.metrics[["run_id", *[c for c in study.by if c not in study.funnel.columns]]], on="run_id")
-    totals = funnel.groupby(study.by, sort=False, dropna=False)[stages].sum()
+    totals = study.funnel.groupby(study.by, sort=False, dropna=False)[stages].sum()
     body = ""
     backlog = int(study.backlog.sum())
     if backlog:

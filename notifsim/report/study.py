@@ -29,7 +29,7 @@ class Study:
     metrics: pd.DataFrame  # one row per run: run columns, the knob (if any), every metric
     by: list[str]  # the columns that make a configuration
     aggregated: pd.DataFrame  # analysis.aggregate(metrics, by)
-    funnel: pd.DataFrame  # one row per run: run columns and the funnel stages
+    funnel: pd.DataFrame  # one row per run, in the metrics' order: run_id, the ``by`` columns and the funnel stages
     settings: pd.DataFrame  # the settings that differ between runs, by run_id
     backlog: pd.Series  # rows each run started from, by run_id
     versions: list[str]
@@ -88,11 +88,11 @@ def gather(
         metrics = stored.metrics(experiment, run_ids=run_ids)
         if metrics.empty:
             raise ConfigError("db", f"{str(path)!r} holds no runs" + (f" of experiment {experiment!r}" if experiment is not None else ""))
-        configs = stored.sql("SELECT run_id, config FROM runs WHERE run_id IN (SELECT unnest(?))", [metrics["run_id"].tolist()])
-        metrics, repeated = _latest_of_repeats(metrics, configs.set_index("run_id")["config"])
+        configs = stored.sql("SELECT run_id, config FROM runs WHERE run_id IN (SELECT unnest(?))", [metrics["run_id"].tolist()]).set_index("run_id")["config"]
+        metrics, repeated = _latest_of_repeats(metrics, configs)
         ids = metrics["run_id"].tolist()
         funnel = stored.requeue_funnel(run_ids=ids)
-        settings = stored.settings(run_ids=ids).set_index("run_id")
+        settings = analysis.varying(analysis.settings(configs.reindex(ids))).rename_axis("run_id")  # as ResultsFile.settings
         backlog = stored.sql(
             "SELECT run_id, count(*) FILTER (WHERE origin = 'initial') AS rows FROM notification_events WHERE run_id IN (SELECT unnest(?)) GROUP BY run_id",
             [ids],
@@ -109,6 +109,7 @@ def gather(
         by.append(study_knob)
         label, scale = describe_knob(study_knob, metrics[study_knob])
     metrics = _reading_order(metrics, study_knob)
+    funnel = metrics[["run_id", *by]].merge(funnel[["run_id", *analysis.FUNNEL]], on="run_id")  # grouped and ordered as the metrics
     aggregated = analysis.aggregate(metrics, by=by, level=level)
     study = Study(
         path=Path(path),

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any
 
-from ..cli_options import EXIT_INTERRUPTED, HelpFormatter, add_write_options, parse_lock_timeout, positive_int, report_path
+from ..cli_options import EXIT_INTERRUPTED, HelpFormatter, add_write_options, default_db, parse_lock_timeout, positive_int, report_path
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -42,7 +42,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     workers = positive_int(args.workers, "workers")
     report = report_path(args.report)
     lock_timeout = parse_lock_timeout(args.lock_timeout)
-    db = args.db or f"data/{spec.name}.duckdb"
+    db = default_db(args.db, spec.name)
     check_writable(db)
     wall = time.perf_counter()
     try:

@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from ..budget import MAX_RATE_PER_HOUR
+from ..budget import MAX_RATE_PER_HOUR, MAX_RECIPIENTS
 from ..certctl import CHANNELS, JOB_NOTIFICATION_CHANNEL, JOB_NOTIFICATION_TYPES, JOB_PROCESSOR_DEADLINE_S, REVOCATION_CHANNELS, TYPES
 from ..errors import ConfigError
 from ..hooks import Run, WorkloadHooks
 from ..timeutil import DEFAULT_START, parse_duration
-from .base import Workload, number, weights
+from .base import Workload, integer, number, weights
 
 #: Arrivals as columns: ``at`` (seconds after the start), ``channel``, ``type`` and ``owner`` (1-based).
 Arrivals = dict[str, np.ndarray]
@@ -78,8 +78,7 @@ class Poisson(Workload):
             or not 0 <= rate_per_hour <= MAX_RATE_PER_HOUR
         ):
             raise ConfigError(f"{name}.rate_per_hour", f"must be a rate in [0, {MAX_RATE_PER_HOUR:g}] per hour; got {rate_per_hour!r}")
-        if isinstance(recipients, bool) or not isinstance(recipients, int) or not 1 <= recipients <= 1_000_000:
-            raise ConfigError(f"{name}.recipients", f"must be an integer in [1, 1000000]; got {recipients!r}")
+        recipients = integer(recipients, f"{name}.recipients", 1, MAX_RECIPIENTS)
         self.rate_per_hour = float(rate_per_hour)
         self.channels = weights(channels, f"{name}.channels", CHANNELS)
         self.types = weights(types, f"{name}.types", TYPES)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..budget import MAX_RECIPIENTS
 from ..certctl import CHANNELS, DAY_S, DEFAULT_MATRIX, DEFAULT_SEVERITY, DEFAULT_THRESHOLDS, JOB_CONCURRENCY, TIERS
 from ..errors import ConfigError, NotifsimWarning, did_you_mean, unknown_name
 from ..hooks import Run, WorkloadHooks
@@ -147,7 +148,7 @@ class Fleet(Workload):
         self.burst_spread = parse_duration(burst_spread, f"{name}.burst_spread", allow_zero=True)
         if self.certificates + self.burst_certificates < 1:
             raise ConfigError(f"{name}.certificates", "the fleet needs at least one certificate (certificates + burst_certificates >= 1)")
-        self.owners = integer(owners, f"{name}.owners", 1)
+        self.owners = integer(owners, f"{name}.owners", 1, MAX_RECIPIENTS)
         self.thresholds = self._thresholds(thresholds, f"{name}.thresholds")
         self.severity = self._severity(severity, f"{name}.severity")
         self.channels = self._matrix(channels, f"{name}.channels")
