@@ -78,11 +78,12 @@ def check_horizon(seconds: float, field: str = "horizon") -> float:
     return seconds
 
 
-def check_seed(seed: object, field: str = "seed") -> int:
-    """An integer in ``[0, 2**63 - 1]`` (DuckDB's BIGINT), else a :class:`ConfigError` naming ``field``."""
+def check_seed(seed: object, field: str = "seed", bits: int = 63) -> int:
+    """An integer in ``[0, 2**bits - 1]`` (by default DuckDB's BIGINT), else a :class:`ConfigError` naming ``field``."""
     is_int = isinstance(seed, int) or type(seed).__name__ in ("int64", "int32", "uint64", "uint32")
-    if isinstance(seed, bool) or not is_int or not 0 <= int(seed) <= MAX_SEED:  # type: ignore[call-overload]
-        raise ConfigError(field, f"must be an integer >= 0 and at most 2**63 - 1 = {MAX_SEED}; got {seed!r}")
+    top = 2**bits - 1
+    if isinstance(seed, bool) or not is_int or not 0 <= int(seed) <= top:  # type: ignore[call-overload]
+        raise ConfigError(field, f"must be an integer >= 0 and at most 2**{bits} - 1 = {top}; got {seed!r}")
     return int(seed)  # type: ignore[call-overload]
 
 

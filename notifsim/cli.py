@@ -358,7 +358,7 @@ def _interrupted(args: argparse.Namespace | None, exc: KeyboardInterrupt) -> str
     if isinstance(exc, InterruptedAfterWrite):
         return f"notifsim: interrupted; the runs had just been written to {db}"
     if written:
-        return f"notifsim: interrupted; {len(written)} run{'s' if len(written) != 1 else ''} ({', '.join(written)}) had been written to {db}"
+        return f"notifsim: interrupted; {_runs_named(written)} had been written to {db}"
     if db:
         return f"notifsim: interrupted; no run was written ({db} is unchanged)"
     return "notifsim: interrupted; nothing was stored"
@@ -445,8 +445,12 @@ def _stored_before(args: argparse.Namespace | None) -> str:
     written = getattr(args, "written", None)
     if not written:
         return ""
-    runs = f"the runs {', '.join(written)}" if len(written) <= 3 else f"{len(written):,} runs"
-    return f" ({runs} were stored in {args.writes_to} before this)"  # type: ignore[union-attr]
+    return f" ({_runs_named(written)} were stored in {args.writes_to} before this)"  # type: ignore[union-attr]
+
+
+def _runs_named(written: list[str]) -> str:
+    """The runs of ``written`` by id when there are a few, else how many."""
+    return f"the runs {', '.join(written)}" if len(written) <= 3 else f"{len(written):,} runs"
 
 
 def _one_line(text: str) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 #: Metric → the label a reader sees.
 LABELS = {
     "notifications": "notifications counted",
@@ -54,6 +56,11 @@ def label(metric: str) -> str:
     return LABELS.get(metric, metric.replace("_", " "))
 
 
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (other values as they are)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def missing(value: Any) -> bool:
     """Whether a value is absent: None, NaN, pandas' NA or NaT."""
     if value is None:
@@ -85,6 +92,14 @@ def fmt(value: Any, how: str, digits: int = 2) -> str:
     if math.isfinite(value) and value == int(value):
         return f"{int(value):,}"
     return f"{value:,.1f}"
+
+
+def fmt_setting(value: float) -> str:
+    """A swept setting's value: whole numbers in full (10,000 and 10,001 stay apart), others below 1,000 to four
+    significant digits (10 min in hours: 0.1667), larger ones as :func:`fmt` counts."""
+    if not missing(value) and math.isfinite(value) and value != int(value) and abs(value) < 1000:
+        return f"{value:.4g}"
+    return fmt(value, "count")
 
 
 def fmt_metric(metric: str, value: Any, digits: int = 2) -> str:

@@ -41,7 +41,7 @@ def check_creatable(path: Path, field: str, example: str) -> None:
         raise ConfigError(field, f"{str(path)!r} is a symbolic link to {os.readlink(path)!r}, which does not exist")
     if path.exists() and not path.is_file():
         raise ConfigError(field, f"{str(path)!r} is not a regular file; give a file path such as {example}")
-    ancestor = path.parent if str(path.parent) else Path(".")
+    ancestor = path.parent  # "." for a bare file name
     while not ancestor.exists():
         ancestor = ancestor.parent
     if len(path.name.encode(errors="surrogateescape")) + _SIBLING_EXTRA > _name_max(ancestor):

@@ -31,18 +31,10 @@ def plain_config(scenario: Scenario, policy: Policy, sample_interval_s: float) -
 def check_run_name(value: object) -> str:
     """A run name: printable text of at most 200 bytes in UTF-8 that can name a folder (a run that cannot be written
     to its file is saved in a folder named after it): no ``/`` or ``\\``, not beginning with a dot."""
-    text = check_text(value, "run_name", 200)
+    text = check_text(value, "run_name")
     if not text or len(text.encode()) > 200:
         raise ConfigError("run_name", f"must be 1 to 200 bytes of text; got {value!r}")
     return check_file_name(text, "run_name", "the folder a run that cannot be written is saved in")
-
-
-def check_replication(value: object) -> int:
-    """A replication number: an integer in ``[0, 2**31 - 1]``."""
-    integer = isinstance(value, int) or type(value).__name__ in ("int64", "int32")
-    if isinstance(value, bool) or not integer or not 0 <= int(value) < 2**31:  # type: ignore[call-overload]
-        raise ConfigError("replication", f"must be an integer in [0, 2**31 - 1]; got {value!r}")
-    return int(value)  # type: ignore[call-overload]
 
 
 def simulate(
@@ -97,7 +89,7 @@ def simulate(
         check_run_name(run_name)
     check_text(experiment, "experiment")
     check_text(label, "label")
-    replication = check_replication(replication)
+    replication = check_seed(replication, "replication", bits=31)
     if db is not None:
         check_writable(db, [run_name] if run_name else [])
     rows = load_initial_rows(scenario.initial_rows, scenario.start) + load_initial_rows(initial_rows, scenario.start)

@@ -49,17 +49,24 @@ def check_writable(path: str | os.PathLike, run_ids: Sequence[str] = ()) -> Path
     if path.exists():
         check_kind(path)
         _check_results_file(path, run_ids)
-    saved = unwritten_dir(path)
     for run_id in run_ids:
-        if run_id and (saved / run_id).exists():
-            where = str(saved / run_id)
-            raise ConfigError("run_name", f"run {run_id!r} is already saved, not yet written, in {where!r}; load it with notifsim load or choose another name")
+        if run_id:
+            check_not_saved(path, run_id, "run_name")
     return path
 
 
 def unwritten_dir(db: str | os.PathLike) -> Path:
     """The folder where the runs that could not be written to ``db`` are saved."""
     return Path(str(db) + ".unwritten")
+
+
+def check_not_saved(db: str | os.PathLike, run_id: str, field: str) -> Path:
+    """The folder run ``run_id`` would be saved in beside ``db``; :class:`ConfigError` on ``field`` when a run of that
+    id already waits there, saved and not yet written."""
+    target = unwritten_dir(db) / run_id
+    if target.exists():
+        raise ConfigError(field, f"run {run_id!r} is already saved, not yet written, in {str(target)!r}; load it with notifsim load or choose another name")
+    return target
 
 
 @contextlib.contextmanager

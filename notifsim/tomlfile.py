@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, check_text
 
 #: Tables and lists nested deeper than this are refused (the deepest real file nests 4).
 MAX_DEPTH = 16
@@ -83,8 +83,9 @@ def table(value: Any, field: str, what: str = "a table") -> dict[str, Any]:
 def name_and_description(data: Mapping[str, Any], default_name: str) -> tuple[str, str]:
     """A file's ``name`` (a non-empty string, ``default_name`` when absent) and ``description`` (a string)."""
     name = data.get("name", default_name)
-    if not isinstance(name, str) or not name or not name.isprintable() or len(name) > 200:
-        raise ConfigError("name", f"must be printable text of 1 to 200 characters; got {name!r}"[:300])
+    if not isinstance(name, str) or not name:
+        raise ConfigError("name", f"must be a non-empty string; got {name!r}")
+    check_text(name, "name", 200)
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ConfigError("description", f"must be a string; got {description!r}")

@@ -26,7 +26,7 @@ from . import schema
 from .dbfile import LOCK_TIMEOUT_S, InterruptedAfterWrite, interrupts_deferred
 from .errors import ConfigError
 from .result import Result
-from .store import RunTables, prepare_run, unwritten_dir, write_prepared
+from .store import RunTables, check_not_saved, prepare_run, unwritten_dir, write_prepared
 
 #: The file of a saved run that holds its ``runs`` row.
 _RUN_ROW = "runs.parquet"
@@ -88,9 +88,7 @@ def save_parquet(db: str | os.PathLike, runs: list[RunTables]) -> Path:
     root = unwritten_dir(db)
     root.mkdir(parents=True, exist_ok=True)
     for run in runs:
-        target = root / run.run_id
-        if target.exists():
-            raise ConfigError("db", f"{str(target)!r} already holds a saved run {run.run_id!r}; load it first with notifsim load")
+        target = check_not_saved(db, run.run_id, "db")
         staging = Path(tempfile.mkdtemp(prefix=f".{run.run_id}-", dir=root))
         try:
             pq.write_table(run.row, staging / _RUN_ROW)

@@ -31,8 +31,18 @@ def results_db(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def tampered_run(tmp_path_factory) -> Path:
+    """A run saved as Parquet (as when its file was busy) whose attempts table was then replaced."""
+    root = tmp_path_factory.mktemp("saved")
+    result = notifsim.simulate("default", "certctl-i005", horizon="10m", run_name="tampered")
+    saved = save_parquet(root / "elsewhere.duckdb", [prepare_run(result)])
+    pq.write_table(pa.table({"anything": [1, 2]}), saved / "attempts.parquet")  # not what notifsim saved
+    return root / "elsewhere.duckdb.unwritten"
+
+
 @pytest.fixture
-def world(tmp_path, monkeypatch, results_db) -> Path:
+def world(tmp_path, monkeypatch, results_db, tampered_run) -> Path:
     """An empty folder holding a copy of the results file and every hostile file of :data:`CASES`."""
     monkeypatch.chdir(tmp_path)
     shutil.copy(results_db, tmp_path / "runs.duckdb")
@@ -44,9 +54,7 @@ def world(tmp_path, monkeypatch, results_db) -> Path:
     (tmp_path / "runs.duckdb.unwritten" / "waiting").mkdir(parents=True)  # a run saved because the file was busy
     cut = (tmp_path / "runs.duckdb").read_bytes()
     (tmp_path / "cut.duckdb").write_bytes(cut[: len(cut) // 2])  # a copy cut short
-    result = notifsim.simulate("default", "certctl-i005", horizon="10m", run_name="tampered")
-    saved = save_parquet(tmp_path / "elsewhere.duckdb", [prepare_run(result)])
-    pq.write_table(pa.table({"anything": [1, 2]}), saved / "attempts.parquet")  # not what notifsim saved
+    shutil.copytree(tampered_run, tmp_path / "elsewhere.duckdb.unwritten")
     return tmp_path
 
 

@@ -288,7 +288,7 @@ def test_a_report_the_disk_cannot_take_after_the_runs_leaves_no_file_and_says_th
 
 
 def test_swept_values_are_written_in_full_or_to_four_digits():
-    from notifsim.report.sections import knob_text
+    from notifsim.display import fmt_setting as knob_text
 
     assert [knob_text(v) for v in (10 / 60, 4.0, 10_000.0, 10_001.0, 1234.56, float("nan"))] == ["0.1667", "4", "10,000", "10,001", "1,234.6", "—"]
 

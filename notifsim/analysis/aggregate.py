@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ..display import plain
 from ..errors import ConfigError, unknown_name
 from .metrics import METRICS
 
@@ -146,7 +147,7 @@ def paired(
     twice = metrics.duplicated([*key, column], keep=False)
     if twice.any():
         row = metrics[twice].iloc[0]
-        where = ", ".join(f"{k}={row[k].item() if hasattr(row[k], 'item') else row[k]!r}" for k in [*key, column])
+        where = ", ".join(f"{k}={plain(row[k])!r}" for k in [*key, column])
         raise ConfigError("by", f"several runs share {where}; add the column that tells them apart (a swept setting) to by")
     base = metrics.loc[metrics[column] == baseline, [*key, *values]]
     others = metrics.loc[metrics[column] != baseline, [*key, column, *values]]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -108,6 +109,12 @@ class Bernoulli(ChannelModel):
         return _BernoulliState(self, self.error or DEFAULT_ERROR[channel], streams.keyed("outcome", channel), _sampler(self.latency, streams, channel))
 
 
+def _fixed_latency(state: Any) -> float | None:
+    """A bound model's ``fixed_latency``: the seconds every Send takes, when that is one number (None: each Send draws
+    its own)."""
+    return state.latency.fixed
+
+
 class _BernoulliState:
     stateful = False
     timeless = True  # keyed draws only: the same outcome whenever the Send begins
@@ -119,10 +126,7 @@ class _BernoulliState:
         self.uniform = uniform
         self._codes = ErrorCodes(error)
 
-    @property
-    def fixed_latency(self) -> float | None:
-        """The seconds every Send takes, when that is one number (None: each Send draws its own)."""
-        return self.latency.fixed
+    fixed_latency = property(_fixed_latency)
 
     def send(self, now: float, recipient: str, key: int | None = None) -> SendResult:
         latency = self.latency.sample(key)
@@ -410,10 +414,7 @@ class _PermanentState:
         self.verdict: dict[str, bool] = {}
         self._codes = ErrorCodes(error)
 
-    @property
-    def fixed_latency(self) -> float | None:
-        """The seconds every Send takes, when that is one number (None: each Send draws its own)."""
-        return self.latency.fixed
+    fixed_latency = property(_fixed_latency)
 
     def is_bad(self, recipient: str) -> bool:
         bad = self.verdict.get(recipient)

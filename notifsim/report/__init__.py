@@ -88,10 +88,9 @@ def write_report(
         out.parent.mkdir(parents=True, exist_ok=True)
         partial.write_text(text, encoding="utf-8")
         partial.replace(out)
-    except OSError as exc:  # a full disk after the check: nothing half-written, the error names the report
+    except BaseException as exc:  # nothing half-written, whatever stopped it
         partial.unlink(missing_ok=True)
-        raise OSError(exc.errno, exc.strerror, str(out)) from exc
-    except BaseException:
-        partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full disk after the check: the error names the report
+            raise OSError(exc.errno, exc.strerror, str(out)) from exc
         raise
     return out

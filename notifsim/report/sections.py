@@ -38,18 +38,8 @@ def shown(study: Study) -> list[str]:
 
 def _cell(study: Study, column: str, value: object) -> str:
     if column == study.knob:
-        return knob_text(float(value) * study.knob_scale)  # type: ignore[arg-type]
+        return display.fmt_setting(float(value) * study.knob_scale)  # type: ignore[arg-type]
     return str(value)
-
-
-def knob_text(value: float) -> str:
-    """A swept setting's value: whole numbers in full (10,000 and 10,001 stay apart), others to four
-    significant digits (10 min in hours: 0.1667)."""
-    if value != value:
-        return "—"
-    if value == int(value):
-        return f"{int(value):,}"
-    return f"{value:.4g}" if abs(value) < 1000 else f"{value:,.1f}"
 
 
 def _heading(study: Study, column: str) -> str:

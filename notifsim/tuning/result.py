@@ -69,11 +69,6 @@ def dimensions_of(settings: dict[str, Any]) -> list[Dimension]:
     return [Dimension(**{**d, "choices": tuple(d["choices"])}) for d in settings["space"]]
 
 
-def _plain(value: Any) -> Any:
-    """A numpy scalar as the Python value it holds (a policy accepts only plain ints)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _sign(metric: str) -> float:
     return -1.0 if metric in MAXIMIZED else 1.0
 
@@ -289,10 +284,10 @@ def build_result(study: Any, db: str | os.PathLike) -> TuneResult:
     best: Policy | None = None
     front: list[Policy] = []
     if goal.multi:
-        front = [candidate(base, {d.name: _plain(row[d.name]) for d in dims}) for _, row in front_rows(table, goal).iterrows()]
+        front = [candidate(base, {d.name: display.plain(row[d.name]) for d in dims}) for _, row in front_rows(table, goal).iterrows()]
     else:
         row = best_row(table, goal)
-        best = None if row is None else candidate(base, {d.name: _plain(row[d.name]) for d in dims})
+        best = None if row is None else candidate(base, {d.name: display.plain(row[d.name]) for d in dims})
     chosen = [best] if best is not None else front
     roles = {**dict.fromkeys(PRESETS, "preset"), base.name: "base", **{p.name: "best" if best is not None else "front" for p in chosen}}
     names = list(dict.fromkeys([*(p.name for p in chosen), base.name, *PRESETS]))
