@@ -33,7 +33,7 @@ def _at_hardest(study: Study, frame: pd.DataFrame, scenario: str) -> tuple[pd.Da
     if study.knob is None or not frame[study.knob].notna().any():
         return frame, phrase
     top = frame[study.knob].max()
-    return frame[frame[study.knob] == top], f"{phrase}, {study.knob_label} = {top * study.knob_scale:g}"
+    return frame[frame[study.knob] == top], f"{phrase}, {study.knob_label} = {display.fmt_setting(top * study.knob_scale)}"
 
 
 def _slices(study: Study) -> Iterator[tuple[str, pd.DataFrame, str]]:
