@@ -466,6 +466,64 @@ def test_batched_equals_events_for_fleets_whose_rows_are_deferred(world):
     assert_same_run(world["scenario"], world["policy"], seed=world["seed"], horizon=world["horizon"], sample_interval=world["sample_interval"])
 
 
+class AlertCreators(Workload):
+    """Creator processes that each create and send an expiry alert (``hooks.create_and_send``), then read the row
+    back and ask the dedup lookup about its key and a neighbour's, as the renewal check does; a watcher reads the
+    log of alerts that stopped suppressing.  Everything seen goes to ``seen`` (the batched engine defers alerts on
+    channels of fixed latency and must show the same)."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.seen: list = []
+
+    def process(self, hooks):
+        self.seen = []
+        r = random.Random(self.seed)
+        hooks.process(self.watcher(hooks))
+        for at in sorted([*(r.uniform(0, 900) for _ in range(30)), 60.0, 60.0, 120.0]):  # and instants on the tick grids
+            if at > hooks.now:
+                yield hooks.timeout(at - hooks.now)
+            for _ in range(r.choice([1, 2, 5])):
+                cert, threshold, channel = f"mc-{r.randint(0, 3)}", r.choice([30, 7]), r.choice(["Email", "Slack", "Webhook"])
+                hooks.process(self.creator(hooks, cert, threshold, channel, r.choice([2.0, 45.0, 1e6])))
+
+    def creator(self, hooks, cert, threshold, channel, deadline):
+        seen = self.seen
+        seen.append(("before", hooks.now, cert, threshold, channel, hooks.has_alert(cert, threshold, channel)))
+        message = f"expires soon [threshold:{threshold}]"
+        spec = dict(type="ExpirationWarning", channel=channel, recipient="o@x", message=message, certificate_id=cert)
+        row = yield from hooks.create_and_send(hooks.now + deadline, **spec)
+        seen.append(("after", hooks.now, None if row is None else (row.status, row.retry_count, row.last_error)))
+        seen.append(("same", hooks.has_alert(cert, threshold, channel), hooks.has_alert(cert, 37 - threshold, channel)))
+
+    def watcher(self, hooks):
+        cursor = 0
+        while True:
+            yield hooks.timeout(7.5)
+            changed, cursor = hooks.unsuppressed_alerts_since(cursor)
+            self.seen.append(("log", hooks.now, sorted(changed), cursor))
+
+
+@pytest.mark.parametrize("dedup", ["any", "not-failed", "delivered"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_expiry_alerts_read_back_the_same_on_both_engines(dedup, seed):
+    """Alerts a caller creates and sends, read back at once: the row (its Send's status write done), the dedup lookup
+    on its own key (a deferred row must be found) and the log of rows that stopped suppressing."""
+    workload = AlertCreators(seed)
+    channels = {"Email": ch.Bernoulli(0.4, latency=1.5), "Slack": ch.Bernoulli(0.5, latency=30.0), "Webhook": ch.Bernoulli(0.3, latency=0.0)}
+    scenario = notifsim.Scenario("alerts", channels=channels, workload=workload)
+    policy = notifsim.Policy.preset("certctl-i005").replace(dedup_statuses=dedup)
+    seen = []
+    for engine in ("events", "batched"):
+        notifsim.simulate(scenario, policy, seed=seed, horizon="20m", engine=engine, sample_interval="1m")
+        seen.append(workload.seen)
+    assert seen[0] == seen[1]
+    assert_same_run(scenario, policy, seed=seed, horizon="20m", sample_interval="1m")
+    after = [entry[2] for entry in seen[0] if entry[0] == "after"]
+    assert any(row is not None and row[0] in ("sent", "failed") for row in after)  # read back after the write
+    assert any(entry[1] for entry in seen[0] if entry[0] == "same")  # a lookup found the row just created
+
+
 def _row(message: str, channel: str = "Slack") -> dict:
     return dict(type="RenewalSuccess", channel=channel, recipient="o@example.com", message=message, certificate_id=None)
 

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from ..machine.views import Notification
 from ..policy import Policy
 from ..record import LOOP_CODE
 from ..scenario import Scenario
@@ -55,6 +56,20 @@ from .state import Context, Send
 from .timeline import INSTANT, NO_NOTIFIER, SEND, channel_facts, timelines
 
 _CREATE, _PROCESS, _RETRY = LOOP_CODE["create"], LOOP_CODE["process"], LOOP_CODE["retry"]
+
+
+class ReadBack(Notification):
+    """The row a caller created and sent (:meth:`BatchedEngine.create_and_send`): reading it creates the deferred rows first."""
+
+    __slots__ = ("_engine",)
+
+    def __init__(self, engine: BatchedEngine, seq: int):
+        super().__init__(engine.state.table, seq)
+        self._engine = engine
+
+    def __getattr__(self, name: str) -> Any:
+        object.__getattribute__(self, "_engine").settle()
+        return super().__getattr__(name)
 
 
 class BatchedEngine(EventEngine):
@@ -137,6 +152,32 @@ class BatchedEngine(EventEngine):
         self._apply(items, later=True)
 
     create_and_send_each = create_and_send_each  # several callers' rows at one instant, as arrays (:mod:`.created`)
+
+    def create_and_send(self, deadline: float, spec: dict) -> Generator[Any, Any, Any]:
+        """:meth:`EventEngine.create_and_send`, the row deferred when it qualifies (expiry alerts too): the caller
+        resumes in the event the reference engine resumes it in, the Send's status write applied first."""
+        seq = self.deferred.admit([deadline], [spec], alerts=True)
+        if seq is None:
+            return (yield from super().create_and_send(deadline, spec))
+        order = completion_order(self.env.now, seq, 0)
+        done = self.deferred.returns[seq - self.state.table.n]
+        yield self.env.at(done, order)
+        resumed = (done, (*order, 1))  # just after the Send's return: its status write is in the past
+        if resumed > self._key:
+            self._key = resumed
+        if seq < self.state.table.n:  # created already: apply the write now if it waits in the agenda
+            self.flush(resumed)
+        return ReadBack(self, seq)
+
+    def has_alert(self, certificate_id: str, threshold: int, channel: str) -> bool:
+        if self.deferred.alerts and self.deferred.has_alert(certificate_id, threshold, channel):
+            self.settle()
+        return super().has_alert(certificate_id, threshold, channel)
+
+    def unsuppressed_alerts_since(self, cursor: int) -> tuple[list[str], int]:
+        if self.deferred.alerts:
+            self.settle()
+        return super().unsuppressed_alerts_since(cursor)
 
     def settle(self) -> None:
         """Create the deferred rows and apply their effects that come before the event being run."""

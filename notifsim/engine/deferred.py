@@ -1,7 +1,9 @@
 """The batched engine's deferred rows: rows that callers create and send, kept out of the table until something looks.
 
 A fleet's job processor creates about a million notifications a year, each
-by one job that sends it and waits for its Send (``create_and_send_each``).
+by one job that sends it and waits for its Send (``create_and_send_each``);
+its renewal check creates and sends its expiry alerts one by one inside its
+process (``create_and_send``).
 Nothing reads such a row between its ``Create`` and the next moment
 something looks at the table: a tick that could list it, another row's
 creation (row numbers follow creation order), an operator, the status
@@ -25,10 +27,16 @@ A row is visible to a process tick while its Send is in flight (it is
 retry tick once its Send failed — so under such a policy each row's outcome
 is drawn when it is deferred, to know which fail; ticks that could see a
 deferred row materialize first (:meth:`Deferred.visible`).
-Groups that do not qualify — a stateful or random-latency channel, a Send a
-client timeout or the caller's deadline cuts, an expiry alert (the renewal
-check reads those), a database that can fail, a tick still to come at this
-instant, a retry quota — take the per-group paths of :mod:`.created`.
+An expiry alert is read back by the renewal check that created it, through
+its dedup lookup and the log of alerts that stopped suppressing: a lookup
+whose key a deferred alert carries (:meth:`Deferred.has_alert`) and every
+read of the log materialize first, and the process that created it resumes
+with its Send's status write applied, in the event the reference engine
+resumes it in.  Groups that do not qualify — a stateful or random-latency
+channel, a Send a client timeout or the caller's deadline cuts, a database
+that can fail, a tick still to come at this instant, a retry quota — take
+the per-event path, or for callers without a process the per-group paths
+of :mod:`.created`.
 """
 
 from __future__ import annotations
@@ -40,13 +48,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..certctl import CLIENT_TIMEOUT_S, STATUSES
+from ..certctl import CLIENT_TIMEOUT_S, STATUSES, THRESHOLD_TAG
 from ..machine.table import FAILED, PENDING
 from ..record import LOOP_CODE
 from ..streams import mix64, mix64_many
 from .agenda import key_sorted, prefix, sends_alone, subset
 from .clock import Clock, completion_order
-from .state import Context, created_together, spec_columns
+from .state import ALERT, CREATE_FIELDS, Context, created_together, spec_columns
 from .timeline import fixed_sends
 
 if TYPE_CHECKING:
@@ -58,7 +66,7 @@ _CREATE = LOOP_CODE["create"]
 class Deferred:
     """Rows created by callers and not yet in the table, in creation order."""
 
-    __slots__ = ("_latency", "columns", "deadlines", "engine", "failing_from", "instants", "returns", "rows", "samples", "until")
+    __slots__ = ("_latency", "alerts", "columns", "deadlines", "engine", "failing_from", "instants", "returns", "rows", "samples", "until")
 
     def __init__(self, engine: BatchedEngine):
         self.engine = engine
@@ -75,6 +83,7 @@ class Deferred:
         self.until = -math.inf  # a tick at or before this instant might list a deferred row (its Send in flight)
         self.failing_from = math.inf  # from this instant a retry tick might list a deferred row (a failure a policy arms)
         self.samples: list[tuple[int, float, int]] = []  # status samples taken meanwhile: (index, instant, rows deferred then)
+        self.alerts: set[tuple[str, str, str]] = set()  # the deferred expiry alerts' dedup keys: (certificate, threshold digits, channel)
 
     def __bool__(self) -> bool:
         return self.rows > 0
@@ -120,29 +129,12 @@ class Deferred:
     def offer(self, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]]) -> bool:
         """Defer the rows of callers creating and sending one row each now, and call each caller back when its Send
         returns; False (nothing done) when the group does not qualify."""
-        engine = self.engine
-        state = engine.state
-        now = engine.env.now
-        if not engine.bulk or state.db.faulty or engine.tick_to_come(now):
+        first = self.admit(deadlines, specs)
+        if first is None:
             return False
-        returns = []
-        for deadline, spec in zip(deadlines, specs):
-            if not created_together(spec):
-                return False
-            latency = self._fixed_latency(spec["channel"])
-            if latency is None:
-                return False
-            done = now + latency
-            if not done < deadline:  # the status write would find the context ended: the row stays pending
-                return False
-            returns.append(done)
-        for column, values in zip(self.columns, spec_columns(specs)):
-            column.extend(values)
-        if state.policy.arm_first_failure:  # a failed Send arms the row for the retry sweep: find those that fail
-            for spec, deadline, done in zip(specs, deadlines, returns):
-                if done < self.failing_from and self._fails(now, spec, deadline):
-                    self.failing_from = done
-        first = state.table.n + self.rows
+        engine = self.engine
+        now = engine.env.now
+        returns = self.returns[-len(specs) :]
         by_return: dict[float, list[int]] = {}
         for i, done in enumerate(returns):
             by_return.setdefault(done, []).append(i)
@@ -150,12 +142,50 @@ class Deferred:
             event = engine.env.at(done, completion_order(now, first + rows[0], 0))
             steps = [(completion_order(now, first + i, 0), partial(thens[i], first + i)) for i in rows]
             event.callbacks.append(partial(_called_back, engine.env, steps))
+        return True
+
+    def admit(self, deadlines: list[float], specs: list[dict], alerts: bool = False) -> int | None:
+        """Defer the rows of callers creating and sending one row each now: the row number of the first, or None
+        (nothing done) when they do not qualify.  ``alerts``: expiry alerts qualify too (their caller reads them
+        back through :meth:`~.batched.BatchedEngine.has_alert`, which materializes a deferred one it asks about)."""
+        engine = self.engine
+        state = engine.state
+        now = engine.env.now
+        if not engine.bulk or state.db.faulty or engine.tick_to_come(now):
+            return None
+        returns = []
+        for deadline, spec in zip(deadlines, specs):
+            if not (created_together(spec) or (alerts and spec.keys() <= CREATE_FIELDS)):
+                return None
+            latency = self._fixed_latency(spec["channel"])
+            if latency is None:
+                return None
+            done = now + latency
+            if not done < deadline:  # the status write would find the context ended: the row stays pending
+                return None
+            returns.append(done)
+        for column, values in zip(self.columns, spec_columns(specs)):
+            column.extend(values)
+        if state.policy.arm_first_failure:  # a failed Send arms the row for the retry sweep: find those that fail
+            for spec, deadline, done in zip(specs, deadlines, returns):
+                if done < self.failing_from and self._fails(now, spec, deadline):
+                    self.failing_from = done
+        if alerts:
+            for spec in specs:
+                if spec["type"] == ALERT and spec.get("certificate_id") is not None and spec.get("message"):
+                    for digits in THRESHOLD_TAG.findall(spec["message"]):
+                        self.alerts.add((spec["certificate_id"], digits, spec["channel"]))
+        first = state.table.n + self.rows
         self.instants.extend([now] * len(specs))
         self.deadlines.extend(deadlines)
         self.returns.extend(returns)
         self.rows += len(specs)
         self.until = max(self.until, max(returns))
-        return True
+        return first
+
+    def has_alert(self, certificate_id: str, threshold: int, channel: str) -> bool:
+        """Whether a deferred expiry alert carries this dedup key (certificate, ``[threshold:N]`` tag, channel)."""
+        return (certificate_id, str(threshold), channel) in self.alerts
 
     def _fails(self, now: float, spec: dict, deadline: float) -> bool:
         """Whether the creator's Send of the row ``spec`` describes, created now, returns an error."""

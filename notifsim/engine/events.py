@@ -382,6 +382,18 @@ class EventEngine:
             if self.created_rows() > rows + 1:  # the callback, called at once, created a row itself
                 raise RuntimeError(NESTED_CREATE)
 
+    def has_alert(self, certificate_id: str, threshold: int, channel: str) -> bool:
+        """The renewal check's dedup lookup now, under the run's policy (``HasThresholdNotificationOnChannel``)."""
+        state = self.state
+        return state.table.has_threshold_notification_on_channel(certificate_id, threshold, channel, state.policy.dedup_statuses)
+
+    def unsuppressed_alerts_since(self, cursor: int) -> tuple[list[str], int]:
+        """The certificate ids of the alert rows that stopped suppressing from log position ``cursor`` on, and the log's end."""
+        table = self.state.table
+        seqs, end = table.alert_log_since(cursor)
+        ids = table.certificate_ids
+        return [ids[seq] or "" for seq in seqs], end
+
     def created_rows(self) -> int:
         """Rows created so far (the batched engine counts those it defers too)."""
         return self.state.table.n

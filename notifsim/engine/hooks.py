@@ -82,14 +82,10 @@ class WorkloadHooksImpl(_Clock):
         return engine.state.db.available(engine.env.now)
 
     def has_alert(self, certificate_id: str, threshold: int, channel: str) -> bool:
-        state = self._engine.state
-        return state.table.has_threshold_notification_on_channel(certificate_id, threshold, channel, state.policy.dedup_statuses)
+        return self._engine.has_alert(certificate_id, threshold, channel)
 
     def unsuppressed_alerts_since(self, cursor: int) -> tuple[list[str], int]:
-        table = self._engine.state.table
-        seqs, end = table.alert_log_since(cursor)
-        ids = table.certificate_ids
-        return [ids[seq] or "" for seq in seqs], end
+        return self._engine.unsuppressed_alerts_since(cursor)
 
 
 class OperatorHooksImpl(_Clock):

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..certctl import CANCELED_ERROR, CLIENT_TIMEOUT_S, DEADLINE_ERROR, EMAIL_QUIT_ERROR, HTTP_CHANNELS, rejected_acceptance, timeout_error
 from ..machine import NotificationService, NotificationTable
-from ..machine.columns import NULL
+from ..machine.columns import NULL, Pool
 from ..policy import Policy
 from ..record import LOOP_CODE, Recorder
 from ..scenario import Scenario
@@ -116,6 +116,7 @@ class RunState:
         self.writes = np.zeros(1024, np.int64)  # per row: status writes tried (numbers its database draws)
         self.planned = np.zeros(1024, np.int64)  # per row: Sends some caller has planned but not begun (batched engine)
         self._hash: dict[str | None, int] = {}
+        self._pool_hash: dict[int, np.ndarray] = {}  # per pool (by id): :meth:`h` of each code's text, then of None
         self._channel_index: dict[str, int] = {}
 
     def release(self) -> None:
@@ -123,7 +124,7 @@ class RunState:
         the table's indexes), keeping the table's rows for the result."""
         for name in ("keys", "sends", "writes", "planned"):
             setattr(self, name, np.zeros(0, getattr(self, name).dtype))
-        self._hash = {}
+        self._hash, self._pool_hash = {}, {}
         self.channels = {}
         self.table.drop_indexes()
 
@@ -152,6 +153,13 @@ class RunState:
         if None in out:
             out = [self.h(text) for text in texts]
         return np.array(out, np.uint64)
+
+    def pool_hashes(self, pool: Pool, codes: np.ndarray) -> np.ndarray:
+        """:meth:`h` of the texts of a pool's ``codes`` (``NULL``: of None), ``uint64``."""
+        known = self._pool_hash.get(id(pool))
+        if known is None or len(known) != len(pool.texts) + 1:  # per code, then None's last (where NULL = -1 indexes)
+            known = self._pool_hash[id(pool)] = self.hashes([*pool.texts, None])
+        return known[codes]
 
     # -- inserting rows -----------------------------------------------------------------
 
@@ -203,30 +211,25 @@ class RunState:
     ) -> np.ndarray:
         """:meth:`create_specs` of rows given as columns: ``messages`` as stored, ``hashed`` as keyed (None for a row
         created without a message, which is stored as the empty text)."""
-        table, h = self.table, self.h
+        table = self.table
         k = len(now)
+        instants = np.array(now, np.float64)
+        type_codes = np.array(table.types.codes(types), np.int16)
+        channel_codes = np.array(table.channels.codes(channels), np.int16)
+        recipient_codes = np.array(table.recipients.codes(recipients), np.int32)
         seqs = table.create_many(
-            np.array(now, np.float64),
-            type=np.array(table.types.codes(types), np.int16),
-            channel=np.array(table.channels.codes(channels), np.int16),
-            recipient=np.array(table.recipients.codes(recipients), np.int32),
-            certificate_ids=certificate_ids,
-            messages=messages,
+            instants, type=type_codes, channel=channel_codes, recipient=recipient_codes, certificate_ids=certificate_ids, messages=messages
         )
         self._reserve(int(seqs[-1]) + 1)
-        # the keys' first three parts (instant, type, channel) are shared by many rows: folded once for each
-        heads: dict[tuple[float, str, str], int] = {}
-        onto = []
-        for triple in zip(now, types, channels):
-            head = heads.get(triple)
-            if head is None:
-                head = heads[triple] = combine(round(triple[0] * 1e6) & _MASK, h(triple[1]), h(triple[2]))
-            onto.append(head)
+        # :meth:`key_of` as arrays: the instant in whole microseconds (rounded half to even, as ``round``), two's complement
+        micros = np.rint(instants * 1e6).astype(np.int64).astype(np.uint64)
         self.keys[seqs] = combine_many(
-            self.hashes(recipients),
+            micros,
+            self.pool_hashes(table.types, type_codes),
+            self.pool_hashes(table.channels, channel_codes),
+            self.pool_hashes(table.recipients, recipient_codes),
             self.hashes(certificate_ids),
             np.array([text_hash(m) for m in hashed], np.uint64),
-            onto=np.array(onto, np.uint64),
         )
         self.recorder.notifications(k, "created")
         return seqs
@@ -363,12 +366,12 @@ _RETRY = LOOP_CODE["retry"]
 #: The fields of a usual row (a generated id, certctl's columns only): what :meth:`RunState.create_specs` takes.
 CREATE_FIELDS = frozenset({"type", "channel", "recipient", "message", "certificate_id"})
 #: The type of the rows a workload reads back (the renewal check's dedup; the table indexes them one by one).
-_ALERT = "ExpirationWarning"
+ALERT = "ExpirationWarning"  # the type of a fleet's expiry alerts (read back by the renewal check)
 
 
 def created_together(spec: dict[str, Any]) -> bool:
     """Whether a row may be created together with others (or deferred): a usual row that no workload reads back."""
-    return spec.keys() <= CREATE_FIELDS and spec.get("type") != _ALERT
+    return spec.keys() <= CREATE_FIELDS and spec.get("type") != ALERT
 
 
 def spec_columns(specs: list[dict[str, Any]]) -> tuple[list, list, list, list, list, list]:

@@ -39,6 +39,16 @@ class AlertIndex:
         for digits in THRESHOLD_TAG.findall(message):
             self._rows.setdefault((certificate_id, digits, channel_code), []).append(seq)
 
+    def add_many(self, seqs: np.ndarray, certificate_ids: Any, messages: Any, channel: np.ndarray, code: int) -> None:
+        """Index newly inserted ``ExpirationWarning`` rows ``seqs`` (those with a certificate and a body), which took
+        status ``code``; the table's columns give their texts and channel codes."""
+        for seq in seqs.tolist():
+            certificate_id, message = certificate_ids[seq], messages[seq]
+            if certificate_id is not None and message:
+                self.add(seq, certificate_id, message, int(channel[seq]))
+        if self.watching:
+            self.took_many(seqs, np.full(len(seqs), code))
+
     def rows(self, certificate_id: str, threshold: int, channel_code: int) -> list[int] | None:
         """Row numbers of the alert rows with this key (None: none)."""
         return self._rows.get((certificate_id, str(threshold), channel_code))

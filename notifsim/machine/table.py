@@ -327,8 +327,8 @@ class NotificationTable:
         """``Create`` of many rows at once (codes for type, channel and recipient; text arrays for the rest).
 
         Returns their row numbers.  The rows get generated ids in order, as if
-        created one by one; messages must carry no ``[threshold:N]`` tag (bulk
-        rows are not expiry alerts of a fleet).
+        created one by one; expiry alerts among them are indexed (and logged
+        when ``pending`` is watched) as :meth:`create` does.
         """
         k = len(now)
         first = self.n
@@ -355,6 +355,9 @@ class NotificationTable:
         self.n = first + k
         self._counts[PENDING] += k
         self._pending.enter_many(seqs, self.sent_at[sl])
+        alerts = first + np.flatnonzero(self.type[sl] == _ALERT)
+        if len(alerts):  # expiry alerts: indexed, and logged as having taken pending when watched
+            self._alerts.add_many(alerts, self.certificate_ids, self.messages, self.channel, PENDING)
         return seqs
 
     # -- index upkeep ----------------------------------------------------------------

@@ -360,14 +360,14 @@ class FleetRun:
     def calls_returned(self, run: list[tuple[_Job, int]], deadline: float, _event: Any = None) -> None:
         """The issuer or deployment calls of ``run`` (jobs and attempt numbers) have returned now: outcomes,
         effects, then every job's notification, created and sent on the job's context."""
-        deadlines, specs, thens = [], [], []
+        specs, thens = [], []
+        recipients, owner, ids = self.recipients, self.owner, self.ids
         for job, attempt in run:
             kind, message, then = self.renew(job, attempt) if job.kind == _RENEWAL else self.deploy(job, attempt)
             c = job.cert
-            deadlines.append(deadline)
-            specs.append(dict(type=kind, channel=JOB_NOTIFICATION_CHANNEL, recipient=self.recipient(c), message=message, certificate_id=self.ids[c]))
+            specs.append({"type": kind, "channel": JOB_NOTIFICATION_CHANNEL, "recipient": recipients[owner[c]], "message": message, "certificate_id": ids[c]})
             thens.append(then)
-        self.hooks.create_and_send_each(deadlines, specs, thens)
+        self.hooks.create_and_send_each([deadline] * len(specs), specs, thens)
 
     def end_job(self, _row: int | None = None) -> None:
         """A job has ended (its notification's Send is over): its slot goes to the next claimed job."""
@@ -394,7 +394,7 @@ class FleetRun:
         """The issuer call of attempt ``attempt`` has returned now: its outcome and effects; the notification's
         type, message and what happens when its Send is over."""
         env, f, c = self.hooks, self.f, job.cert
-        cn = self.common_name(c)
+        cn = self.names[c]
         if self._renewal_u(self._key(c, job.cycle, 0, attempt)) < f.renewal_failure_rate:
             self.stats["renewal_failures"] += 1
             return "RenewalFailure", renewal_message(cn, success=False), partial(self.job_failed, job, "renewals_abandoned")
@@ -412,15 +412,14 @@ class FleetRun:
     def deploy(self, job: _Job, attempt: int) -> tuple[str, str, Callable[[int | None], Any]]:
         """The deployment call of attempt ``attempt`` has returned now: its outcome; the notification's type,
         message and what happens when its Send is over."""
-        f, c = self.f, job.cert
-        cn, target = self.common_name(c), f"target-{job.target + 1}"
-        if self._deployment_u(self._key(c, job.cycle, job.target, attempt)) < f.deployment_failure_rate:
+        f, c, target = self.f, job.cert, job.target
+        if self._deployment_u(self._key(c, job.cycle, target, attempt)) < f.deployment_failure_rate:
             self.stats["deployment_failures"] += 1
-            return "DeploymentFailure", deployment_message(cn, target, success=False), partial(self.job_failed, job, None)
+            return "DeploymentFailure", deployment_message(self.names[c], f"target-{target + 1}", success=False), partial(self.job_failed, job, None)
         self.stats["deployments"] += 1
-        kept = self._deployed.get((c, job.target))
+        kept = self._deployed.get((c, target))
         if kept is None:  # the same body every cycle: keep one copy per (certificate, target)
-            kept = self._deployed[(c, job.target)] = deployment_message(cn, target, success=True)
+            kept = self._deployed[(c, target)] = deployment_message(self.names[c], f"target-{target + 1}", success=True)
         return "DeploymentSuccess", kept, self.end_job
 
     # -- revocations -------------------------------------------------------------
