@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
 
 from notifsim.machine import NotificationTable
-from notifsim.machine.columns import PACK_ROWS
+from notifsim.machine.columns import PACK_ROWS, PackedText
 from notifsim.record import Recorder
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -121,3 +123,11 @@ def test_engine_counters_survive_release():
         assert counted["visits"] > 0 and counted["alerts_created"] > 0
         sim.release()
         assert sim.counters() == counted
+
+
+@given(st.lists(st.none() | st.text(max_size=12), max_size=40) | st.lists(st.text(alphabet=st.characters(max_codepoint=127), max_size=12), max_size=40))
+def test_a_packed_chunk_reads_back_every_text(texts):
+    """Any optional strings, and the all-ASCII chunk (packed with one encode): each reads back as it was written."""
+    packed = PackedText(texts)
+    assert [packed[i] for i in range(len(packed))] == texts
+    assert len(packed.data) == sum(len(t.encode()) for t in texts if t is not None)

@@ -42,7 +42,8 @@ of :mod:`.created`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +55,7 @@ from ..record import LOOP_CODE
 from ..streams import mix64, mix64_many
 from .agenda import key_sorted, prefix, sends_alone, subset
 from .clock import Clock, completion_order
-from .state import ALERT, CREATE_FIELDS, Context, created_together, spec_columns
+from .state import ALERT, CREATE_FIELDS, Context, spec_columns
 from .timeline import fixed_sends
 
 if TYPE_CHECKING:
@@ -135,9 +136,14 @@ class Deferred:
         engine = self.engine
         now = engine.env.now
         returns = self.returns[-len(specs) :]
-        by_return: dict[float, list[int]] = {}
-        for i, done in enumerate(returns):
-            by_return.setdefault(done, []).append(i)
+        by_return: Mapping[float, Sequence[int]]
+        if len(set(returns)) == 1:  # the usual case: one channel
+            by_return = {returns[0]: range(len(returns))}
+        else:
+            groups: dict[float, list[int]] = {}
+            for i, done in enumerate(returns):
+                groups.setdefault(done, []).append(i)
+            by_return = groups
         for done, rows in by_return.items():  # one event per instant, keyed by the first row returning then
             event = engine.env.at(done, completion_order(now, first + rows[0], 0))
             steps = [(completion_order(now, first + i, 0), partial(thens[i], first + i)) for i in rows]
@@ -153,18 +159,23 @@ class Deferred:
         now = engine.env.now
         if not engine.bulk or state.db.faulty or engine.tick_to_come(now):
             return None
-        returns = []
-        for deadline, spec in zip(deadlines, specs):
-            if not (created_together(spec) or (alerts and spec.keys() <= CREATE_FIELDS)):
+        columns = spec_columns(specs)
+        types, channels = columns[0], columns[1]
+        if not all(map(CREATE_FIELDS.issuperset, specs)) or (not alerts and ALERT in types):  # usual rows only
+            return None
+        latency: dict[str, float] = {}
+        for channel in set(channels):
+            fixed = self._fixed_latency(channel)
+            if fixed is None:
                 return None
-            latency = self._fixed_latency(spec["channel"])
-            if latency is None:
-                return None
-            done = now + latency
-            if not done < deadline:  # the status write would find the context ended: the row stays pending
-                return None
-            returns.append(done)
-        for column, values in zip(self.columns, spec_columns(specs)):
+            latency[channel] = fixed
+        if len(latency) == 1:
+            returns = [now + latency[channels[0]]] * len(specs)
+        else:
+            returns = [now + latency[channel] for channel in channels]
+        if not all(map(operator.lt, returns, deadlines)):  # a status write would find the context ended: the row stays pending
+            return None
+        for column, values in zip(self.columns, columns):
             column.extend(values)
         if state.policy.arm_first_failure:  # a failed Send arms the row for the retry sweep: find those that fail
             for spec, deadline, done in zip(specs, deadlines, returns):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -74,11 +74,20 @@ class PackedText:
     __slots__ = ("data", "offsets", "valid")
 
     def __init__(self, texts: Sequence[str | None]):
+        n = len(texts)
+        self.offsets = np.zeros(n + 1, np.int64)
+        if None not in texts:
+            strings = cast("Sequence[str]", texts)
+            joined = "".join(strings)
+            if joined.isascii():  # the usual case: one encode, and a character is a byte
+                self.data = joined.encode()
+                np.cumsum(np.fromiter(map(len, strings), np.int64, n), out=self.offsets[1:])
+                self.valid = np.ones(n, bool)
+                return
         encoded = [b"" if t is None else t.encode() for t in texts]
         self.data = b"".join(encoded)
-        self.offsets = np.zeros(len(encoded) + 1, np.int64)
-        np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)), out=self.offsets[1:])
-        self.valid = np.fromiter((t is not None for t in texts), bool, len(encoded))
+        np.cumsum(np.fromiter(map(len, encoded), np.int64, n), out=self.offsets[1:])
+        self.valid = np.fromiter((t is not None for t in texts), bool, n)
 
     def __len__(self) -> int:
         return len(self.valid)

@@ -170,9 +170,10 @@ class FleetRun:
         env, backlog, version, expires = self.hooks, self.backlog, self.version, self.expires
         tick = env.now
         deadline = tick + self.f.renewal_check_deadline
-        for _, c, v in self.wakeups.take_due(deadline):
-            if v == version[c]:
-                heapq.heappush(backlog, (expires[c], c, v))
+        due = [(expires[c], c, v) for _, c, v in self.wakeups.take_due(deadline) if v == version[c]]
+        if due:
+            backlog += due
+            heapq.heapify(backlog)
         # re-dispatch: certificates with an alert row that stopped suppressing since the last tick
         changed, self.log_pos = self.hooks.unsuppressed_alerts_since(self.log_pos)
         for cid in changed:
