@@ -88,6 +88,20 @@ class WorkloadHooks(Clock, Protocol):
         and draw their Sends as arrays).  A callback called at once (a Send that takes no time) must not create
         notifications itself (RuntimeError): it may start a process or schedule an event that does."""
 
+    def create_and_send_columns(
+        self,
+        deadlines: list[float],
+        thens: list[Callable[[int | None], Any]],
+        *,
+        types: list[str],
+        channel: str,
+        recipients: list[str],
+        messages: list[str],
+        certificate_ids: list[str | None],
+    ) -> None:
+        """:meth:`create_and_send_each` of rows on one ``channel`` given as columns (row ``i``: ``types[i]``,
+        ``recipients[i]``, ...): the same callers, without a dict per row."""
+
     def database_available(self) -> bool:
         """Whether a database call made now succeeds (outage windows)."""
 

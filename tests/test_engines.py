@@ -303,8 +303,8 @@ def test_unknown_engine_is_a_config_error():
 class Callers(Workload):
     """``k`` callers that each create and send one row at ``at`` seconds (``hooks.create_and_send_each``)."""
 
-    def __init__(self, k: int, at: float, channel: str = "Email", with_message: bool = True, then=None):
-        self.k, self.at, self.channel, self.with_message, self.then = k, at, channel, with_message, then
+    def __init__(self, k: int, at: float, channel: str = "Email", with_message: bool = True, then=None, columns: bool = False):
+        self.k, self.at, self.channel, self.with_message, self.then, self.columns = k, at, channel, with_message, then, columns
 
     def process(self, hooks):
         if self.at:
@@ -316,7 +316,19 @@ class Callers(Workload):
                 spec["message"] = f"renewed {i}"
             specs.append(spec)
         then = self.then(hooks) if self.then else (lambda seq: None)
-        hooks.create_and_send_each([hooks.now + 60.0] * self.k, specs, [then] * self.k)
+        if self.columns:  # the same rows as columns (hooks.create_and_send_columns)
+            fields = {name: [spec[name] for spec in specs] for name in ("type", "recipient", "message", "certificate_id")}
+            hooks.create_and_send_columns(
+                [hooks.now + 60.0] * self.k,
+                [then] * self.k,
+                types=fields["type"],
+                channel=self.channel,
+                recipients=fields["recipient"],
+                messages=fields["message"],
+                certificate_ids=fields["certificate_id"],
+            )
+        else:
+            hooks.create_and_send_each([hooks.now + 60.0] * self.k, specs, [then] * self.k)
         yield hooks.timeout(1)
 
 
@@ -327,6 +339,22 @@ def test_callers_before_a_tick_of_the_same_instant_run_the_same_on_both_engines(
     scenario = notifsim.Scenario("callers", channels={"Slack": ch.Bernoulli(1.0, latency=2.0)}, workload=Callers(k, 0.0, channel="Slack"))
     a, _ = assert_same_run(scenario, notifsim.Policy.preset("grpc").replace(retry_quota=10), seed=0, horizon="10s")
     assert (a.attempts["loop"] == "process").any()  # the tick did send the callers' rows again
+
+
+@pytest.mark.parametrize("latency", [2.0, ch.LogNormal(1.0, 4.0)])
+@pytest.mark.parametrize("at", [0.0, 5.0, 60.0])
+@pytest.mark.parametrize("k", [3, 20, 70])
+def test_callers_given_as_columns_are_the_callers_given_as_dicts(k, at, latency):
+    """``create_and_send_columns`` is ``create_and_send_each`` of the same rows: the same tables on both engines,
+    whichever path the batched engine takes (deferred at a fixed latency, created together or as arrays at a random
+    one, per event with a tick still to come at that instant)."""
+    runs = []
+    for columns in (False, True):
+        scenario = notifsim.Scenario("callers", channels={"Email": ch.Bernoulli(0.3, latency=latency)}, workload=Callers(k, at, columns=columns))
+        runs.append(assert_same_run(scenario, "certctl-i005", seed=3, horizon="5m")[0])
+    dicts, columns = runs
+    for name in TABLES:
+        pd.testing.assert_frame_equal(getattr(dicts, name), getattr(columns, name))
 
 
 @pytest.mark.parametrize("k", [3, 20, 70])

@@ -49,10 +49,10 @@ from ..workloads.arrivals import ArrivalRun
 from .agenda import ITEM, Chain, key_sorted, lay_out, prefix, subset
 from .bulk_arrivals import create_arrivals, dense, prepare_arrivals
 from .clock import completion_order, tick_order
-from .created import create_and_send_each
+from .created import create_and_send_columns, create_and_send_each
 from .deferred import Deferred
 from .events import LOOPS, EventEngine, listed_pairs
-from .state import Context, Send
+from .state import CREATE_FIELDS, Context, Send, spec_columns
 from .timeline import INSTANT, NO_NOTIFIER, SEND, channel_facts, timelines
 
 _CREATE, _PROCESS, _RETRY = LOOP_CODE["create"], LOOP_CODE["process"], LOOP_CODE["retry"]
@@ -152,11 +152,12 @@ class BatchedEngine(EventEngine):
         self._apply(items, later=True)
 
     create_and_send_each = create_and_send_each  # several callers' rows at one instant, as arrays (:mod:`.created`)
+    create_and_send_columns = create_and_send_columns
 
     def create_and_send(self, deadline: float, spec: dict) -> Generator[Any, Any, Any]:
         """:meth:`EventEngine.create_and_send`, the row deferred when it qualifies (expiry alerts too): the caller
         resumes in the event the reference engine resumes it in, the Send's status write applied first."""
-        seq = self.deferred.admit([deadline], [spec], alerts=True)
+        seq = self.deferred.admit([deadline], spec_columns([spec]), alerts=True) if spec.keys() <= CREATE_FIELDS else None
         if seq is None:
             return (yield from super().create_and_send(deadline, spec))
         order = completion_order(self.env.now, seq, 0)
@@ -175,7 +176,7 @@ class BatchedEngine(EventEngine):
         return super().has_alert(certificate_id, threshold, channel)
 
     def unsuppressed_alerts_since(self, cursor: int) -> tuple[list[str], int]:
-        if self.deferred.alerts:
+        if self.deferred.alerts and self.state.logs_alerts:  # (as built, every status suppresses: nothing is logged)
             self.settle()
         return super().unsuppressed_alerts_since(cursor)
 

@@ -100,10 +100,15 @@ class Clock(simpy.Environment):
         an event of this instant placed by ``order`` (Sends returning together, their callers called back).  When a
         step starts something now (an urgent event), that runs before the next step's event would: the rest then go
         on from an event placed by the next step's order."""
-        for i, (_, step) in enumerate(steps):
-            step()
-            if i + 1 < len(steps) and self.urgent_now():
-                rest = steps[i + 1 :]
+        self.calls_in_order([step for _, step in steps], lambda i: steps[i][0])
+
+    def calls_in_order(self, calls: Sequence[Callable[[], Any]], order_of: Callable[[int], tuple]) -> None:
+        """:meth:`returns_in_order` of ``calls``, call ``i`` standing for an event placed by ``order_of(i)`` (asked
+        only when an urgent event comes between two calls)."""
+        for i, call in enumerate(calls):
+            call()
+            if i + 1 < len(calls) and self.urgent_now():
+                rest = [(order_of(j), calls[j]) for j in range(i + 1, len(calls))]
                 self.at(self._now, rest[0][0]).callbacks.append(partial(_go_on, self, rest))
                 return
 

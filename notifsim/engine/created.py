@@ -36,7 +36,7 @@ from ..streams import mix64_many
 from .agenda import key_sorted, lay_out, subset
 from .clock import completion_order
 from .events import NESTED_CREATE, EventEngine
-from .state import Context, Send, created_together
+from .state import CREATE_FIELDS, Columns, Context, Send, column_specs, created_together, spec_columns
 from .timeline import SEND, timelines
 
 if TYPE_CHECKING:
@@ -46,14 +46,26 @@ _CREATE = LOOP_CODE["create"]
 
 
 def create_and_send_each(engine: BatchedEngine, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]]) -> None:
-    """:meth:`EventEngine.create_and_send_each` with the rows created and sent as arrays when that pays."""
+    """:meth:`EventEngine.create_and_send_each` with the rows deferred, or created and sent as arrays when that pays."""
+    if not specs:
+        return
+    usual = all(map(CREATE_FIELDS.issuperset, specs))
+    if usual and engine.deferred.offer(deadlines, spec_columns(specs), thens):  # nothing looks at them until later (:mod:`.deferred`)
+        return
+    _created_now(engine, deadlines, specs, thens)
+
+
+def create_and_send_columns(engine: BatchedEngine, deadlines: list[float], columns: Columns, thens: list[Callable[[int | None], Any]]) -> None:
+    """:func:`create_and_send_each` of usual rows given as columns."""
+    if deadlines and not engine.deferred.offer(deadlines, columns, thens):
+        _created_now(engine, deadlines, column_specs(columns), thens)
+
+
+def _created_now(engine: BatchedEngine, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]]) -> None:
+    """Callers' rows that are not deferred: created now, sent as arrays, together or one by one."""
     state = engine.state
     now = engine.env.now
     k = len(specs)
-    if not k:
-        return
-    if engine.deferred.offer(deadlines, specs, thens):  # nothing looks at them until later (:mod:`.deferred`)
-        return
     engine.settle()  # rows deferred before are created first
     if engine.tick_to_come(now):
         # it may list the rows and send them too: its Sends begin now, on rows among the group's, so their returns

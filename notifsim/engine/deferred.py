@@ -55,7 +55,7 @@ from ..record import LOOP_CODE
 from ..streams import mix64, mix64_many
 from .agenda import key_sorted, prefix, sends_alone, subset
 from .clock import Clock, completion_order
-from .state import ALERT, CREATE_FIELDS, Context, spec_columns
+from .state import ALERT, Columns, Context
 from .timeline import fixed_sends
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ class Deferred:
 
     def _clear(self) -> None:
         """No row deferred."""
-        self.columns: tuple[list, ...] = ([], [], [], [], [], [])  # per row, as :func:`~.state.spec_columns` gives them
+        self.columns: tuple[list, ...] = ([], [], [], [], [], [])  # per row, as :data:`~.state.Columns`
         self.instants: list[float] = []  # per row: its Create's instant (s)
         self.deadlines: list[float] = []  # per row: its caller's context deadline (s)
         self.returns: list[float] = []  # per row: the instant its Send returns (s)
@@ -127,15 +127,15 @@ class Deferred:
             self._latency[channel] = float(fixed) if ok and fixed is not None else None
         return self._latency[channel]
 
-    def offer(self, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]]) -> bool:
-        """Defer the rows of callers creating and sending one row each now, and call each caller back when its Send
-        returns; False (nothing done) when the group does not qualify."""
-        first = self.admit(deadlines, specs)
+    def offer(self, deadlines: list[float], columns: Columns, thens: list[Callable[[int | None], Any]]) -> bool:
+        """Defer the rows (``columns``) of callers creating and sending one row each now, and call each caller back
+        when its Send returns; False (nothing done) when the group does not qualify."""
+        first = self.admit(deadlines, columns)
         if first is None:
             return False
         engine = self.engine
         now = engine.env.now
-        returns = self.returns[-len(specs) :]
+        returns = self.returns[-len(deadlines) :]
         by_return: Mapping[float, Sequence[int]]
         if len(set(returns)) == 1:  # the usual case: one channel
             by_return = {returns[0]: range(len(returns))}
@@ -146,22 +146,22 @@ class Deferred:
             by_return = groups
         for done, rows in by_return.items():  # one event per instant, keyed by the first row returning then
             event = engine.env.at(done, completion_order(now, first + rows[0], 0))
-            steps = [(completion_order(now, first + i, 0), partial(thens[i], first + i)) for i in rows]
-            event.callbacks.append(partial(_called_back, engine.env, steps))
+            calls = [partial(thens[i], first + i) for i in rows]
+            event.callbacks.append(partial(_called_back, engine.env, calls, partial(_order, now, [first + i for i in rows])))
         return True
 
-    def admit(self, deadlines: list[float], specs: list[dict], alerts: bool = False) -> int | None:
-        """Defer the rows of callers creating and sending one row each now: the row number of the first, or None
-        (nothing done) when they do not qualify.  ``alerts``: expiry alerts qualify too (their caller reads them
-        back through :meth:`~.batched.BatchedEngine.has_alert`, which materializes a deferred one it asks about)."""
+    def admit(self, deadlines: list[float], columns: Columns, alerts: bool = False) -> int | None:
+        """Defer the rows (usual rows as ``columns``) of callers creating and sending one row each now: the row
+        number of the first, or None (nothing done) when they do not qualify.  ``alerts``: expiry alerts qualify
+        too (their caller reads them back through :meth:`~.batched.BatchedEngine.has_alert`, which materializes a
+        deferred one it asks about)."""
         engine = self.engine
         state = engine.state
         now = engine.env.now
         if not engine.bulk or state.db.faulty or engine.tick_to_come(now):
             return None
-        columns = spec_columns(specs)
-        types, channels = columns[0], columns[1]
-        if not all(map(CREATE_FIELDS.issuperset, specs)) or (not alerts and ALERT in types):  # usual rows only
+        types, channels, recipients, certificate_ids, _, messages = columns
+        if not alerts and ALERT in types:
             return None
         latency: dict[str, float] = {}
         for channel in set(channels):
@@ -170,7 +170,7 @@ class Deferred:
                 return None
             latency[channel] = fixed
         if len(latency) == 1:
-            returns = [now + latency[channels[0]]] * len(specs)
+            returns = [now + latency[channels[0]]] * len(channels)
         else:
             returns = [now + latency[channel] for channel in channels]
         if not all(map(operator.lt, returns, deadlines)):  # a status write would find the context ended: the row stays pending
@@ -178,19 +178,19 @@ class Deferred:
         for column, values in zip(self.columns, columns):
             column.extend(values)
         if state.policy.arm_first_failure:  # a failed Send arms the row for the retry sweep: find those that fail
-            for spec, deadline, done in zip(specs, deadlines, returns):
-                if done < self.failing_from and self._fails(now, spec, deadline):
+            for row, deadline, done in zip(zip(types, channels, recipients, certificate_ids, messages), deadlines, returns):
+                if done < self.failing_from and self._fails(now, row, deadline):
                     self.failing_from = done
         if alerts:
-            for spec in specs:
-                if spec["type"] == ALERT and spec.get("certificate_id") is not None and spec.get("message"):
-                    for digits in THRESHOLD_TAG.findall(spec["message"]):
-                        self.alerts.add((spec["certificate_id"], digits, spec["channel"]))
+            for type, channel, certificate_id, message in zip(types, channels, certificate_ids, messages):
+                if type == ALERT and certificate_id is not None and message:
+                    for digits in THRESHOLD_TAG.findall(message):
+                        self.alerts.add((certificate_id, digits, channel))
         first = state.table.n + self.rows
-        self.instants.extend([now] * len(specs))
+        self.instants.extend([now] * len(channels))
         self.deadlines.extend(deadlines)
         self.returns.extend(returns)
-        self.rows += len(specs)
+        self.rows += len(channels)
         self.until = max(self.until, max(returns))
         return first
 
@@ -198,12 +198,12 @@ class Deferred:
         """Whether a deferred expiry alert carries this dedup key (certificate, ``[threshold:N]`` tag, channel)."""
         return (certificate_id, str(threshold), channel) in self.alerts
 
-    def _fails(self, now: float, spec: dict, deadline: float) -> bool:
-        """Whether the creator's Send of the row ``spec`` describes, created now, returns an error."""
+    def _fails(self, now: float, row: tuple[str, str, str, str | None, str | None], deadline: float) -> bool:
+        """Whether the creator's Send of the row (type, channel, recipient, certificate id, message as keyed), created
+        now, returns an error."""
         state = self.engine.state
-        channel, recipient = spec["channel"], spec["recipient"]
-        key = state.key_of(now, spec["type"], channel, recipient, spec.get("certificate_id"), spec.get("message"))
-        return state.outcome(channel, recipient, mix64(key), Context(deadline), now)[2] >= 0
+        channel, recipient = row[1], row[2]
+        return state.outcome(channel, recipient, mix64(state.key_of(now, *row)), Context(deadline), now)[2] >= 0
 
     def materialize(self, key: tuple) -> None:
         """Create the deferred rows, draw and lay out their Sends, apply the effects that come before ``key`` (the
@@ -241,17 +241,26 @@ class Deferred:
         table, recorder = self.engine.state.table, self.engine.recorder
         status = table.status[seqs]  # each row as its only write left it (or pending, not yet written)
         index, at, rows = (np.array(column) for column in zip(*self.samples))
-        created = np.arange(len(seqs))[None, :] < rows[:, None]  # per sample, per row
-        written = created & (np.array(self.returns)[None, :] <= at[:, None])
-        # per sample: rows per status code, then the stranded ones (failed with next_retry_at NULL)
+        # per row: its status code, then whether it is stranded (failed with next_retry_at NULL)
         kinds = np.concatenate([status[:, None] == np.arange(len(STATUSES)), ((status == FAILED) & np.isnan(table.next_retry_at[seqs]))[:, None]], axis=1)
-        counts = written.astype(np.int64) @ kinds.astype(np.int64)
-        counts[:, PENDING] += (created & ~written).sum(axis=1)
+        # a row is written by a sample when its Send returned by then (so it was created before it): count the rows
+        # in return order, then each sample takes the counts of the rows returned by its instant
+        order = np.argsort(self.returns, kind="stable")
+        returned = np.zeros((len(seqs) + 1, kinds.shape[1]), np.int64)
+        np.cumsum(kinds[order], axis=0, out=returned[1:])
+        written = np.searchsorted(np.asarray(self.returns)[order], at, side="right")
+        counts = returned[written]
+        counts[:, PENDING] += rows - written  # created by the sample, not yet returned
         for sample, values in zip(index.tolist(), counts.tolist()):
             recorder.add_to_sample(sample, values)
 
 
-def _called_back(env: Clock, steps: Sequence[tuple[tuple, Callable[[], Any]]], _event: Any) -> None:
+def _called_back(env: Clock, calls: Sequence[Callable[[], Any]], order_of: Callable[[int], tuple], _event: Any) -> None:
     """The callback of the event at which deferred rows' Sends return: their callers, in row order, as the reference's
-    event per Send calls them (:meth:`~notifsim.engine.clock.Clock.returns_in_order`)."""
-    env.returns_in_order(steps)
+    event per Send calls them (:meth:`~notifsim.engine.clock.Clock.calls_in_order`)."""
+    env.calls_in_order(calls, order_of)
+
+
+def _order(start: float, seqs: Sequence[int], i: int) -> tuple:
+    """The order of the event of the ``i``-th of rows ``seqs`` whose Sends began at ``start`` (their first attempt)."""
+    return completion_order(start, seqs[i], 0)

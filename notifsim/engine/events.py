@@ -43,7 +43,7 @@ from ..scenario import Scenario
 from ..workloads.arrivals import ArrivalRun
 from .clock import Clock, arrival_order, completion_order, tick_order
 from .hooks import OperatorHooksImpl, WorkloadHooksImpl
-from .state import Context, RunState, Send
+from .state import Columns, Context, RunState, Send, column_specs
 
 _CREATE, _PROCESS, _RETRY = LOOP_CODE["create"], LOOP_CODE["process"], LOOP_CODE["retry"]
 
@@ -393,6 +393,10 @@ class EventEngine:
         seqs, end = table.alert_log_since(cursor)
         ids = table.certificate_ids
         return [ids[seq] or "" for seq in seqs], end
+
+    def create_and_send_columns(self, deadlines: list[float], columns: Columns, thens: list[Callable[[int | None], Any]]) -> None:
+        """:meth:`create_and_send_each` of usual rows given as columns."""
+        self.create_and_send_each(deadlines, column_specs(columns), thens)
 
     def created_rows(self) -> int:
         """Rows created so far (the batched engine counts those it defers too)."""

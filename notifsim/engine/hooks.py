@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..streams import KeyedUniform
 from .clock import OPERATOR_ORDER
+from .state import row_columns
 
 if TYPE_CHECKING:
     from .events import EventEngine
@@ -76,6 +77,19 @@ class WorkloadHooksImpl(_Clock):
 
     def create_and_send_each(self, deadlines: list[float], specs: list[dict], thens: list[Callable[[int | None], Any]]) -> None:
         self._engine.create_and_send_each(deadlines, specs, thens)
+
+    def create_and_send_columns(
+        self,
+        deadlines: list[float],
+        thens: list[Callable[[int | None], Any]],
+        *,
+        types: list[str],
+        channel: str,
+        recipients: list[str],
+        messages: list[str],
+        certificate_ids: list[str | None],
+    ) -> None:
+        self._engine.create_and_send_columns(deadlines, row_columns(types, [channel] * len(types), recipients, certificate_ids, messages), thens)
 
     def database_available(self) -> bool:
         engine = self._engine

@@ -97,7 +97,7 @@ class RunState:
         self.horizon_s = horizon_s
         self.streams = Streams(seed)
         self.table = NotificationTable(id_epoch_ns=datetime_to_us(scenario.start) * 1000)
-        self.table.watch_alerts(policy.dedup_statuses)  # alert rows that stop suppressing, for a fleet to revisit
+        self.logs_alerts = self.table.watch_alerts(policy.dedup_statuses)  # alert rows that stop suppressing, for a fleet to revisit
         self.service = NotificationService(self.table, policy, scenario.channels)
         self.recorder = Recorder()
         self.channels = {name: model.bind(name, self.streams) for name, model in scenario.channels.items()}
@@ -374,9 +374,13 @@ def created_together(spec: dict[str, Any]) -> bool:
     return spec.keys() <= CREATE_FIELDS and spec.get("type") != ALERT
 
 
-def spec_columns(specs: list[dict[str, Any]]) -> tuple[list, list, list, list, list, list]:
-    """Usual rows as the columns :meth:`RunState.create_columns` takes: type, channel, recipient, certificate id,
-    message as stored (``""`` when it has none) and as keyed (None when it has none)."""
+#: Usual rows as the columns :meth:`RunState.create_columns` takes: type, channel, recipient, certificate id,
+#: message as stored (``""`` when it has none) and as keyed (None when it has none).
+Columns = tuple[list, list, list, list, list, list]
+
+
+def spec_columns(specs: list[dict[str, Any]]) -> Columns:
+    """Usual rows (dicts of :data:`CREATE_FIELDS`) as :data:`Columns`."""
     return (
         [spec["type"] for spec in specs],
         [spec["channel"] for spec in specs],
@@ -385,6 +389,23 @@ def spec_columns(specs: list[dict[str, Any]]) -> tuple[list, list, list, list, l
         [spec.get("message", "") for spec in specs],
         [spec.get("message") for spec in specs],
     )
+
+
+def row_columns(
+    types: list[str], channels: list[str], recipients: list[str], certificate_ids: list[str | None], messages: list[str] | list[str | None]
+) -> Columns:
+    """Usual rows given field by field as :data:`Columns`."""
+    stored = messages if None not in messages else ["" if m is None else m for m in messages]
+    return (types, channels, recipients, certificate_ids, stored, messages)
+
+
+def column_specs(columns: Columns) -> list[dict[str, Any]]:
+    """:data:`Columns` back as the dicts of :data:`CREATE_FIELDS` (a row keyed without a message has none)."""
+    types, channels, recipients, certificate_ids, _, messages = columns
+    return [
+        {"type": t, "channel": c, "recipient": r, "certificate_id": i, **({} if m is None else {"message": m})}
+        for t, c, r, i, m in zip(types, channels, recipients, certificate_ids, messages)
+    ]
 
 
 _NO_ERROR = NULL

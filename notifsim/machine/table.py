@@ -552,7 +552,7 @@ class NotificationTable:
         status = self.status
         return any(int(status[s]) in codes for s in seqs)
 
-    def watch_alerts(self, suppressing: Collection[str]) -> None:
+    def watch_alerts(self, suppressing: Collection[str]) -> bool:
         """Keep the alert log: every time an ``ExpirationWarning`` row takes a status *not* in ``suppressing``.
 
         Those are the rows that stop suppressing a new alert under a dedup
@@ -560,9 +560,10 @@ class NotificationTable:
         fleet revisits their certificates by reading the log
         (:meth:`alert_log_since`) instead of scanning the table.  A row
         created ``pending`` counts as taking ``pending``.  With all five
-        statuses suppressing (certctl as built) nothing is logged.
+        statuses suppressing (certctl as built) nothing is logged: returns False.
         """
         self._alerts.watch(suppressing)
+        return self._alerts.watching
 
     def alert_log_since(self, cursor: int) -> tuple[list[int], int]:
         """Row numbers logged from position ``cursor`` of the alert log (:meth:`watch_alerts`) on, and the log's end.
@@ -586,9 +587,7 @@ class NotificationTable:
     def drop_indexes(self) -> None:
         """Let go of the listing and alert indexes (once the run is over: only the rows are read after it)."""
         watched = self._alerts.watched
-        self._pending = PendingIndex(0)
-        self._retry = RetryIndex()
-        self._alerts = AlertIndex()
+        self._pending, self._retry, self._alerts = PendingIndex(0), RetryIndex(), AlertIndex()
         if watched is not None:
             self.watch_alerts(watched)
 

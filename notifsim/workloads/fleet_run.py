@@ -361,14 +361,23 @@ class FleetRun:
     def calls_returned(self, run: list[tuple[_Job, int]], deadline: float, _event: Any = None) -> None:
         """The issuer or deployment calls of ``run`` (jobs and attempt numbers) have returned now: outcomes,
         effects, then every job's notification, created and sent on the job's context."""
-        specs, thens = [], []
-        recipients, owner, ids = self.recipients, self.owner, self.ids
+        types, messages, thens = [], [], []
         for job, attempt in run:
             kind, message, then = self.renew(job, attempt) if job.kind == _RENEWAL else self.deploy(job, attempt)
-            c = job.cert
-            specs.append({"type": kind, "channel": JOB_NOTIFICATION_CHANNEL, "recipient": recipients[owner[c]], "message": message, "certificate_id": ids[c]})
+            types.append(kind)
+            messages.append(message)
             thens.append(then)
-        self.hooks.create_and_send_each([deadline] * len(specs), specs, thens)
+        recipients, owner, ids = self.recipients, self.owner, self.ids
+        certs = [job.cert for job, _ in run]
+        self.hooks.create_and_send_columns(
+            [deadline] * len(run),
+            thens,
+            types=types,
+            channel=JOB_NOTIFICATION_CHANNEL,
+            recipients=[recipients[owner[c]] for c in certs],
+            messages=messages,
+            certificate_ids=[ids[c] for c in certs],
+        )
 
     def end_job(self, _row: int | None = None) -> None:
         """A job has ended (its notification's Send is over): its slot goes to the next claimed job."""
