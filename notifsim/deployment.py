@@ -198,7 +198,7 @@ class DeploymentPlan:
 
 
 class TickGrid:
-    """A cursor over one loop's tick instants: ``next`` (``inf`` when no tick is left), ``advance()``, ``take_before(t)``.
+    """A cursor over one loop's tick instants: ``next`` (``inf`` when no tick is left), ``advance()``, ``take_ranges_before(t)``.
 
     Within an up interval beginning at ``b`` the ticks are ``b + k·interval``,
     computed exactly so (every engine gets the same floats).
@@ -235,9 +235,10 @@ class TickGrid:
         self.k += 1
         self._settle()
 
-    def take_before(self, stop: float) -> np.ndarray:
-        """Every remaining tick strictly before ``stop``, consumed (across reboots)."""
-        parts = []
+    def take_ranges_before(self, stop: float) -> list[tuple[float, int, int]]:
+        """Every remaining tick strictly before ``stop``, consumed (across reboots), as ranges: the ticks are
+        ``begin + j * interval`` for ``j`` in ``range(k, m)``, per ``(begin, k, m)``."""
+        ranges = []
         while self.next < stop:
             begin, end = self.segments[self.segment]
             limit = min(stop, end)
@@ -246,10 +247,10 @@ class TickGrid:
                 m -= 1
             while begin + m * self.interval < limit:
                 m += 1
-            parts.append(begin + np.arange(self.k, m) * self.interval)
+            ranges.append((begin, self.k, m))
             self.k = m
             self._settle()
-        return np.concatenate(parts) if parts else np.empty(0)
+        return ranges
 
     def first_at_or_after(self, t: float) -> float:
         """The first remaining tick at or after ``t`` (``inf``: none); the cursor does not move."""

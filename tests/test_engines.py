@@ -45,6 +45,7 @@ def batching(request, monkeypatch):
         monkeypatch.setattr(BatchedEngine, "DENSE", 0.0)
         monkeypatch.setattr(BatchedEngine, "CALLERS", 0)
         monkeypatch.setattr(BatchedEngine, "CREATE_TOGETHER", 0)
+        monkeypatch.setattr(BatchedEngine, "SMALL_SKIP", 0)
     return request.param
 
 

@@ -83,6 +83,8 @@ class BatchedEngine(EventEngine):
     #: and create their rows in one go (sending them one by one) from ``CREATE_TOGETHER`` on.
     CALLERS = 64
     CREATE_TOGETHER = 16
+    #: Empty ticks skipped together are put in order without numpy up to this many.
+    SMALL_SKIP = 64
 
     def __init__(self, scenario: Scenario, policy: Policy, *, seed: int, horizon_s: float, initial_rows: list[dict], sample_interval: float):
         super().__init__(scenario, policy, seed=seed, horizon_s=horizon_s, initial_rows=initial_rows, sample_interval=sample_interval)
@@ -214,6 +216,7 @@ class BatchedEngine(EventEngine):
         intervals = {"process": self.policy.process_interval, "retry": self.policy.retry_interval}
         # one tick source per (replica, loop), in their order at one instant
         self._sources = sources = [(r, loop, plan.grid(r, intervals[loop])) for r in range(self.replicas) for loop in LOOPS]
+        self._intervals = [grid.interval for _, _, grid in sources]
         while True:
             t = min(grid.next for _, _, grid in sources)
             if t == math.inf:
@@ -285,15 +288,24 @@ class BatchedEngine(EventEngine):
         stop = min(grid.first_at_or_after(limits[loop]) for _, loop, grid in self._sources)
         if all(grid.next >= stop for _, _, grid in self._sources):  # nothing to skip (the common case in a busy run)
             return
-        taken = [(r, loop, grid.take_before(stop)) for r, loop, grid in self._sources]
-        at = np.concatenate([times for _, _, times in taken])
-        replicas = np.concatenate([np.full(len(times), r) for r, _, times in taken])
-        loops = np.concatenate([np.full(len(times), LOOP_CODE[loop]) for _, loop, times in taken])
-        order = np.lexsort((loops, replicas, at))
-        at, replicas, loops = at[order], replicas[order], loops[order]
+        taken = [(r, LOOP_CODE[loop], grid.take_ranges_before(stop)) for r, loop, grid in self._sources]
         db = self.state.db
-        down = ~db.available_many(at)
-        self.recorder.empty_ticks(loops, replicas, at, down, f"failed to list notifications: {db.error}")
+        error = f"failed to list notifications: {db.error}"
+        if sum(m - k for _, _, ranges in taken for _, k, m in ranges) <= self.SMALL_SKIP:  # a few: sorted without numpy
+            ticks = sorted(
+                (begin + j * interval, r, code) for (r, code, ranges), interval in zip(taken, self._intervals) for begin, k, m in ranges for j in range(k, m)
+            )
+            at, replicas, loops = (np.array(column) for column in zip(*ticks))
+            down = np.array([not db.available(t) for t in at.tolist()]) if db.outages else np.zeros(len(at), bool)
+        else:
+            parts = [(r, code, begin + np.arange(k, m) * interval) for (r, code, ranges), interval in zip(taken, self._intervals) for begin, k, m in ranges]
+            at = np.concatenate([times for _, _, times in parts])
+            replicas = np.concatenate([np.full(len(times), r) for r, _, times in parts])
+            loops = np.concatenate([np.full(len(times), code) for _, code, times in parts])
+            order = np.lexsort((loops, replicas, at))
+            at, replicas, loops = at[order], replicas[order], loops[order]
+            down = ~db.available_many(at)
+        self.recorder.empty_ticks(loops, replicas, at, down, error)
 
     def _agenda_next(self) -> float:
         """The instant of the next agenda item or arrival (``inf`` when none)."""
