@@ -111,8 +111,9 @@ class WorkloadHooks(Clock, Protocol):
 
     def unsuppressed_alerts_since(self, cursor: int) -> tuple[list[str], int]:
         """Certificate ids of expiry-alert rows that took a status outside the policy's ``dedup_statuses`` since
-        ``cursor`` (a row created ``pending`` counts), and the new cursor; start at 0.  Nothing is logged when every
-        status suppresses.  Entries before ``cursor`` are forgotten, so pass back only cursors this returned."""
+        ``cursor`` (a row created ``pending`` counts; a row once per status it took), in row order, and the new
+        cursor; start at 0.  Nothing is logged when every status suppresses.  Entries before ``cursor`` are
+        forgotten, so pass back only cursors this returned."""
 
 
 class OperatorHooks(Clock, Protocol):

@@ -178,7 +178,7 @@ class BatchedEngine(EventEngine):
         return super().has_alert(certificate_id, threshold, channel)
 
     def unsuppressed_alerts_since(self, cursor: int) -> tuple[list[str], int]:
-        if self.deferred.alerts and self.state.logs_alerts:  # (as built, every status suppresses: nothing is logged)
+        if self.deferred and self.state.logs_alerts:  # any alert row may be logged (as built nothing is: every status suppresses)
             self.settle()
         return super().unsuppressed_alerts_since(cursor)
 

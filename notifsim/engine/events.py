@@ -388,11 +388,12 @@ class EventEngine:
         return state.table.has_threshold_notification_on_channel(certificate_id, threshold, channel, state.policy.dedup_statuses)
 
     def unsuppressed_alerts_since(self, cursor: int) -> tuple[list[str], int]:
-        """The certificate ids of the alert rows that stopped suppressing from log position ``cursor`` on, and the log's end."""
+        """The certificate ids of the alert rows that stopped suppressing from log position ``cursor`` on (in row order:
+        an engine may log the rows it defers later, but never after a read), and the log's end."""
         table = self.state.table
         seqs, end = table.alert_log_since(cursor)
         ids = table.certificate_ids
-        return [ids[seq] or "" for seq in seqs], end
+        return [ids[seq] or "" for seq in sorted(seqs)], end
 
     def create_and_send_columns(self, deadlines: list[float], columns: Columns, thens: list[Callable[[int | None], Any]]) -> None:
         """:meth:`create_and_send_each` of usual rows given as columns."""

@@ -12,6 +12,7 @@ Python and numpy; the table passes in its status codes.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Collection
 from typing import Any
 
@@ -38,17 +39,18 @@ class AlertIndex:
     def add(self, seq: int, certificate_id: str, message: str, channel_code: int) -> None:
         """Index a newly inserted ``ExpirationWarning`` row under every ``[threshold:N]`` tag of its body."""
         for digits in THRESHOLD_TAG.findall(message):
-            self._rows.setdefault((certificate_id, digits, channel_code), []).append(seq)
+            self._rows.setdefault((certificate_id, sys.intern(digits), channel_code), []).append(seq)  # a few distinct digits
 
-    def add_many(self, seqs: np.ndarray, certificate_ids: Any, messages: Any, channel: np.ndarray, code: int) -> None:
-        """Index newly inserted ``ExpirationWarning`` rows ``seqs`` (those with a certificate and a body), which took
-        status ``code``; the table's columns give their texts and channel codes."""
-        for seq in seqs.tolist():
-            certificate_id, message = certificate_ids[seq], messages[seq]
+    def add_many(self, first: int, rows: np.ndarray, certificate_ids: Any, messages: Any, channel: np.ndarray, code: int) -> None:
+        """Index newly inserted ``ExpirationWarning`` rows (those with a certificate and a body), which took status
+        ``code``: ``rows`` are their positions in the inserted group, which starts at row ``first`` and whose texts
+        (Python lists or Arrow arrays) and channel codes are ``certificate_ids``, ``messages`` and ``channel``."""
+        positions = rows.tolist()
+        for i, certificate_id, message in zip(positions, _at(certificate_ids, rows), _at(messages, rows)):
             if certificate_id is not None and message:
-                self.add(seq, certificate_id, message, int(channel[seq]))
+                self.add(first + i, certificate_id, message, int(channel[i]))
         if self.watching:
-            self.took_many(seqs, np.full(len(seqs), code))
+            self.took_many(first + rows, np.full(len(rows), code))
 
     def rows(self, certificate_id: str, threshold: int, channel_code: int) -> list[int] | None:
         """Row numbers of the alert rows with this key (None: none)."""
@@ -99,3 +101,10 @@ class AlertIndex:
             del self._log[: cursor - base]
             self._base = base = cursor
         return self._log[cursor - base :], base + len(self._log)
+
+
+def _at(values: Any, rows: np.ndarray) -> list:
+    """The texts at positions ``rows`` of a Python list or an Arrow array, as Python strings (the list's own objects)."""
+    if isinstance(values, list):
+        return [values[i] for i in rows.tolist()]
+    return values.take(rows).to_pylist()

@@ -355,9 +355,9 @@ class NotificationTable:
         self.n = first + k
         self._counts[PENDING] += k
         self._pending.enter_many(seqs, self.sent_at[sl])
-        alerts = first + np.flatnonzero(self.type[sl] == _ALERT)
-        if len(alerts):  # expiry alerts: indexed, and logged as having taken pending when watched
-            self._alerts.add_many(alerts, self.certificate_ids, self.messages, self.channel, PENDING)
+        alerts = np.flatnonzero(self.type[sl] == _ALERT)
+        if len(alerts):  # expiry alerts: indexed (by the texts given, not copies read back), logged as taking pending
+            self._alerts.add_many(first, alerts, certificate_ids, messages, channel, PENDING)
         return seqs
 
     # -- index upkeep ----------------------------------------------------------------
