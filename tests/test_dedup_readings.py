@@ -9,7 +9,9 @@ renewal comments mean only a delivered alert (``"delivered"``: ``sent`` or
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import notifsim
@@ -125,6 +127,38 @@ def test_alert_log_records_rows_taking_a_status_that_does_not_suppress():
     row = as_built.create(0.0, type="ExpirationWarning", channel="Email", recipient="o", message=message, certificate_id="mc-0")
     as_built.update_status(row.seq, "failed", None)
     assert as_built.alert_log_since(0) == ([], 0)  # every status suppresses: nothing to revisit
+
+
+@pytest.mark.parametrize("texts", ["lists", "arrow"])
+def test_alert_rows_created_in_bulk_are_indexed_and_logged_as_rows_created_one_by_one(texts):
+    """``create_many`` (rows deferred or created together, or an arrival workload's as Arrow arrays) indexes the expiry
+    alerts it creates and logs them as taking pending, exactly as ``create`` does one row at a time: tagged bodies with a
+    certificate are found by the lookup, untagged ones or ones without a certificate only logged, other types neither."""
+    rows = [
+        ("ExpirationWarning", "mc-0", alert_message("a.example.com", 5, 7, "2026-01-06")),
+        ("ExpirationWarning", "mc-1", "no tag here"),
+        ("RenewalSuccess", "mc-2", alert_message("b.example.com", 5, 7, "2026-01-06")),  # a tag, but not an alert
+        ("ExpirationWarning", None, alert_message("c.example.com", 20, 30, "2026-01-21")),
+        ("ExpirationWarning", "mc-3", alert_message("d.example.com", 0, 0, "2026-01-01")),
+    ]
+    one_by_one, bulk = NotificationTable(), NotificationTable()
+    for table in (one_by_one, bulk):
+        table.watch_alerts(DEDUP_READINGS["delivered"])
+    for kind, cert, message in rows:
+        one_by_one.create(1.0, type=kind, channel="Email", recipient="o", message=message, certificate_id=cert)
+    ids, messages = [cert for _, cert, _ in rows], [message for _, _, message in rows]
+    bulk.create_many(
+        np.full(len(rows), 1.0),
+        type=np.array([bulk.types.code(kind) for kind, _, _ in rows], np.int16),
+        channel=np.full(len(rows), bulk.channels.code("Email"), np.int16),
+        recipient=np.full(len(rows), bulk.recipients.code("o"), np.int32),
+        certificate_ids=ids if texts == "lists" else pa.array(ids, pa.large_string()),
+        messages=messages if texts == "lists" else pa.array(messages, pa.large_string()),
+    )
+    for table in (one_by_one, bulk):
+        found = [(cert, t) for cert in ("mc-0", "mc-1", "mc-2", "mc-3") for t in (0, 7, 30) if table.has_threshold_notification_on_channel(cert, t, "Email")]
+        assert found == [("mc-0", 7), ("mc-3", 0)]
+        assert table.alert_log_since(0) == ([0, 1, 3, 4], 4)  # every alert row created pending (pending does not suppress)
 
 
 # -- which existing rows suppress: one certificate per status -----------------------------------------------------------

@@ -6,8 +6,9 @@ carries ``[threshold:N]``.  :class:`AlertIndex` keeps those rows by
 (certificate, threshold, channel) as they are inserted, so the lookup costs
 O(rows with that key), and — when asked to watch — logs every time such a
 row takes a status that does not suppress a new alert under a dedup
-reading, so that a workload can revisit exactly those certificates.  Pure
-Python and numpy; the table passes in its status codes.
+reading, so that a workload can revisit exactly those certificates.
+Python and numpy (and Arrow's string search for rows created in bulk from
+Arrow arrays); the table passes in its status codes.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from collections.abc import Collection
 from typing import Any
 
 import numpy as np
+import pyarrow.compute as pc
 
 from ..certctl import STATUSES, THRESHOLD_TAG
+
+_TAG = "[threshold:"  # what every body THRESHOLD_TAG matches contains
 
 
 class AlertIndex:
@@ -45,10 +49,11 @@ class AlertIndex:
         """Index newly inserted ``ExpirationWarning`` rows (those with a certificate and a body), which took status
         ``code``: ``rows`` are their positions in the inserted group, which starts at row ``first`` and whose texts
         (Python lists or Arrow arrays) and channel codes are ``certificate_ids``, ``messages`` and ``channel``."""
-        positions = rows.tolist()
-        for i, certificate_id, message in zip(positions, _at(certificate_ids, rows), _at(messages, rows)):
-            if certificate_id is not None and message:
-                self.add(first + i, certificate_id, message, int(channel[i]))
+        tagged = _tagged(rows, messages)  # only a body with a dedup tag is indexed: the others are not read
+        if len(tagged):
+            for i, certificate_id, message in zip(tagged.tolist(), _at(certificate_ids, tagged), _at(messages, tagged)):
+                if certificate_id is not None:
+                    self.add(first + i, certificate_id, message, int(channel[i]))
         if self.watching:
             self.took_many(first + rows, np.full(len(rows), code))
 
@@ -101,6 +106,16 @@ class AlertIndex:
             del self._log[: cursor - base]
             self._base = base = cursor
         return self._log[cursor - base :], base + len(self._log)
+
+
+def _tagged(rows: np.ndarray, messages: Any) -> np.ndarray:
+    """The positions among ``rows`` whose body carries a ``[threshold:`` tag (an Arrow array is searched as a whole)."""
+    if isinstance(messages, list):
+        return np.array([i for i in rows.tolist() if messages[i] and _TAG in messages[i]], np.int64)
+    found = pc.match_substring(messages, _TAG)  # the whole group: cheaper than taking the rows first
+    if not found.true_count:  # the usual case (an arrival workload's bodies carry no tag)
+        return rows[:0]
+    return rows[pc.fill_null(found, False).to_numpy(zero_copy_only=False)[rows]]
 
 
 def _at(values: Any, rows: np.ndarray) -> list:
