@@ -149,11 +149,9 @@ def combine(*parts: int) -> int:
     return key
 
 
-def combine_many(*parts: np.ndarray | int, onto: np.ndarray | None = None) -> np.ndarray:
-    """:func:`combine` element by element over ``uint64`` arrays (scalars broadcast); ``onto``, an array, continues
-    keys already folded from their first parts (``combine(a, b, c)`` for each element is
-    ``combine_many(c, onto=np.array([combine(a, b)], np.uint64))``)."""
-    key: np.ndarray = np.asarray(np.uint64(0x6E6F746966736D21)) if onto is None else onto.astype(np.uint64, copy=False)
+def combine_many(*parts: np.ndarray | int) -> np.ndarray:
+    """:func:`combine` element by element over ``uint64`` arrays (scalars broadcast)."""
+    key: np.ndarray = np.asarray(np.uint64(0x6E6F746966736D21))
     for part in parts:
         p = part.astype(np.uint64, copy=False) if isinstance(part, np.ndarray) else np.uint64(part & _MASK64)
         key = mix64_many(np.asarray(key ^ p, dtype=np.uint64))

@@ -129,7 +129,7 @@ def test_alert_log_records_rows_taking_a_status_that_does_not_suppress():
     assert as_built.alert_log_since(0) == ([], 0)  # every status suppresses: nothing to revisit
 
 
-@pytest.mark.parametrize("texts", ["lists", "arrow"])
+@pytest.mark.parametrize("texts", ["lists", "tuples", "numpy", "arrow", "chunked"])
 def test_alert_rows_created_in_bulk_are_indexed_and_logged_as_rows_created_one_by_one(texts):
     """``create_many`` (rows deferred or created together, or an arrival workload's as Arrow arrays) indexes the expiry
     alerts it creates and logs them as taking pending, exactly as ``create`` does one row at a time: tagged bodies with a
@@ -152,13 +152,36 @@ def test_alert_rows_created_in_bulk_are_indexed_and_logged_as_rows_created_one_b
         type=np.array([bulk.types.code(kind) for kind, _, _ in rows], np.int16),
         channel=np.full(len(rows), bulk.channels.code("Email"), np.int16),
         recipient=np.full(len(rows), bulk.recipients.code("o"), np.int32),
-        certificate_ids=ids if texts == "lists" else pa.array(ids, pa.large_string()),
-        messages=messages if texts == "lists" else pa.array(messages, pa.large_string()),
+        certificate_ids=_as(texts, ids),
+        messages=_as(texts, messages),
     )
+    channel = bulk.channels.code("Email")  # one channel code for every row, as numpy broadcasts it
+    bulk.create_many(
+        np.array([2.0]),
+        type=np.array([bulk.types.code("ExpirationWarning")], np.int16),
+        channel=channel,
+        recipient=0,
+        certificate_ids=["mc-4"],
+        messages=[rows[0][2]],
+    )
+    one_by_one.create(2.0, type="ExpirationWarning", channel="Email", recipient="o", message=rows[0][2], certificate_id="mc-4")
     for table in (one_by_one, bulk):
-        found = [(cert, t) for cert in ("mc-0", "mc-1", "mc-2", "mc-3") for t in (0, 7, 30) if table.has_threshold_notification_on_channel(cert, t, "Email")]
-        assert found == [("mc-0", 7), ("mc-3", 0)]
-        assert table.alert_log_since(0) == ([0, 1, 3, 4], 4)  # every alert row created pending (pending does not suppress)
+        found = [
+            (cert, t) for cert in ("mc-0", "mc-1", "mc-2", "mc-3", "mc-4") for t in (0, 7, 30) if table.has_threshold_notification_on_channel(cert, t, "Email")
+        ]
+        assert found == [("mc-0", 7), ("mc-3", 0), ("mc-4", 7)]
+        assert table.alert_log_since(0) == ([0, 1, 3, 4, 5], 5)  # every alert row created pending (pending does not suppress)
+
+
+def _as(kind: str, texts: list) -> object:
+    """Texts as a sequence of the kind ``create_many`` accepts."""
+    if kind == "tuples":
+        return tuple(texts)
+    if kind == "numpy":
+        return np.array(texts, dtype=object)
+    if kind == "arrow":
+        return pa.array(texts, pa.large_string())
+    return pa.chunked_array([texts[:2], texts[2:]], pa.large_string()) if kind == "chunked" else texts
 
 
 # -- which existing rows suppress: one certificate per status -----------------------------------------------------------

@@ -29,6 +29,7 @@ from notifsim.certctl import CHANNELS, STATUSES, TYPES
 from notifsim.database import Database
 from notifsim.deployment import Deployment
 from notifsim.engine.batched import BatchedEngine
+from notifsim.engine.deferred import Deferred
 from notifsim.operators import Cadence
 from notifsim.operators import Scripted as ScriptedOperator
 from notifsim.policy import DEDUP_READINGS, SWITCHES
@@ -543,15 +544,58 @@ def test_expiry_alerts_read_back_the_same_on_both_engines(dedup, seed):
     channels = {"Email": ch.Bernoulli(0.4, latency=1.5), "Slack": ch.Bernoulli(0.5, latency=30.0), "Webhook": ch.Bernoulli(0.3, latency=0.0)}
     scenario = notifsim.Scenario("alerts", channels=channels, workload=workload)
     policy = notifsim.Policy.preset("certctl-i005").replace(dedup_statuses=dedup)
-    seen = []
+    seen, deferred = [], []
+    admit = Deferred.admit
+
+    def counting(self, deadlines, columns, alerts=False):  # how many alerts the batched engine deferred
+        first = admit(self, deadlines, columns, alerts)
+        deferred.extend(t for t in columns[0] if first is not None and t == "ExpirationWarning")
+        return first
+
     for engine in ("events", "batched"):
-        notifsim.simulate(scenario, policy, seed=seed, horizon="20m", engine=engine, sample_interval="1m")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(Deferred, "admit", counting)
+            notifsim.simulate(scenario, policy, seed=seed, horizon="20m", engine=engine, sample_interval="1m")
         seen.append(workload.seen)
+    assert len(deferred) > 20  # the batched engine did defer alerts (a Send on Email or Slack, off the tick grid)
     assert seen[0] == seen[1]
     assert_same_run(scenario, policy, seed=seed, horizon="20m", sample_interval="1m")
     after = [entry[2] for entry in seen[0] if entry[0] == "after"]
     assert any(row is not None and row[0] in ("sent", "failed") for row in after)  # read back after the write
     assert any(entry[1] for entry in seen[0] if entry[0] == "same")  # a lookup found the row just created
+
+
+class _TwoGroups(Workload):
+    """Callers on Slack (5 s Sends) at 9,999 s, then on Email at 10,001 s, just after that instant's sample."""
+
+    def process(self, hooks):
+        def specs(channel):
+            return [dict(type="RenewalSuccess", channel=channel, recipient="o", message="m", certificate_id=None)] * 20
+
+        yield hooks.timeout(9999.0)
+        hooks.create_and_send_each([hooks.now + 600] * 20, specs("Slack"), [lambda seq: None] * 20)
+        yield hooks.timeout(10000.5 - hooks.now)
+        yield hooks.timeout(0.5)
+        hooks.create_and_send_each([hooks.now + 600] * 20, specs("Email"), [lambda seq: None] * 20)
+        yield hooks.timeout(1)
+
+
+def test_a_send_that_returns_at_its_own_instant_is_not_deferred():
+    """An Email of 1e-13 s returns at the very instant it begins (10,001 + 1e-13 = 10,001): its rows, created just
+    after the sample of 10,001 s, are not in that sample (deferring them counted them in as already written)."""
+    scenario = notifsim.Scenario("tiny", channels={"Slack": ch.Bernoulli(0.5, latency=5.0), "Email": ch.Bernoulli(0.5, latency=1e-13)}, workload=_TwoGroups())
+    a, _ = assert_same_run(scenario, "certctl-i005", seed=1, horizon="10010s", sample_interval="1s")
+    assert a.samples.iloc[10001][["pending", "sent", "failed"]].tolist() == [20, 0, 0]  # the Slack rows, in flight
+
+
+@pytest.mark.parametrize("sample_interval", ["10m", "1h"])
+def test_overlapping_database_outages_fail_every_tick_within_either(sample_interval):
+    """A 1-minute outage inside a 3-hour one: the database is down throughout, so every tick's List fails, whether the
+    batched engine skips a few empty ticks or many (a 1 h sampler lets it skip more than SMALL_SKIP at once)."""
+    database = Database(outages=[(0, "3h"), ("5m", "1m")])
+    scenario = notifsim.Scenario("nested", channels={"Email": ch.Bernoulli(0.9, latency=1.0)}, database=database)
+    a, _ = assert_same_run(scenario, "certctl-i005", seed=1, horizon="3h", sample_interval=sample_interval)
+    assert a.ticks["error"].notna().all() and len(a.ticks) > 200
 
 
 def _row(message: str, channel: str = "Slack") -> dict:

@@ -52,7 +52,7 @@ from .clock import completion_order, tick_order
 from .created import create_and_send_columns, create_and_send_each
 from .deferred import Deferred
 from .events import LOOPS, EventEngine, listed_pairs
-from .state import CREATE_FIELDS, Context, Send, spec_columns
+from .state import Context, Send, spec_columns, usual
 from .timeline import INSTANT, NO_NOTIFIER, SEND, channel_facts, timelines
 
 _CREATE, _PROCESS, _RETRY = LOOP_CODE["create"], LOOP_CODE["process"], LOOP_CODE["retry"]
@@ -159,7 +159,7 @@ class BatchedEngine(EventEngine):
     def create_and_send(self, deadline: float, spec: dict) -> Generator[Any, Any, Any]:
         """:meth:`EventEngine.create_and_send`, the row deferred when it qualifies (expiry alerts too): the caller
         resumes in the event the reference engine resumes it in, the Send's status write applied first."""
-        seq = self.deferred.admit([deadline], spec_columns([spec]), alerts=True) if spec.keys() <= CREATE_FIELDS else None
+        seq = self.deferred.admit([deadline], spec_columns([spec]), alerts=True) if usual(spec) else None
         if seq is None:
             return (yield from super().create_and_send(deadline, spec))
         order = completion_order(self.env.now, seq, 0)

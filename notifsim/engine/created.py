@@ -19,7 +19,7 @@ costs a fixed few hundred µs), rows on a stateful channel, or a policy with
 a retry quota are sent one at a time, still with one event for the Sends
 that return together, and created in one go from
 :attr:`BatchedEngine.CREATE_TOGETHER` rows on (one at a time when a
-``Create`` fails or a row is an expiry alert).
+``Create`` fails or a row is an expiry alert, which only a process creates).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from ..streams import mix64_many
 from .agenda import key_sorted, lay_out, subset
 from .clock import completion_order
 from .events import NESTED_CREATE, EventEngine
-from .state import CREATE_FIELDS, Columns, Context, Send, column_specs, created_together, spec_columns
+from .state import Columns, Context, Send, column_specs, created_together, spec_columns, usual
 from .timeline import SEND, timelines
 
 if TYPE_CHECKING:
@@ -49,8 +49,7 @@ def create_and_send_each(engine: BatchedEngine, deadlines: list[float], specs: l
     """:meth:`EventEngine.create_and_send_each` with the rows deferred, or created and sent as arrays when that pays."""
     if not specs:
         return
-    usual = all(map(CREATE_FIELDS.issuperset, specs))
-    if usual and engine.deferred.offer(deadlines, spec_columns(specs), thens):  # nothing looks at them until later (:mod:`.deferred`)
+    if all(map(usual, specs)) and engine.deferred.offer(deadlines, spec_columns(specs), thens):  # nothing looks at them until later (:mod:`.deferred`)
         return
     _created_now(engine, deadlines, specs, thens)
 
@@ -72,7 +71,7 @@ def _created_now(engine: BatchedEngine, deadlines: list[float], specs: list[dict
         # may fall between the group's; the one-event-per-Send path then
         EventEngine.create_and_send_each(engine, deadlines, specs, thens)
         return
-    # every Create succeeds now, and no row is an expiry alert (which the table indexes one by one)
+    # every Create succeeds now, and no row is an expiry alert (read back by its creator: kept to one at a time)
     together = now < min(deadlines) and state.db.available(now) and all(created_together(spec) for spec in specs)
     table = state.table
     if together and k >= engine.CALLERS and engine.bulk:

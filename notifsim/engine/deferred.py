@@ -49,7 +49,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..certctl import CLIENT_TIMEOUT_S, STATUSES, THRESHOLD_TAG
+from ..certctl import CLIENT_TIMEOUT_S, STATUSES
+from ..machine.alerts import dedup_keys
 from ..machine.table import FAILED, PENDING
 from ..record import LOOP_CODE
 from ..streams import mix64, mix64_many
@@ -166,7 +167,7 @@ class Deferred:
         latency: dict[str, float] = {}
         for channel in set(channels):
             fixed = self._fixed_latency(channel)
-            if fixed is None:
+            if fixed is None or not now + fixed > now:  # a Send that returns at this very instant is not deferred
                 return None
             latency[channel] = fixed
         if len(latency) == 1:
@@ -183,9 +184,8 @@ class Deferred:
                     self.failing_from = done
         if alerts:
             for type, channel, certificate_id, message in zip(types, channels, certificate_ids, messages):
-                if type == ALERT and certificate_id is not None and message:
-                    for digits in THRESHOLD_TAG.findall(message):
-                        self.alerts.add((certificate_id, digits, channel))
+                if type == ALERT:
+                    self.alerts.update((*key, channel) for key in dedup_keys(certificate_id, message))
         first = state.table.n + self.rows
         self.instants.extend([now] * len(channels))
         self.deadlines.extend(deadlines)

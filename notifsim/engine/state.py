@@ -116,7 +116,7 @@ class RunState:
         self.writes = np.zeros(1024, np.int64)  # per row: status writes tried (numbers its database draws)
         self.planned = np.zeros(1024, np.int64)  # per row: Sends some caller has planned but not begun (batched engine)
         self._hash: dict[str | None, int] = {}
-        self._pool_hash: dict[int, np.ndarray] = {}  # per pool (by id): :meth:`h` of each code's text, then of None
+        self._pool_hash: dict[int, tuple[np.ndarray, int]] = {}  # per pool (by id): :meth:`h` of its first texts, and how many
         self._channel_index: dict[str, int] = {}
 
     def release(self) -> None:
@@ -156,10 +156,15 @@ class RunState:
 
     def pool_hashes(self, pool: Pool, codes: np.ndarray) -> np.ndarray:
         """:meth:`h` of the texts of a pool's ``codes`` (``NULL``: of None), ``uint64``."""
-        known = self._pool_hash.get(id(pool))
-        if known is None or len(known) != len(pool.texts) + 1:  # per code, then None's last (where NULL = -1 indexes)
-            known = self._pool_hash[id(pool)] = self.hashes([*pool.texts, None])
-        return known[codes]
+        known, n = self._pool_hash.get(id(pool), (np.zeros(0, np.uint64), 0))
+        if n < len(pool.texts):  # hash the texts new since the last call only (the array grows by doubling)
+            if len(pool.texts) > len(known):
+                known = np.concatenate([known[:n], np.zeros(max(len(pool.texts), 2 * len(known)) - n, np.uint64)])
+            known[n : len(pool.texts)] = self.hashes(pool.texts[n:])
+            n = len(pool.texts)
+            self._pool_hash[id(pool)] = (known, n)
+        hashed = known[np.maximum(codes, 0)] if n else np.zeros(len(codes), np.uint64)
+        return np.where(codes >= 0, hashed, np.uint64(self.h(None)))
 
     # -- inserting rows -----------------------------------------------------------------
 
@@ -174,7 +179,7 @@ class RunState:
     def create(self, now: float, spec: dict[str, Any], identity: int | None = None) -> int:
         """certctl ``Create`` of one row at ``now``; ``identity`` (an arrival's index) replaces its texts in its key."""
         certificate_id, message = spec.get("certificate_id"), spec.get("message")
-        if spec.keys() <= CREATE_FIELDS:  # the usual row: generated id, certctl's fields only
+        if usual(spec):  # generated id, certctl's fields only
             seq = self.table.create_generated(now, spec["type"], spec["channel"], spec["recipient"], spec.get("message", ""), certificate_id)
         else:  # a given id (or a misspelt field: refused by the table)
             seq = self.table.create(now, **spec).seq
@@ -365,13 +370,19 @@ class RunState:
 _RETRY = LOOP_CODE["retry"]
 #: The fields of a usual row (a generated id, certctl's columns only): what :meth:`RunState.create_specs` takes.
 CREATE_FIELDS = frozenset({"type", "channel", "recipient", "message", "certificate_id"})
-#: The type of the rows a workload reads back (the renewal check's dedup; the table indexes them one by one).
-ALERT = "ExpirationWarning"  # the type of a fleet's expiry alerts (read back by the renewal check)
+#: The type of a fleet's expiry alerts, which the renewal check reads back (its dedup lookup and alert log).
+ALERT = "ExpirationWarning"
+
+
+def usual(spec: dict[str, Any]) -> bool:
+    """Whether a row to create is a usual one: certctl's fields only (:data:`CREATE_FIELDS`), its id generated."""
+    return spec.keys() <= CREATE_FIELDS
 
 
 def created_together(spec: dict[str, Any]) -> bool:
-    """Whether a row may be created together with others (or deferred): a usual row that no workload reads back."""
-    return spec.keys() <= CREATE_FIELDS and spec.get("type") != ALERT
+    """Whether a row may be created together with others or deferred in a group: a usual row that no workload reads
+    back (alerts are created and sent one at a time, by the renewal check's process, and deferred only there)."""
+    return usual(spec) and spec.get("type") != ALERT
 
 
 #: Usual rows as the columns :meth:`RunState.create_columns` takes: type, channel, recipient, certificate id,
@@ -394,16 +405,16 @@ def spec_columns(specs: list[dict[str, Any]]) -> Columns:
 def row_columns(
     types: list[str], channels: list[str], recipients: list[str], certificate_ids: list[str | None], messages: list[str] | list[str | None]
 ) -> Columns:
-    """Usual rows given field by field as :data:`Columns`."""
-    stored = messages if None not in messages else ["" if m is None else m for m in messages]
-    return (types, channels, recipients, certificate_ids, stored, messages)
+    """Usual rows given field by field (a message given as None is stored as NULL, as a dict's ``message=None`` is)
+    as :data:`Columns`."""
+    return (types, channels, recipients, certificate_ids, messages, messages)
 
 
 def column_specs(columns: Columns) -> list[dict[str, Any]]:
-    """:data:`Columns` back as the dicts of :data:`CREATE_FIELDS` (a row keyed without a message has none)."""
+    """:func:`row_columns` back as the dicts of :data:`CREATE_FIELDS`."""
     types, channels, recipients, certificate_ids, _, messages = columns
     return [
-        {"type": t, "channel": c, "recipient": r, "certificate_id": i, **({} if m is None else {"message": m})}
+        {"type": t, "channel": c, "recipient": r, "message": m, "certificate_id": i}
         for t, c, r, i, m in zip(types, channels, recipients, certificate_ids, messages)
     ]
 

@@ -18,6 +18,7 @@ from collections.abc import Collection
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..certctl import STATUSES, THRESHOLD_TAG
@@ -40,10 +41,10 @@ class AlertIndex:
         self._log: list[int] = []
         self._base = 0  # log entries dropped from the front (already read)
 
-    def add(self, seq: int, certificate_id: str, message: str, channel_code: int) -> None:
-        """Index a newly inserted ``ExpirationWarning`` row under every ``[threshold:N]`` tag of its body."""
-        for digits in THRESHOLD_TAG.findall(message):
-            self._rows.setdefault((certificate_id, sys.intern(digits), channel_code), []).append(seq)  # a few distinct digits
+    def add(self, seq: int, certificate_id: str | None, message: str | None, channel_code: int) -> None:
+        """Index a newly inserted ``ExpirationWarning`` row under every key :func:`dedup_keys` gives it."""
+        for key in dedup_keys(certificate_id, message):
+            self._rows.setdefault((*key, channel_code), []).append(seq)
 
     def add_many(self, first: int, rows: np.ndarray, certificate_ids: Any, messages: Any, channel: np.ndarray, code: int) -> None:
         """Index newly inserted ``ExpirationWarning`` rows (those with a certificate and a body), which took status
@@ -52,8 +53,7 @@ class AlertIndex:
         tagged = _tagged(rows, messages)  # only a body with a dedup tag is indexed: the others are not read
         if len(tagged):
             for i, certificate_id, message in zip(tagged.tolist(), _at(certificate_ids, tagged), _at(messages, tagged)):
-                if certificate_id is not None:
-                    self.add(first + i, certificate_id, message, int(channel[i]))
+                self.add(first + i, certificate_id, message, int(channel[i]))
         if self.watching:
             self.took_many(first + rows, np.full(len(rows), code))
 
@@ -108,18 +108,26 @@ class AlertIndex:
         return self._log[cursor - base :], base + len(self._log)
 
 
+def dedup_keys(certificate_id: str | None, message: str | None) -> list[tuple[str, str]]:
+    """The (certificate, threshold digits) an ``ExpirationWarning`` row is found under: one per ``[threshold:N]`` tag
+    of its body (none without a certificate or a body)."""
+    if certificate_id is None or not message:
+        return []
+    return [(certificate_id, sys.intern(digits)) for digits in THRESHOLD_TAG.findall(message)]  # a few distinct digits
+
+
 def _tagged(rows: np.ndarray, messages: Any) -> np.ndarray:
     """The positions among ``rows`` whose body carries a ``[threshold:`` tag (an Arrow array is searched as a whole)."""
-    if isinstance(messages, list):
-        return np.array([i for i in rows.tolist() if messages[i] and _TAG in messages[i]], np.int64)
-    found = pc.match_substring(messages, _TAG)  # the whole group: cheaper than taking the rows first
-    if not found.true_count:  # the usual case (an arrival workload's bodies carry no tag)
+    if not isinstance(messages, (pa.Array, pa.ChunkedArray)):
+        return np.array([i for i in rows.tolist() if isinstance(messages[i], str) and _TAG in messages[i]], np.int64)
+    found = pc.match_substring(messages, _TAG)
+    if not pc.sum(found).as_py():  # the usual case (an arrival workload's bodies carry no tag)
         return rows[:0]
     return rows[pc.fill_null(found, False).to_numpy(zero_copy_only=False)[rows]]
 
 
 def _at(values: Any, rows: np.ndarray) -> list:
-    """The texts at positions ``rows`` of a Python list or an Arrow array, as Python strings (the list's own objects)."""
-    if isinstance(values, list):
-        return [values[i] for i in rows.tolist()]
-    return values.take(rows).to_pylist()
+    """The texts at positions ``rows`` of a sequence or an Arrow array, as Python strings (a list's own objects)."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values.take(rows).to_pylist()
+    return [values[i] for i in rows.tolist()]

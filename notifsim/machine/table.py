@@ -311,7 +311,7 @@ class NotificationTable:
         self.messages.append(message)
         self.n = seq + 1
         self._enter(seq, status)
-        if type == _ALERT and certificate_id is not None and message:
+        if type == _ALERT:
             self._alerts.add(seq, certificate_id, message, channel)
 
     def create_many(
@@ -357,7 +357,7 @@ class NotificationTable:
         self._pending.enter_many(seqs, self.sent_at[sl])
         alerts = np.flatnonzero(self.type[sl] == _ALERT)
         if len(alerts):  # expiry alerts: indexed (by the texts given, not copies read back), logged as taking pending
-            self._alerts.add_many(first, alerts, certificate_ids, messages, channel, PENDING)
+            self._alerts.add_many(first, alerts, certificate_ids, messages, self.channel[sl], PENDING)
         return seqs
 
     # -- index upkeep ----------------------------------------------------------------

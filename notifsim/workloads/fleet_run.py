@@ -81,8 +81,8 @@ class FleetRun:
         self.renewable: list[bool] = (setup.random(n) < fleet.auto_renew).tolist()
         width = max(6, len(str(n - 1)))
         self.ids = [f"mc-{c:0{width}d}" for c in range(n)]
-        self.names = [f"svc-{c:0{width}d}.example.com" for c in range(n)]
-        self.recipients = [f"owner-{k}@example.com" for k in range(fleet.owners + 1)]  # shared strings, one per owner
+        self.names = [f"svc-{c:0{width}d}.example.com" for c in range(n)]  # per certificate: its common name
+        self.recipients = [f"owner-{k}@example.com" for k in range(fleet.owners + 1)]  # one per owner: a certificate's is recipients[owner[c]]
         self.index = {cid: c for c, cid in enumerate(self.ids)}
         self._deployed: dict[tuple[int, int], str] = {}  # DeploymentSuccess bodies, one per (certificate, target)
         self.start_epoch = hooks.start.timestamp()
@@ -102,12 +102,6 @@ class FleetRun:
         self.stats: Counter[str] = Counter()
 
     # -- helpers -----------------------------------------------------------
-
-    def common_name(self, c: int) -> str:
-        return self.names[c]
-
-    def recipient(self, c: int) -> str:
-        return self.recipients[self.owner[c]]
 
     def expiry_date(self, c: int) -> str:
         day = math.floor((self.start_epoch + self.expires[c]) / DAY_S)
@@ -253,9 +247,9 @@ class FleetRun:
                 if env.has_alert(cid, threshold, channel):
                     stats["alerts_deduped"] += 1
                     continue
-                message = alert_message(self.common_name(c), d, threshold, self.expiry_date(c))
+                message = alert_message(self.names[c], d, threshold, self.expiry_date(c))
                 row = yield from env.create_and_send(
-                    deadline, type="ExpirationWarning", channel=channel, recipient=self.recipient(c), message=message, certificate_id=cid
+                    deadline, type="ExpirationWarning", channel=channel, recipient=self.recipients[self.owner[c]], message=message, certificate_id=cid
                 )
                 now, db_up = env.now, env.database_available()
                 if row is None:
@@ -452,7 +446,7 @@ class FleetRun:
             self.status[c] = _REVOKED
             self.version[c] += 1
             self.stats["revocations"] += 1
-            cid, cn, recipient = self.ids[c], self.common_name(c), self.recipient(c)
+            cid, cn, recipient = self.ids[c], self.names[c], self.recipients[self.owner[c]]
             message = revocation_message(cn)
             specs = [dict(type="Revocation", channel=ch, recipient=recipient, message=message, certificate_id=cid) for ch in REVOCATION_CHANNELS]
             env.create_batch(specs, math.inf)  # the HTTP request's context: no deadline
