@@ -173,6 +173,21 @@ def test_alert_rows_created_in_bulk_are_indexed_and_logged_as_rows_created_one_b
         assert table.alert_log_since(0) == ([0, 1, 3, 4, 5], 5)  # every alert row created pending (pending does not suppress)
 
 
+def test_rows_created_in_bulk_without_tags_are_logged_and_not_searched():
+    """``tagged=False`` (an arrival workload's rows, whose bodies name their type and certificate): the alert rows are
+    logged as taking pending, and no body is searched, so a tag there is not found."""
+    table = NotificationTable()
+    table.watch_alerts(DEDUP_READINGS["delivered"])
+    codes = np.array([table.types.code("ExpirationWarning")] * 2, np.int16)
+    message = alert_message("a.example.com", 5, 7, "2026-01-06")
+    email = table.channels.code("Email")
+    table.create_many(np.zeros(2), type=codes, channel=email, recipient=0, certificate_ids=["mc-0", "mc-1"], messages=[message, "x"], tagged=False)
+    assert table.alert_log_since(0) == ([0, 1], 2)
+    assert not table.has_threshold_notification_on_channel("mc-0", 7, "Email")
+    table.create_many(np.ones(1), type=codes[:1], channel=email, recipient=0, certificate_ids=["mc-0"], messages=[message])  # tagged: found
+    assert table.has_threshold_notification_on_channel("mc-0", 7, "Email")
+
+
 def _as(kind: str, texts: list) -> object:
     """Texts as a sequence of the kind ``create_many`` accepts."""
     if kind == "tuples":

@@ -151,7 +151,13 @@ def _create(engine: BatchedEngine, a: dict[str, Any], lo: int, hi: int) -> None:
     cert = a["certificate_id"].slice(rlo, rhi - rlo)
     message = a["message"].slice(rlo, rhi - rlo)
     seqs = state.table.create_many(
-        a["t"][rows], type=a["type"][rows], channel=a["channel"][rows], recipient=a["recipient"][rows], certificate_ids=cert, messages=message
+        a["t"][rows],
+        type=a["type"][rows],
+        channel=a["channel"][rows],
+        recipient=a["recipient"][rows],
+        certificate_ids=cert,
+        messages=message,
+        tagged=False,  # an arrival's body names its type and certificate: never a dedup tag
     )
     state._reserve(int(seqs[-1]) + 1)
     state.keys[seqs] = a["keys"][rows]

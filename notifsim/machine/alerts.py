@@ -46,11 +46,12 @@ class AlertIndex:
         for key in dedup_keys(certificate_id, message):
             self._rows.setdefault((*key, channel_code), []).append(seq)
 
-    def add_many(self, first: int, rows: np.ndarray, certificate_ids: Any, messages: Any, channel: np.ndarray, code: int) -> None:
-        """Index newly inserted ``ExpirationWarning`` rows (those with a certificate and a body), which took status
-        ``code``: ``rows`` are their positions in the inserted group, which starts at row ``first`` and whose texts
-        (Python lists or Arrow arrays) and channel codes are ``certificate_ids``, ``messages`` and ``channel``."""
-        tagged = _tagged(rows, messages)  # only a body with a dedup tag is indexed: the others are not read
+    def add_many(self, first: int, rows: np.ndarray, certificate_ids: Any, messages: Any, channel: np.ndarray, code: int, tags: bool = True) -> None:
+        """Index newly inserted ``ExpirationWarning`` rows (those with a certificate and a tagged body; ``tags=False``:
+        no body has a tag), which took status ``code``: ``rows`` are their positions in the inserted group, which
+        starts at row ``first`` and whose texts (sequences or Arrow arrays) and channel codes are
+        ``certificate_ids``, ``messages`` and ``channel``."""
+        tagged = _tagged(rows, messages) if tags else rows[:0]  # only a body with a dedup tag is indexed
         if len(tagged):
             for i, certificate_id, message in zip(tagged.tolist(), _at(certificate_ids, tagged), _at(messages, tagged)):
                 self.add(first + i, certificate_id, message, int(channel[i]))

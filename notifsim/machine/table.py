@@ -323,13 +323,13 @@ class NotificationTable:
         recipient: np.ndarray,
         certificate_ids: Sequence[Any],
         messages: Sequence[Any],
+        tagged: bool = True,
     ) -> np.ndarray:
         """``Create`` of many rows at once (codes for type, channel and recipient; text arrays for the rest).
 
-        Returns their row numbers.  The rows get generated ids in order, as if
-        created one by one; expiry alerts among them are indexed (and logged
-        when ``pending`` is watched) as :meth:`create` does.
-        """
+        Returns their row numbers.  The rows get generated ids in order, as if created one by one; expiry alerts
+        among them are indexed (and logged when ``pending`` is watched) as :meth:`create` does (``tagged=False``:
+        no body carries a ``[threshold:N]`` tag, so none is searched for one)."""
         k = len(now)
         first = self.n
         if first + k > self._cap:
@@ -357,7 +357,7 @@ class NotificationTable:
         self._pending.enter_many(seqs, self.sent_at[sl])
         alerts = np.flatnonzero(self.type[sl] == _ALERT)
         if len(alerts):  # expiry alerts: indexed (by the texts given, not copies read back), logged as taking pending
-            self._alerts.add_many(first, alerts, certificate_ids, messages, self.channel[sl], PENDING)
+            self._alerts.add_many(first, alerts, certificate_ids, messages, self.channel[sl], PENDING, tagged)
         return seqs
 
     # -- index upkeep ----------------------------------------------------------------
