@@ -75,7 +75,7 @@ class DatabaseState:
         self.error = model.error
         self._starts = np.array([start for start, _ in self.outages])
         # per outage in start order: the latest end of it and every outage before it (outages may overlap)
-        self._ends = np.array([*np.maximum.accumulate([end for _, end in self.outages]), -np.inf]) if self.outages else np.array([-np.inf])
+        self._ends = np.append(np.maximum.accumulate(np.array([end for _, end in self.outages], float)), -np.inf)
         self._uniform = streams.keyed("database") if self.rate > 0 else None
 
     @property

@@ -173,7 +173,7 @@ class BatchedEngine(EventEngine):
         return ReadBack(self, seq)
 
     def has_alert(self, certificate_id: str, threshold: int, channel: str) -> bool:
-        if self.deferred.alerts and self.deferred.has_alert(certificate_id, threshold, channel):
+        if self.deferred.has_alert(certificate_id, threshold, channel):
             self.settle()
         return super().has_alert(certificate_id, threshold, channel)
 

@@ -29,8 +29,9 @@ is drawn when it is deferred, to know which fail; ticks that could see a
 deferred row materialize first (:meth:`Deferred.visible`).
 An expiry alert is read back by the renewal check that created it, through
 its dedup lookup and the log of alerts that stopped suppressing: a lookup
-whose key a deferred alert carries (:meth:`Deferred.has_alert`) and every
-read of the log materialize first, and the process that created it resumes
+whose key a deferred alert carries (:meth:`Deferred.has_alert`) and a read
+of the log while rows are deferred (when the policy logs at all) materialize
+first, and the process that created it resumes
 with its Send's status write applied, in the event the reference engine
 resumes it in.  Groups that do not qualify — a stateful or random-latency
 channel, a Send a client timeout or the caller's deadline cuts, a database
@@ -196,7 +197,7 @@ class Deferred:
 
     def has_alert(self, certificate_id: str, threshold: int, channel: str) -> bool:
         """Whether a deferred expiry alert carries this dedup key (certificate, ``[threshold:N]`` tag, channel)."""
-        return (certificate_id, str(threshold), channel) in self.alerts
+        return bool(self.alerts) and (certificate_id, str(threshold), channel) in self.alerts
 
     def _fails(self, now: float, row: tuple[str, str, str, str | None, str | None], deadline: float) -> bool:
         """Whether the creator's Send of the row (type, channel, recipient, certificate id, message as keyed), created

@@ -185,17 +185,16 @@ class RunState:
             seq = self.table.create(now, **spec).seq
         if seq >= len(self.keys):
             self._reserve(seq + 1)
-        if identity is not None:
-            self.keys[seq] = combine(round(now * 1e6) & _MASK, self.h(spec["type"]), self.h(spec["channel"]), self.h(spec["recipient"]), identity)
-        else:
-            self.keys[seq] = self.key_of(now, spec["type"], spec["channel"], spec["recipient"], certificate_id, message)
+        self.keys[seq] = self.key_of(now, spec["type"], spec["channel"], spec["recipient"], certificate_id, message, identity)
         self.recorder.notification("created")
         return seq
 
-    def key_of(self, now: float, type: str, channel: str, recipient: str, certificate_id: str | None, message: str | None) -> int:
-        """The key :meth:`create` gives a row created at ``now`` (``message`` None when it has none)."""
+    def key_of(self, now: float, type: str, channel: str, recipient: str, certificate_id: str | None, message: str | None, identity: int | None = None) -> int:
+        """The key :meth:`create` gives a row created at ``now`` (``message`` None when it has none; ``identity``, an
+        arrival's index, in place of its texts)."""
         # messages are mostly unique: hashed each time rather than cached (the cache would hold every one)
-        return combine(round(now * 1e6) & _MASK, self.h(type), self.h(channel), self.h(recipient), self.h(certificate_id), text_hash(message))
+        tail = (identity,) if identity is not None else (self.h(certificate_id), text_hash(message))
+        return combine(round(now * 1e6) & _MASK, self.h(type), self.h(channel), self.h(recipient), *tail)
 
     def create_specs(self, now: float | np.ndarray, specs: list[dict[str, Any]]) -> np.ndarray:
         """:meth:`create` of several usual rows (generated ids, certctl's fields only), in order, at once: at ``now``

@@ -32,7 +32,6 @@ class AlertIndex:
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str, int], list[int]] = {}  # (certificate, threshold digits, channel code) -> seqs
         self._codes: dict[Any, frozenset[int] | None] = {}  # a collection of statuses -> their codes (None: all five)
-        self._last: tuple[Any, frozenset[int] | None] = (object(), None)  # the tuple of statuses asked last, and its codes
         self.watched: tuple[str, ...] | None = None  # the suppressing statuses being watched (None: no log)
         self._watch: list[bool] = [False] * len(STATUSES)  # per canonical status code: log a row taking it
         self._watch_other = False  # the same for status texts outside certctl's five (initial rows only)
@@ -64,14 +63,10 @@ class AlertIndex:
 
     def codes(self, statuses: Collection[str]) -> frozenset[int] | None:
         """The status codes of ``statuses``; ``None`` when they are all five (no status filter at all)."""
-        if statuses is self._last[0]:  # the dedup lookup asks with one policy's tuple, run after run
-            return self._last[1]
         key = statuses if isinstance(statuses, (tuple, frozenset)) else tuple(statuses)
         if key not in self._codes:
             names = set(key)
             self._codes[key] = None if names >= set(STATUSES) else frozenset(STATUSES.index(s) for s in names if s in STATUSES)
-        if isinstance(statuses, tuple):  # immutable: safe to know by identity
-            self._last = (statuses, self._codes[key])
         return self._codes[key]
 
     # -- the log of rows that stopped suppressing -------------------------------------------

@@ -417,13 +417,14 @@ class FleetRun:
         """The deployment call of attempt ``attempt`` has returned now: its outcome; the notification's type,
         message and what happens when its Send is over."""
         f, c, target = self.f, job.cert, job.target
+        cn, name = self.names[c], f"target-{target + 1}"
         if self._deployment_u(self._key(c, job.cycle, target, attempt)) < f.deployment_failure_rate:
             self.stats["deployment_failures"] += 1
-            return "DeploymentFailure", deployment_message(self.names[c], f"target-{target + 1}", success=False), partial(self.job_failed, job, None)
+            return "DeploymentFailure", deployment_message(cn, name, success=False), partial(self.job_failed, job, None)
         self.stats["deployments"] += 1
         kept = self._deployed.get((c, target))
         if kept is None:  # the same body every cycle: keep one copy per (certificate, target)
-            kept = self._deployed[(c, target)] = deployment_message(self.names[c], f"target-{target + 1}", success=True)
+            kept = self._deployed[(c, target)] = deployment_message(cn, name, success=True)
         return "DeploymentSuccess", kept, self.end_job
 
     # -- revocations -------------------------------------------------------------
