@@ -6,10 +6,9 @@ text is kept as codes of the table's pools.  At the end
 simulation seconds as timezone-aware UTC timestamps (microseconds; Go's
 zero time is ``0001-01-01``) — and puts the Send calls in their canonical
 order: by the instant the Send returned, then the instant it began, then
-the notification's row number, then its attempt number.  That order is a
-property of the run, not of the engine that ran it.  ``tables`` consumes
-the buffers and the table as it goes, so a run's peak memory is not
-doubled by the conversion.
+the notification's row number, then its attempt number (a property of the
+run, not of the engine).  ``tables`` consumes the buffers and the table
+column by column, so the conversion does not double a run's peak memory.
 """
 
 from __future__ import annotations
@@ -104,6 +103,10 @@ class _Buffer:
 
     def used(self, name: str) -> np.ndarray:
         return self.cols[name][: self.n]
+
+    def take(self, name: str, order: np.ndarray | slice) -> np.ndarray:
+        """Column ``name`` rearranged by ``order`` (:func:`_in_order`); the buffer lets go of it, so it is freed now."""
+        return _in_order(self.cols.pop(name)[: self.n], order)
 
 
 class Recorder:
@@ -266,11 +269,8 @@ class Recorder:
         self.t_loop.frombytes(loops.astype(np.int8).tobytes())
         self.t_replica.frombytes(replicas.astype(np.int16).tobytes())
         self.t_at.frombytes(at.astype(np.float64).tobytes())
-        self.t_rows.frombytes(bytes(8 * n))
-        self.t_sends.frombytes(bytes(8 * n))
-        self.t_duration.frombytes(bytes(8 * n))  # 0.0
-        self.t_skipped.frombytes(bytes(n))
-        self.t_deadline_hit.frombytes(bytes(n))
+        for column in (self.t_rows, self.t_sends, self.t_duration, self.t_skipped, self.t_deadline_hit):
+            column.frombytes(bytes(column.itemsize * n))  # 0, 0.0 and False
         for i in np.flatnonzero(error).tolist():
             self.t_error[first + i] = error_text
 
@@ -329,33 +329,34 @@ class Recorder:
         ids, channels = columns["id"], columns["channel"]
         s = self.sends
         order = _lexsorted((s.used("done"), s.used("at"), s.used("seq"), s.used("ordinal")))
-        self.attempt_rows = _in_order(s.used("seq"), order)
+        del s.cols["done"], s.cols["ordinal"]  # each buffer column goes as soon as it is used (a large run's peak)
+        self.attempt_rows = s.take("seq", order)
         a_seq = pa.array(self.attempt_rows)
-        errors = _decode(texts, _in_order(s.used("error"), order))
+        errors = _decode(texts, s.take("error", order))
         attempts = {
             "notification_id": ids.take(a_seq),
-            "at": _in_order(s.used("at"), order),
-            "loop": _decode(pa.array(LOOPS, pa.large_string()), _in_order(s.used("loop"), order).astype(np.int32)),
-            "retry_count_before": _in_order(s.used("rc"), order),
+            "at": s.take("at", order),
+            "loop": _decode(pa.array(LOOPS, pa.large_string()), s.take("loop", order).astype(np.int32)),
+            "retry_count_before": s.take("rc", order),
             "outcome": pc.if_else(pc.is_null(errors), "ok", "error").cast(pa.large_string()),
             "error": errors,
-            "latency_s": _in_order(s.used("latency"), order),
-            "delivered": _in_order(s.used("delivered"), order),
+            "latency_s": s.take("latency", order),
+            "delivered": s.take("delivered", order),
             "channel": channels.take(a_seq),
-            "retry_after_s": _in_order(s.used("retry_after"), order),
-            "replica": _in_order(s.used("replica"), order).astype(np.int64),
+            "retry_after_s": s.take("retry_after", order),
+            "replica": s.take("replica", order).astype(np.int64),
         }
         self.sends = _Buffer(_ATTEMPT_COLUMNS, 1)
         del s  # the last reference to the Send buffer
         _give_back_free_memory(large)
         r = self.rows
         notifications = columns  # the same dict: each column is freed as soon as it is converted
-        notifications.update(  # exact-size copies: the buffer (with its spare capacity) goes before the frames are built
-            attempts=r.used("n_attempts").copy(),
-            deliveries=r.used("n_deliveries").copy(),
-            first_delivered_at=r.used("first_delivered").copy(),
-            requeues=r.used("n_requeues").copy(),
-            origin=_decode(pa.array(ORIGINS, pa.large_string()), r.used("origin").astype(np.int32)),
+        notifications.update(  # exact-size copies: the buffer (with its spare capacity) goes column by column
+            attempts=r.take("n_attempts", slice(None)),
+            deliveries=r.take("n_deliveries", slice(None)),
+            first_delivered_at=r.take("first_delivered", slice(None)),
+            requeues=r.take("n_requeues", slice(None)),
+            origin=_decode(pa.array(ORIGINS, pa.large_string()), r.take("origin", slice(None)).astype(np.int32)),
         )
         n_ticks = len(self.t_at)
         ticks = {
@@ -552,19 +553,19 @@ def _lexsorted(keys: tuple[np.ndarray, ...]) -> np.ndarray | slice:
 def _table_columns(table: NotificationTable, large: bool) -> dict[str, Any]:
     """certctl's columns of every row — strings as Arrow arrays, numbers as arrays — emptying the table."""
     out: dict[str, Any] = {"id": _id_column(table, _ID_SLICE if large else max(table.n, 1)).combine_chunks()}  # one array: attempts take from it
-    out["type"] = _decode(_pool_array(table.types), table.column("type").astype(np.int32))
+    out["type"] = _decode(_pool_array(table.types), table.column("type", take=True).astype(np.int32))
     out["certificate_id"] = _text_column(table.certificate_ids)
-    out["channel"] = _decode(_pool_array(table.channels), table.column("channel").astype(np.int32))
-    out["recipient"] = _decode(_pool_array(table.recipients), table.column("recipient"))
+    out["channel"] = _decode(_pool_array(table.channels), table.column("channel", take=True).astype(np.int32))
+    out["recipient"] = _decode(_pool_array(table.recipients), table.column("recipient", take=True))
     out["message"] = _text_column(table.messages)
-    out["status"] = _decode(_pool_array(table.statuses), table.column("status").astype(np.int32))
-    out["retry_count"] = table.column("retry_count").copy()
+    out["status"] = _decode(_pool_array(table.statuses), table.column("status", take=True).astype(np.int32))
+    out["retry_count"] = table.column("retry_count", take=True)
     texts = _pool_array(table.texts)
-    out["next_retry_at"] = table.column("next_retry_at").copy()
-    out["last_error"] = _decode(texts, table.column("last_error"))
-    out["error"] = _decode(texts, table.column("error"))
-    out["created_at"] = table.column("created_at").copy()
-    out["sent_at"] = table.column("sent_at").copy()
+    out["next_retry_at"] = table.column("next_retry_at", take=True)
+    out["last_error"] = _decode(texts, table.column("last_error", take=True))
+    out["error"] = _decode(texts, table.column("error", take=True))
+    out["created_at"] = table.column("created_at", take=True)
+    out["sent_at"] = table.column("sent_at", take=True)
     table.clear()
     _give_back_free_memory(large)
     return out

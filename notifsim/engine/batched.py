@@ -175,7 +175,8 @@ class BatchedEngine(EventEngine):
     def has_alert(self, certificate_id: str, threshold: int, channel: str) -> bool:
         if self.deferred.has_alert(certificate_id, threshold, channel):
             self.settle()
-        return super().has_alert(certificate_id, threshold, channel)
+        state = self.state  # :meth:`EventEngine.has_alert`, written out (a fleet year asks about 800,000 times)
+        return state.table.has_threshold_notification_on_channel(certificate_id, threshold, channel, state.policy.dedup_statuses)
 
     def unsuppressed_alerts_since(self, cursor: int) -> tuple[list[str], int]:
         if self.deferred and self.state.logs_alerts:  # any alert row may be logged (as built nothing is: every status suppresses)

@@ -197,7 +197,8 @@ class Deferred:
 
     def has_alert(self, certificate_id: str, threshold: int, channel: str) -> bool:
         """Whether a deferred expiry alert carries this dedup key (certificate, ``[threshold:N]`` tag, channel)."""
-        return bool(self.alerts) and (certificate_id, str(threshold), channel) in self.alerts
+        alerts = self.alerts
+        return bool(alerts) and (certificate_id, str(threshold), channel) in alerts
 
     def _fails(self, now: float, row: tuple[str, str, str, str | None, str | None], deadline: float) -> bool:
         """Whether the creator's Send of the row (type, channel, recipient, certificate id, message as keyed), created

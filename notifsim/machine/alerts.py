@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from ..certctl import STATUSES, THRESHOLD_TAG
 
 _TAG = "[threshold:"  # what every body THRESHOLD_TAG matches contains
+_UNSEEN: Any = object()  # a collection of statuses not looked up yet
 
 
 class AlertIndex:
@@ -64,10 +65,11 @@ class AlertIndex:
     def codes(self, statuses: Collection[str]) -> frozenset[int] | None:
         """The status codes of ``statuses``; ``None`` when they are all five (no status filter at all)."""
         key = statuses if isinstance(statuses, (tuple, frozenset)) else tuple(statuses)
-        if key not in self._codes:
+        found = self._codes.get(key, _UNSEEN)
+        if found is _UNSEEN:
             names = set(key)
-            self._codes[key] = None if names >= set(STATUSES) else frozenset(STATUSES.index(s) for s in names if s in STATUSES)
-        return self._codes[key]
+            found = self._codes[key] = None if names >= set(STATUSES) else frozenset(STATUSES.index(s) for s in names if s in STATUSES)
+        return found
 
     # -- the log of rows that stopped suppressing -------------------------------------------
 

@@ -126,9 +126,14 @@ class NotificationTable:
             self._pending.grow(cap, n)
         self._cap = cap
 
-    def column(self, name: str) -> np.ndarray:
-        """The numeric column ``name`` of the rows in use (codes for text columns; NaN is NULL for times)."""
-        return getattr(self, name)[: self.n]
+    def column(self, name: str, take: bool = False) -> np.ndarray:
+        """The numeric column ``name`` of the rows in use (codes for text columns; NaN is NULL for times); ``take``: as
+        an exact-size copy, the table letting go of its own (as a run's rows are copied out, before :meth:`clear`)."""
+        values = getattr(self, name)[: self.n]
+        if take:
+            values = values.copy()
+            setattr(self, name, values[:0])
+        return values
 
     def value(self, seq: int, name: str) -> Any:
         """One column of one row as certctl has it: text as strings, times as seconds or None (NULL)."""
@@ -136,16 +141,9 @@ class NotificationTable:
             raise IndexError(seq)
         if name == "id":
             return self.id_of(seq)
-        if name == "status":
-            return self.statuses.text(int(self.status[seq]))
-        if name == "channel":
-            return self.channels.text(int(self.channel[seq]))
-        if name == "type":
-            return self.types.text(int(self.type[seq]))
-        if name == "recipient":
-            return self.recipients.text(int(self.recipient[seq]))
-        if name in ("last_error", "error"):
-            return self.texts.text(int(getattr(self, name)[seq]))
+        pools = {"status": self.statuses, "channel": self.channels, "type": self.types, "recipient": self.recipients, "last_error": self.texts}
+        if name in pools or name == "error":
+            return pools.get(name, self.texts).text(int(getattr(self, name)[seq]))
         if name == "certificate_id":
             return self.certificate_ids[seq]
         if name == "message":
@@ -584,16 +582,16 @@ class NotificationTable:
         out["stranded"] = self._stranded
         return out
 
-    def drop_indexes(self) -> None:
-        """Let go of the listing and alert indexes (once the run is over: only the rows are read after it)."""
+    def drop_indexes(self, rows: bool = False) -> None:
+        """Let go of the listing and alert indexes (once the run is over: only the rows are read after it); ``rows``:
+        of every row too (once they have been copied out).  The id epoch and the alert watch stay."""
         watched = self._alerts.watched
+        if rows:
+            NotificationTable.__init__(self, self.id_epoch_ns)
         self._pending, self._retry, self._alerts = PendingIndex(0), RetryIndex(), AlertIndex()
         if watched is not None:
             self.watch_alerts(watched)
 
     def clear(self) -> None:
-        """Drop every row and index (used once a run's rows have been copied out); the id epoch and the alert watch stay."""
-        watched = self._alerts.watched
-        NotificationTable.__init__(self, self.id_epoch_ns)
-        if watched is not None:
-            self.watch_alerts(watched)
+        """Drop every row and index (used once a run's rows have been copied out)."""
+        self.drop_indexes(rows=True)
