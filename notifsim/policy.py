@@ -28,7 +28,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import certctl
 from .budget import MAX_COUNT, MAX_MULTIPLIER
@@ -476,6 +476,8 @@ class Policy:
     @classmethod
     def preset(cls, name: str) -> Policy:
         """A named preset; see :meth:`presets`."""
+        from .presets import PRESETS
+
         if isinstance(name, Policy):
             return name
         if not isinstance(name, str) or name not in PRESETS:
@@ -485,6 +487,8 @@ class Policy:
     @staticmethod
     def presets() -> list[str]:
         """Names of the built-in presets."""
+        from .presets import PRESETS
+
         return list(PRESETS)
 
     def switches(self) -> dict[str, Any]:
@@ -495,7 +499,21 @@ class Policy:
 #: The preset a policy file or mapping without ``preset =`` starts from.
 DEFAULT_BASE = "certctl-asbuilt"
 
-from .presets import CERTCTL_ASBUILT, CERTCTL_I005, FOREVER_ATTEMPTS, INDUSTRY_PRESETS, PRESETS  # noqa: E402  (presets build Policy objects)
+_FROM_PRESETS = ("CERTCTL_ASBUILT", "CERTCTL_I005", "FOREVER_ATTEMPTS", "INDUSTRY_PRESETS", "PRESETS")
+
+if TYPE_CHECKING:
+    from .presets import CERTCTL_ASBUILT, CERTCTL_I005, FOREVER_ATTEMPTS, INDUSTRY_PRESETS, PRESETS
+
+
+def __getattr__(name: str) -> Any:
+    """The presets, also importable from here: looked up in :mod:`.presets` when asked for (it builds Policy objects,
+    so it imports this module first; either module may be imported first)."""
+    if name in _FROM_PRESETS:
+        from . import presets
+
+        return getattr(presets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CERTCTL_ASBUILT",

@@ -1,5 +1,8 @@
 """Policy: presets exactly as docs/policies.md, certctl's retry arithmetic, validation naming the field."""
 
+import subprocess
+import sys
+
 import pytest
 
 import notifsim
@@ -11,6 +14,13 @@ def test_presets_listed():
     """The two certctl profiles first, then the industry presets of issue 4 (tests/test_policies.py)."""
     assert Policy.presets()[:2] == ["certctl-asbuilt", "certctl-i005"]
     assert Policy.presets()[2:] == ["sidekiq", "sqs", "pubsub", "celery", "grpc", "aws-sdk-standard", "svix", "k8s-crashloop"]
+
+
+@pytest.mark.parametrize("module", ["notifsim.presets", "notifsim.policy"])
+def test_the_presets_import_whichever_module_comes_first(module):
+    code = f"import {module}; from {module} import PRESETS, CERTCTL_I005; print(len(PRESETS), CERTCTL_I005.name)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["10", "certctl-i005"]
 
 
 def test_asbuilt_preset_matches_design():
