@@ -98,6 +98,7 @@ class BatchedEngine(EventEngine):
         self._gone: set[int] = set()  # chains handed over: their items still in the arrivals' block are dropped
         self.deferred = Deferred(self)  # callers' rows kept out of the table until something looks (:mod:`.deferred`)
         self._key: tuple = (0.0, (0,))  # the key of the event being run
+        self._coming = -math.inf  # the instant of the first tick still to run (-inf: the ticker has not started)
 
     def release(self) -> None:
         super().release()
@@ -197,7 +198,7 @@ class BatchedEngine(EventEngine):
 
     def tick_to_come(self, now: float) -> bool:
         """Whether a scheduler tick of the instant ``now`` has still to run (also before the ticker has started)."""
-        return not hasattr(self, "_sources") or any(grid.next <= now for _, _, grid in self._sources)
+        return self._coming <= now
 
     # -- ticks ----------------------------------------------------------------------------
 
@@ -219,7 +220,7 @@ class BatchedEngine(EventEngine):
         self._sources = sources = [(r, loop, plan.grid(r, intervals[loop])) for r in range(self.replicas) for loop in LOOPS]
         self._intervals = [grid.interval for _, _, grid in sources]
         while True:
-            t = min(grid.next for _, _, grid in sources)
+            t = self._coming = min(grid.next for _, _, grid in sources)  # the ticker's only yields are at this instant
             if t == math.inf:
                 return
             due = [(r, loop, grid) for r, loop, grid in sources if grid.next == t]
@@ -240,7 +241,8 @@ class BatchedEngine(EventEngine):
         now = self.env.now
         if self.deferred.visible(now, loop):
             self.settle()
-        if loop == "process" and not self.state.table.has_pending() and self.state.db.available(now):  # it lists nothing
+        table = self.state.table
+        if (not table.has_pending() if loop == "process" else table.first_retry_due() > now) and self.state.db.available(now):  # it lists nothing
             self.recorder.close_tick(self.recorder.open_tick(loop, now, replica), 0, 0, now, False)
             return False
         self.running[(loop, replica)] = True

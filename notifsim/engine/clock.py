@@ -102,13 +102,17 @@ class Clock(simpy.Environment):
         on from an event placed by the next step's order."""
         self.calls_in_order([step for _, step in steps], lambda i: steps[i][0])
 
-    def calls_in_order(self, calls: Sequence[Callable[[], Any]], order_of: Callable[[int], tuple]) -> None:
-        """:meth:`returns_in_order` of ``calls``, call ``i`` standing for an event placed by ``order_of(i)`` (asked
-        only when an urgent event comes between two calls)."""
+    def calls_in_order(self, calls: Sequence[Callable[..., Any]], order_of: Callable[[int], tuple], args: Sequence[Any] | None = None) -> None:
+        """:meth:`returns_in_order` of ``calls`` (each called without arguments, or given ``args`` with its own), call
+        ``i`` standing for an event placed by ``order_of(i)`` (asked only when an urgent event comes between two calls)."""
+        last, queue = len(calls) - 1, self._queue
         for i, call in enumerate(calls):
-            call()
-            if i + 1 < len(calls) and self.urgent_now():
-                rest = [(order_of(j), calls[j]) for j in range(i + 1, len(calls))]
+            if args is None:
+                call()
+            else:
+                call(args[i])
+            if i < last and queue and queue[0][0] == self._now and queue[0][1] == _URGENT:  # :meth:`urgent_now`
+                rest = [(order_of(j), calls[j] if args is None else partial(calls[j], args[j])) for j in range(i + 1, len(calls))]
                 self.at(self._now, rest[0][0]).callbacks.append(partial(_go_on, self, rest))
                 return
 

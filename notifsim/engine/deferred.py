@@ -138,18 +138,18 @@ class Deferred:
         engine = self.engine
         now = engine.env.now
         returns = self.returns[-len(deadlines) :]
-        by_return: Mapping[float, Sequence[int]]
         if len(set(returns)) == 1:  # the usual case: one channel
-            by_return = {returns[0]: range(len(returns))}
+            by_return: Mapping[float, tuple[Sequence[Callable[[int | None], Any]], Sequence[int]]] = {returns[0]: (thens, range(first, first + len(thens)))}
         else:
-            groups: dict[float, list[int]] = {}
+            groups: dict[float, tuple[list, list[int]]] = {}
             for i, done in enumerate(returns):
-                groups.setdefault(done, []).append(i)
+                group = groups.setdefault(done, ([], []))
+                group[0].append(thens[i])
+                group[1].append(first + i)
             by_return = groups
-        for done, rows in by_return.items():  # one event per instant, keyed by the first row returning then
-            event = engine.env.at(done, completion_order(now, first + rows[0], 0))
-            calls = [partial(thens[i], first + i) for i in rows]
-            event.callbacks.append(partial(_called_back, engine.env, calls, partial(_order, now, [first + i for i in rows])))
+        for done, (calls, seqs) in by_return.items():  # one event per instant, keyed by the first row returning then
+            event = engine.env.at(done, completion_order(now, seqs[0], 0))
+            event.callbacks.append(partial(_called_back, engine.env, calls, seqs, partial(_order, now, seqs)))
         return True
 
     def admit(self, deadlines: list[float], columns: Columns, alerts: bool = False) -> int | None:
@@ -257,10 +257,10 @@ class Deferred:
             recorder.add_to_sample(sample, values)
 
 
-def _called_back(env: Clock, calls: Sequence[Callable[[], Any]], order_of: Callable[[int], tuple], _event: Any) -> None:
-    """The callback of the event at which deferred rows' Sends return: their callers, in row order, as the reference's
-    event per Send calls them (:meth:`~notifsim.engine.clock.Clock.calls_in_order`)."""
-    env.calls_in_order(calls, order_of)
+def _called_back(env: Clock, calls: Sequence[Callable[[int | None], Any]], seqs: Sequence[int], order_of: Callable[[int], tuple], _event: Any) -> None:
+    """The callback of the event at which deferred rows' Sends return: their callers, each given its row number, in
+    row order, as the reference's event per Send calls them (:meth:`~notifsim.engine.clock.Clock.calls_in_order`)."""
+    env.calls_in_order(calls, order_of, seqs)
 
 
 def _order(start: float, seqs: Sequence[int], i: int) -> tuple:
