@@ -150,8 +150,9 @@ class RunState:
         """:meth:`h` of each text (``uint64``)."""
         cache = self._hash
         out = [cache.get(text) for text in texts]
-        if None in out:
-            out = [self.h(text) for text in texts]
+        if None in out:  # texts not hashed yet: those one at a time
+            h = self.h
+            out = [found if found is not None else h(text) for found, text in zip(out, texts)]
         return np.array(out, np.uint64)
 
     def pool_hashes(self, pool: Pool, codes: np.ndarray) -> np.ndarray:

@@ -13,6 +13,7 @@ Arrow arrays); the table passes in its status codes.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Collection
 from typing import Any
@@ -106,12 +107,13 @@ class AlertIndex:
         return self._log[cursor - base :], base + len(self._log)
 
 
-def dedup_keys(certificate_id: str | None, message: str | None) -> list[tuple[str, str]]:
+@functools.lru_cache(maxsize=8192)  # an alert a batched run defers is keyed when deferred, then when it is created
+def dedup_keys(certificate_id: str | None, message: str | None) -> tuple[tuple[str, str], ...]:
     """The (certificate, threshold digits) an ``ExpirationWarning`` row is found under: one per ``[threshold:N]`` tag
     of its body (none without a certificate or a body)."""
     if certificate_id is None or not message:
-        return []
-    return [(certificate_id, sys.intern(digits)) for digits in THRESHOLD_TAG.findall(message)]  # a few distinct digits
+        return ()
+    return tuple((certificate_id, sys.intern(digits)) for digits in THRESHOLD_TAG.findall(message))  # a few distinct digits
 
 
 def _tagged(rows: np.ndarray, messages: Any) -> np.ndarray:

@@ -47,8 +47,9 @@ class Pool:
         """:meth:`code` of each text, in order (new codes in order of first appearance)."""
         known = self._codes
         out = [known.get(text, NULL) if text is not None else NULL for text in texts]
-        if NULL in out:  # new texts (or None): one at a time, in order
-            out = [self.code(text) for text in texts]
+        if NULL in out:  # new texts (or None): those one at a time, in order
+            code = self.code
+            out = [found if found != NULL else code(text) for found, text in zip(out, texts)]
         return out
 
     def find(self, text: str) -> int | None:
