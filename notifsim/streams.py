@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import math
 import zlib
-from collections.abc import Sequence
 from hashlib import blake2b as _blake2b
 
 import numpy as np
@@ -63,14 +62,6 @@ class KeyedUniform:
             self._calls += 1
             key = self._calls
         return uniform(self._salt, key)
-
-    def many(self, keys: Sequence[int]) -> list[float]:
-        """``u(key)`` for each key, drawn as arrays (the same floats)."""
-        try:
-            array = np.array(keys, np.uint64)
-        except OverflowError:  # a key of 64 bits or more (or negative): one by one
-            return [uniform(self._salt, key) for key in keys]
-        return uniforms(self._salt, array).tolist()
 
 
 def uniform(salt: int, key: int) -> float:

@@ -25,7 +25,6 @@ from hypothesis import strategies as st
 import notifsim
 from notifsim.channels import Bernoulli, Scripted
 from notifsim.operators import Scripted as ScriptedOperator
-from notifsim.streams import KeyedUniform
 from notifsim.workloads import Poisson
 
 TABLES = ("notifications", "attempts", "ticks", "requeues", "samples")
@@ -271,12 +270,3 @@ def test_keys_folded_as_arrays_equal_keys_folded_one_by_one(rows):
     expected = [combine(*parts) for parts in rows]
     columns = [np.array(column, np.uint64) for column in zip(*rows)]
     assert combine_many(*columns).tolist() == expected
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.integers(0, 2**40), st.lists(st.integers(-(2**70), 2**70) | st.integers(0, 2**64 - 1), max_size=40))
-def test_keyed_draws_as_arrays_are_the_draws_one_by_one(seed, keys):
-    draw = KeyedUniform(seed, "fleet", "renewal")
-    assert draw.many(keys) == [draw(key) for key in keys]
-    small = [key for key in keys if 0 <= key < 2**64]  # keys numpy takes: the array path
-    assert draw.many(small) == [draw(key) for key in small]

@@ -41,8 +41,7 @@ from .wakeups import WakeCalendar
 CERT_STATUSES = ("Active", "Expiring", "Expired", "RenewalInProgress", "Revoked")
 _ACTIVE, _EXPIRING, _EXPIRED, _RENEWING, _REVOKED = range(5)
 _SKIPPED = frozenset({_EXPIRED, _RENEWING, _REVOKED})  # CheckExpiringCertificates skips these
-_RENEWAL, _DEPLOYMENT = 0, 1  # a job's kind, also its index in a pair of per-kind values
-_DRAWN_TOGETHER = 16  # jobs whose calls return together draw their outcomes as arrays from this many on
+_RENEWAL, _DEPLOYMENT = 0, 1
 _EPOCH_DATE = dt.date(1970, 1, 1)
 
 
@@ -356,15 +355,9 @@ class FleetRun:
     def calls_returned(self, run: list[tuple[_Job, int]], deadline: float, _event: Any = None) -> None:
         """The issuer or deployment calls of ``run`` (jobs and attempt numbers) have returned now: outcomes,
         effects, then every job's notification, created and sent on the job's context."""
-        keys = [self._key(job.cert, job.cycle, job.target, attempt) for job, attempt in run]
-        if len(run) >= _DRAWN_TOGETHER:  # both kinds' draws for every key as arrays, each job taking its kind's
-            both = (self._renewal_u.many(keys), self._deployment_u.many(keys))
-            draws = [both[job.kind][i] for i, (job, _) in enumerate(run)]
-        else:
-            draws = [(self._renewal_u if job.kind == _RENEWAL else self._deployment_u)(key) for (job, _), key in zip(run, keys)]
         types, messages, thens = [], [], []
-        for (job, _), u in zip(run, draws):
-            kind, message, then = self.renew(job, u) if job.kind == _RENEWAL else self.deploy(job, u)
+        for job, attempt in run:
+            kind, message, then = self.renew(job, attempt) if job.kind == _RENEWAL else self.deploy(job, attempt)
             types.append(kind)
             messages.append(message)
             thens.append(then)
@@ -401,12 +394,12 @@ class FleetRun:
             self.stats[abandoned] += 1  # a renewal left RenewalInProgress: never checked again
         self.end_job()
 
-    def renew(self, job: _Job, u: float) -> tuple[str, str, Callable[[int | None], Any]]:
-        """The issuer call of a renewal job's attempt has returned now (``u``: the attempt's keyed draw): its outcome
-        and effects; the notification's type, message and what happens when its Send is over."""
+    def renew(self, job: _Job, attempt: int) -> tuple[str, str, Callable[[int | None], Any]]:
+        """The issuer call of attempt ``attempt`` has returned now: its outcome and effects; the notification's
+        type, message and what happens when its Send is over."""
         env, f, c = self.hooks, self.f, job.cert
         cn = self.names[c]
-        if u < f.renewal_failure_rate:
+        if self._renewal_u(self._key(c, job.cycle, 0, attempt)) < f.renewal_failure_rate:
             self.stats["renewal_failures"] += 1
             return "RenewalFailure", renewal_message(cn, success=False), partial(self.job_failed, job, "renewals_abandoned")
         self.stats["renewals"] += 1
@@ -420,12 +413,12 @@ class FleetRun:
         self.push(c, exp - LISTING_WINDOW_S)
         return "RenewalSuccess", message, self.end_job
 
-    def deploy(self, job: _Job, u: float) -> tuple[str, str, Callable[[int | None], Any]]:
-        """The deployment call of a deployment job's attempt has returned now (``u``: the attempt's keyed draw): its
-        outcome; the notification's type, message and what happens when its Send is over."""
+    def deploy(self, job: _Job, attempt: int) -> tuple[str, str, Callable[[int | None], Any]]:
+        """The deployment call of attempt ``attempt`` has returned now: its outcome; the notification's type,
+        message and what happens when its Send is over."""
         f, c, target = self.f, job.cert, job.target
         cn, name = self.names[c], f"target-{target + 1}"
-        if u < f.deployment_failure_rate:
+        if self._deployment_u(self._key(c, job.cycle, target, attempt)) < f.deployment_failure_rate:
             self.stats["deployment_failures"] += 1
             return "DeploymentFailure", deployment_message(cn, name, success=False), partial(self.job_failed, job, None)
         self.stats["deployments"] += 1
