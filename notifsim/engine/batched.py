@@ -219,14 +219,14 @@ class BatchedEngine(EventEngine):
         # one tick source per (replica, loop), in their order at one instant
         self._sources = sources = [(r, loop, plan.grid(r, intervals[loop])) for r in range(self.replicas) for loop in LOOPS]
         self._intervals = [grid.interval for _, _, grid in sources]
+        orders = [tick_order(r, LOOPS.index(loop)) for r, loop, _ in sources]
         while True:
             t = self._coming = min(grid.next for _, _, grid in sources)  # the ticker's only yields are at this instant
             if t == math.inf:
                 return
-            due = [(r, loop, grid) for r, loop, grid in sources if grid.next == t]
+            due = [(r, loop, grid, order) for (r, loop, grid), order in zip(sources, orders) if grid.next == t]
             spawned = False
-            for n, (r, loop, grid) in enumerate(due):
-                order = tick_order(r, LOOPS.index(loop))
+            for n, (r, loop, grid, order) in enumerate(due):
                 if n == 0 or spawned:  # the first tick of the instant, or after a tick process that must start first
                     yield env.at(t, order)
                 spawned = self._tick_now(loop, r)
@@ -298,17 +298,16 @@ class BatchedEngine(EventEngine):
             ticks = sorted(
                 (begin + j * interval, r, code) for (r, code, ranges), interval in zip(taken, self._intervals) for begin, k, m in ranges for j in range(k, m)
             )
-            at, replicas, loops = (np.array(column) for column in zip(*ticks))
-            down = np.array([not db.available(t) for t in at.tolist()]) if db.outages else np.zeros(len(at), bool)
-        else:
-            parts = [(r, code, begin + np.arange(k, m) * interval) for (r, code, ranges), interval in zip(taken, self._intervals) for begin, k, m in ranges]
-            at = np.concatenate([times for _, _, times in parts])
-            replicas = np.concatenate([np.full(len(times), r) for r, _, times in parts])
-            loops = np.concatenate([np.full(len(times), code) for _, code, times in parts])
-            order = np.lexsort((loops, replicas, at))
-            at, replicas, loops = at[order], replicas[order], loops[order]
-            down = ~db.available_many(at)
-        self.recorder.empty_ticks(loops, replicas, at, down, error)
+            times, rs, codes = (list(column) for column in zip(*ticks))
+            self.recorder.empty_ticks(codes, rs, times, [not db.available(t) for t in times] if db.outages else (), error)
+            return
+        parts = [(r, code, begin + np.arange(k, m) * interval) for (r, code, ranges), interval in zip(taken, self._intervals) for begin, k, m in ranges]
+        at = np.concatenate([times for _, _, times in parts])
+        replicas = np.concatenate([np.full(len(times), r) for r, _, times in parts])
+        loops = np.concatenate([np.full(len(times), code) for _, code, times in parts])
+        order = np.lexsort((loops, replicas, at))
+        at, replicas, loops = at[order], replicas[order], loops[order]
+        self.recorder.empty_ticks(loops, replicas, at, ~db.available_many(at), error)
 
     def _agenda_next(self) -> float:
         """The instant of the next agenda item or arrival (``inf`` when none)."""

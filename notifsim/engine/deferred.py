@@ -186,7 +186,8 @@ class Deferred:
         if alerts:
             for type, channel, certificate_id, message in zip(types, channels, certificate_ids, messages):
                 if type == ALERT:
-                    self.alerts.update((*key, channel) for key in dedup_keys(certificate_id, message))
+                    for certificate, digits in dedup_keys(certificate_id, message):
+                        self.alerts.add((certificate, digits, channel))
         first = state.table.n + self.rows
         self.instants.extend([now] * len(channels))
         self.deadlines.extend(deadlines)

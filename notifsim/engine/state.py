@@ -392,6 +392,9 @@ Columns = tuple[list, list, list, list, list, list]
 
 def spec_columns(specs: list[dict[str, Any]]) -> Columns:
     """Usual rows (dicts of :data:`CREATE_FIELDS`) as :data:`Columns`."""
+    if len(specs) == 1:  # one row (a renewal check's alert): the same lists, without a comprehension each
+        spec = specs[0]
+        return [spec["type"]], [spec["channel"]], [spec["recipient"]], [spec.get("certificate_id")], [spec.get("message", "")], [spec.get("message")]
     return (
         [spec["type"] for spec in specs],
         [spec["channel"] for spec in specs],
