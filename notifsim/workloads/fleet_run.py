@@ -185,8 +185,9 @@ class FleetRun:
             # microseconds and the query milliseconds): yield once, without advancing the clock
             yield env.timeout(0)
         unlisted = tick + LISTING_WINDOW_S  # the listing returns the certificates expiring before this
+        now, db_up = env.now, env.database_available()  # read again only when a visit's Send has taken time
         while backlog:
-            if env.now >= deadline:  # every later database call fails: the rest waits for the next tick
+            if now >= deadline:  # every later database call fails: the rest waits for the next tick
                 self.stats["renewal_ticks_cut"] += 1
                 break
             if backlog[0][0] >= unlisted:  # so does every entry left: all of them looked at now, in one go
@@ -197,7 +198,7 @@ class FleetRun:
             if v != version[c]:
                 continue
             self.stats["visits"] += 1
-            yield from self.visit(c, deadline)
+            now, db_up = yield from self.visit(c, deadline, now, db_up)
         self.renewal_running = False
 
     def pass_over(self, entries: list[tuple[float, int, int]]) -> None:
@@ -215,16 +216,17 @@ class FleetRun:
                 self.push(c, exp - LISTING_WINDOW_S)
         self.stats["visits"] += visits
 
-    def visit(self, c: int, deadline: float):
+    def visit(self, c: int, deadline: float, now: float, db_up: bool):
         """One certificate the tick's listing returned (expiring within 31 days of the tick; the tick passes over
-        the others, :meth:`pass_over`) in ``CheckExpiringCertificates``: status, ``sendThresholdAlerts``, renewal job."""
+        the others, :meth:`pass_over`) in ``CheckExpiringCertificates``: status, ``sendThresholdAlerts``, renewal job.
+        ``now`` and ``db_up``: the instant and the database's availability then; returns them as the visit leaves them
+        (its Sends take time)."""
         status, version = self.status, self.version
         version[c] += 1  # this visit replaces every pending wake-up of the certificate
         if status[c] in _SKIPPED:
-            return
+            return now, db_up
         exp = self.expires[c]
         env, stats = self.hooks, self.stats
-        now, db_up = env.now, env.database_available()  # read again when a Send has taken time
         days = (exp - now) / 3600.0 / 24.0
         if db_up:  # updateCertExpiryStatus runs before the alerts; during an outage it fails and the status stays
             status[c] = _EXPIRED if days <= 0 else _EXPIRING
@@ -261,18 +263,17 @@ class FleetRun:
                 status[c] = _RENEWING  # no visits while renewing: the job's outcome schedules the next one
                 self.add_job(_Job(_RENEWAL, c, self.cycle[c]))
                 stats["renewal_jobs"] += 1
-                return
+                return now, db_up
             cut = True
         if cut:  # something failed on the expired context: the next tick tries again
             self.push(c, now)
-            return
-        if status[c] == _EXPIRED:
-            return
-        wake = exp  # the tick that marks it Expired
-        for threshold, _ in self.dispatch:
-            if d > threshold:
-                wake = min(wake, exp - (threshold + 1) * DAY_S)
-        self.push(c, wake)
+        elif status[c] != _EXPIRED:
+            wake = exp  # the tick that marks it Expired
+            for threshold, _ in self.dispatch:
+                if d > threshold:
+                    wake = min(wake, exp - (threshold + 1) * DAY_S)
+            self.push(c, wake)
+        return now, db_up
 
     # -- jobs ------------------------------------------------------------------
 
