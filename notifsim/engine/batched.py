@@ -174,7 +174,8 @@ class BatchedEngine(EventEngine):
         return ReadBack(self, seq)
 
     def has_alert(self, certificate_id: str, threshold: int, channel: str) -> bool:
-        if self.deferred.has_alert(certificate_id, threshold, channel):
+        deferred = self.deferred.alerts  # the deferred expiry alerts' dedup keys: one that carries this key is created first
+        if deferred and (certificate_id, str(threshold), channel) in deferred:
             self.settle()
         state = self.state  # :meth:`EventEngine.has_alert`, written out (a fleet year asks about 800,000 times)
         return state.table.has_threshold_notification_on_channel(certificate_id, threshold, channel, state.policy.dedup_statuses)

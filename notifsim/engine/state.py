@@ -148,8 +148,7 @@ class RunState:
 
     def hashes(self, texts: Sequence[str | None]) -> np.ndarray:
         """:meth:`h` of each text (``uint64``)."""
-        cache = self._hash
-        out = [cache.get(text) for text in texts]
+        out = list(map(self._hash.get, texts))
         if None in out:  # texts not hashed yet: those one at a time
             h = self.h
             out = [found if found is not None else h(text) for found, text in zip(out, texts)]

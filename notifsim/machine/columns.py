@@ -29,7 +29,7 @@ class Pool:
 
     def __init__(self, initial: Iterable[str] = ()):
         self.texts: list[str] = []
-        self._codes: dict[str, int] = {}
+        self._codes: dict[str | None, int] = {}  # None is never a key (it is NULL), but may be looked up
         for text in initial:
             self.code(text)
 
@@ -45,12 +45,11 @@ class Pool:
 
     def codes(self, texts: Sequence[str | None]) -> list[int]:
         """:meth:`code` of each text, in order (new codes in order of first appearance)."""
-        known = self._codes
-        out = [known.get(text, NULL) if text is not None else NULL for text in texts]
-        if NULL in out:  # new texts (or None): those one at a time, in order
+        found = list(map(self._codes.get, texts))  # None for a new text (or None)
+        if None in found:  # those one at a time, in order
             code = self.code
-            out = [found if found != NULL else code(text) for found, text in zip(out, texts)]
-        return out
+            return [c if c is not None else code(text) for c, text in zip(found, texts)]
+        return cast("list[int]", found)
 
     def find(self, text: str) -> int | None:
         """The code of ``text`` if it was seen, else None (nothing is added)."""
