@@ -515,6 +515,10 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_FROM_PRESETS})
+
+
 __all__ = [
     "CERTCTL_ASBUILT",
     "CERTCTL_I005",

@@ -98,7 +98,7 @@ class BatchedEngine(EventEngine):
         self._gone: set[int] = set()  # chains handed over: their items still in the arrivals' block are dropped
         self.deferred = Deferred(self)  # callers' rows kept out of the table until something looks (:mod:`.deferred`)
         self._key: tuple = (0.0, (0,))  # the key of the event being run
-        self._coming = -math.inf  # the instant of the first tick still to run (-inf: the ticker has not started)
+        self._coming = -math.inf  # the instant (s) of the first tick still to run (-inf: the ticker has not started)
 
     def release(self) -> None:
         super().release()

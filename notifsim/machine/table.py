@@ -45,6 +45,7 @@ PENDING, SENT, FAILED, DEAD, READ = range(5)
 _ALERT = TYPES.index("ExpirationWarning")
 _NAN = float("nan")
 _INT = np.int64
+_POOL_OF = {"status": "statuses", "channel": "channels", "type": "types", "recipient": "recipients", "last_error": "texts", "error": "texts"}
 
 _NUMERIC = {
     "status": np.int16,
@@ -141,9 +142,9 @@ class NotificationTable:
             raise IndexError(seq)
         if name == "id":
             return self.id_of(seq)
-        pools = {"status": self.statuses, "channel": self.channels, "type": self.types, "recipient": self.recipients, "last_error": self.texts}
-        if name in pools or name == "error":
-            return pools.get(name, self.texts).text(int(getattr(self, name)[seq]))
+        pool = _POOL_OF.get(name)
+        if pool is not None:
+            return getattr(self, pool).text(int(getattr(self, name)[seq]))
         if name == "certificate_id":
             return self.certificate_ids[seq]
         if name == "message":
@@ -587,8 +588,9 @@ class NotificationTable:
         of every row too (once they have been copied out).  The id epoch and the alert watch stay."""
         watched = self._alerts.watched
         if rows:
-            NotificationTable.__init__(self, self.id_epoch_ns)
-        self._pending, self._retry, self._alerts = PendingIndex(0), RetryIndex(), AlertIndex()
+            NotificationTable.__init__(self, self.id_epoch_ns)  # fresh indexes too, sized for its empty columns
+        else:
+            self._pending, self._retry, self._alerts = PendingIndex(0), RetryIndex(), AlertIndex()
         if watched is not None:
             self.watch_alerts(watched)
 

@@ -219,8 +219,8 @@ class FleetRun:
     def visit(self, c: int, deadline: float, now: float, db_up: bool):
         """One certificate the tick's listing returned (expiring within 31 days of the tick; the tick passes over
         the others, :meth:`pass_over`) in ``CheckExpiringCertificates``: status, ``sendThresholdAlerts``, renewal job.
-        ``now`` and ``db_up``: the instant and the database's availability then; returns them as the visit leaves them
-        (its Sends take time)."""
+        ``now`` and ``db_up``: the instant (s) and the database's availability then; returns them as the visit leaves
+        them (its Sends take time)."""
         status, version = self.status, self.version
         version[c] += 1  # this visit replaces every pending wake-up of the certificate
         if status[c] in _SKIPPED:
