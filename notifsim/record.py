@@ -263,14 +263,13 @@ class Recorder:
         return len(self.t_at) - 1
 
     def empty_ticks(self, loops: Any, replicas: Any, at: Any, error: Any, error_text: str) -> None:
-        """Ticks that listed nothing (``error``: their List failed with ``error_text``), in the order given: numpy
-        arrays, or lists (a few ticks)."""
+        """Ticks that listed nothing (``error``: their List failed with ``error_text``), in order; arrays or lists."""
         first, n = len(self.t_at), len(at)
         for column, values, dtype in ((self.t_loop, loops, np.int8), (self.t_replica, replicas, np.int16), (self.t_at, at, np.float64)):
-            column.frombytes(values.astype(dtype).tobytes()) if isinstance(values, np.ndarray) else column.extend(values)
+            column.frombytes(np.asarray(values, dtype).tobytes())
         for column in (self.t_rows, self.t_sends, self.t_duration, self.t_skipped, self.t_deadline_hit):
             column.frombytes(bytes(column.itemsize * n))  # 0, 0.0 and False
-        for i in np.flatnonzero(error).tolist() if isinstance(error, np.ndarray) else [i for i, down in enumerate(error) if down]:
+        for i in np.flatnonzero(np.asarray(error, bool)).tolist():
             self.t_error[first + i] = error_text
 
     def update_tick(self, index: int, rows: int, sends: int, deadline_hit: bool) -> None:

@@ -174,11 +174,9 @@ class BatchedEngine(EventEngine):
         return ReadBack(self, seq)
 
     def has_alert(self, certificate_id: str, threshold: int, channel: str) -> bool:
-        deferred = self.deferred.alerts  # the deferred expiry alerts' dedup keys: one that carries this key is created first
-        if deferred and (certificate_id, str(threshold), channel) in deferred:
+        if self.deferred.has_alert(certificate_id, threshold, channel):
             self.settle()
-        state = self.state  # :meth:`EventEngine.has_alert`, written out (a fleet year asks about 800,000 times)
-        return state.table.has_threshold_notification_on_channel(certificate_id, threshold, channel, state.policy.dedup_statuses)
+        return super().has_alert(certificate_id, threshold, channel)
 
     def unsuppressed_alerts_since(self, cursor: int) -> tuple[list[str], int]:
         if self.deferred and self.state.logs_alerts:  # any alert row may be logged (as built nothing is: every status suppresses)
@@ -242,8 +240,7 @@ class BatchedEngine(EventEngine):
         now = self.env.now
         if self.deferred.visible(now, loop):
             self.settle()
-        table = self.state.table
-        if (not table.has_pending() if loop == "process" else table.first_retry_due() > now) and self.state.db.available(now):  # it lists nothing
+        if self._lists_nothing_before(loop, math.inf) > now and self.state.db.available(now):  # it lists nothing
             self.recorder.close_tick(self.recorder.open_tick(loop, now, replica), 0, 0, now, False)
             return False
         self.running[(loop, replica)] = True
@@ -280,15 +277,13 @@ class BatchedEngine(EventEngine):
         """
         if any(self.running.values()):
             return
-        now = self.env.now
         coming = min(grid.next for _, _, grid in self._sources)
         if self.deferred.visible_after(coming):
             self.settle()
         bound = min(self.env.next_key()[0], self._agenda_next(), self.horizon_s)
         if bound <= coming:  # something happens before any coming tick
             return
-        table = self.state.table
-        limits = {"process": now if table.has_pending() else bound, "retry": min(bound, table.first_retry_due())}
+        limits = {loop: self._lists_nothing_before(loop, bound) for loop in LOOPS}
         stop = min(grid.first_at_or_after(limits[loop]) for _, loop, grid in self._sources)
         if all(grid.next >= stop for _, _, grid in self._sources):  # nothing to skip (the common case in a busy run)
             return
@@ -309,6 +304,15 @@ class BatchedEngine(EventEngine):
         order = np.lexsort((loops, replicas, at))
         at, replicas, loops = at[order], replicas[order], loops[order]
         self.recorder.empty_ticks(loops, replicas, at, ~db.available_many(at), error)
+
+    def _lists_nothing_before(self, loop: str, bound: float) -> float:
+        """The instant (s) before which, the table as it is now up to ``bound``, a tick of ``loop`` lists nothing (the
+        database up): none while a row is pending for the process loop; until the first failed row is due for the
+        retry loop."""
+        table = self.state.table
+        if loop == "process":
+            return self.env.now if table.has_pending() else bound
+        return min(bound, table.first_retry_due())
 
     def _agenda_next(self) -> float:
         """The instant of the next agenda item or arrival (``inf`` when none)."""

@@ -105,13 +105,13 @@ class Clock(simpy.Environment):
     def calls_in_order(self, calls: Sequence[Callable[..., Any]], order_of: Callable[[int], tuple], args: Sequence[Any] | None = None) -> None:
         """:meth:`returns_in_order` of ``calls`` (each called without arguments, or given ``args`` with its own), call
         ``i`` standing for an event placed by ``order_of(i)`` (asked only when an urgent event comes between two calls)."""
-        last, queue = len(calls) - 1, self._queue
+        last = len(calls) - 1
         for i, call in enumerate(calls):
             if args is None:
                 call()
             else:
                 call(args[i])
-            if i < last and queue and queue[0][0] == self._now and queue[0][1] == _URGENT:  # :meth:`urgent_now`
+            if i < last and self.urgent_now():
                 rest = [(order_of(j), calls[j] if args is None else partial(calls[j], args[j])) for j in range(i + 1, len(calls))]
                 self.at(self._now, rest[0][0]).callbacks.append(partial(_go_on, self, rest))
                 return

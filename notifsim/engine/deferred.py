@@ -29,7 +29,7 @@ is drawn when it is deferred, to know which fail; ticks that could see a
 deferred row materialize first (:meth:`Deferred.visible`).
 An expiry alert is read back by the renewal check that created it, through
 its dedup lookup and the log of alerts that stopped suppressing: a lookup
-whose key a deferred alert carries (:meth:`~.batched.BatchedEngine.has_alert`) and a read
+whose key a deferred alert carries (:meth:`Deferred.has_alert`) and a read
 of the log while rows are deferred (when the policy logs at all) materialize
 first, and the process that created it resumes
 with its Send's status write applied, in the event the reference engine
@@ -195,6 +195,10 @@ class Deferred:
         self.rows += len(channels)
         self.until = max(self.until, max(returns))
         return first
+
+    def has_alert(self, certificate_id: str, threshold: int, channel: str) -> bool:
+        """Whether a deferred expiry alert carries this dedup key (certificate, ``[threshold:N]`` tag, channel)."""
+        return bool(self.alerts) and (certificate_id, str(threshold), channel) in self.alerts
 
     def _fails(self, now: float, row: tuple[str, str, str, str | None, str | None], deadline: float) -> bool:
         """Whether the creator's Send of the row (type, channel, recipient, certificate id, message as keyed), created

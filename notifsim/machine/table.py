@@ -583,17 +583,16 @@ class NotificationTable:
         out["stranded"] = self._stranded
         return out
 
-    def drop_indexes(self, rows: bool = False) -> None:
-        """Let go of the listing and alert indexes (once the run is over: only the rows are read after it); ``rows``:
-        of every row too (once they have been copied out).  The id epoch and the alert watch stay."""
+    def drop_indexes(self) -> None:
+        """Let go of the listing and alert indexes (once the run is over: only the rows are read after it)."""
         watched = self._alerts.watched
-        if rows:
-            NotificationTable.__init__(self, self.id_epoch_ns)  # fresh indexes too, sized for its empty columns
-        else:
-            self._pending, self._retry, self._alerts = PendingIndex(0), RetryIndex(), AlertIndex()
+        self._pending, self._retry, self._alerts = PendingIndex(0), RetryIndex(), AlertIndex()
         if watched is not None:
             self.watch_alerts(watched)
 
     def clear(self) -> None:
-        """Drop every row and index (used once a run's rows have been copied out)."""
-        self.drop_indexes(rows=True)
+        """Drop every row and index (used once a run's rows have been copied out); the id epoch and the alert watch stay."""
+        watched = self._alerts.watched
+        NotificationTable.__init__(self, self.id_epoch_ns)
+        if watched is not None:
+            self.watch_alerts(watched)
