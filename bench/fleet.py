@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     print("by type: " + ", ".join(f"{k} {v:,}" for k, v in result.notifications["type"].value_counts().items()))
     print(f"counters: {result.counters}")
     print(
-        f"wall: {wall:.1f} s (simulation {result.wall_s:.1f} s)   notifications/s: {n / wall:,.0f}   peak RSS: {peak_mb():,.0f} MiB (target: 15 s, 1,024 MiB)"
+        f"wall: {wall:.2f} s (simulation {result.wall_s:.2f} s)   notifications/s: {n / wall:,.0f}   peak RSS: {peak_mb():,.0f} MiB (target: 15 s, 1,024 MiB)"
     )
     if profiler:
         out = io.StringIO()
