@@ -138,6 +138,12 @@ def text_hash(text: str | None) -> int:
     return int.from_bytes(_blake2b(data, digest_size=8).digest(), "little")
 
 
+def text_hashes(texts: list[str | None]) -> np.ndarray:
+    """:func:`text_hash` of every text, as a ``uint64`` array (the digests joined and read as little-endian words)."""
+    digests = [_blake2b(b"\x00none" if text is None else text.encode(), digest_size=8).digest() for text in texts]
+    return np.frombuffer(b"".join(digests), "<u8").astype(np.uint64)
+
+
 def combine(*parts: int) -> int:
     """A 64-bit key from 64-bit parts, each folded in with :func:`mix64` (written out here: a row's key is made per row)."""
     key = 0x6E6F746966736D21  # any fixed start

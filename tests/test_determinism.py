@@ -270,3 +270,16 @@ def test_keys_folded_as_arrays_equal_keys_folded_one_by_one(rows):
     expected = [combine(*parts) for parts in rows]
     columns = [np.array(column, np.uint64) for column in zip(*rows)]
     assert combine_many(*columns).tolist() == expected
+
+
+@given(st.lists(st.one_of(st.none(), st.text(max_size=300)), max_size=30))
+@settings(max_examples=200, deadline=None)
+def test_texts_hashed_together_equal_texts_hashed_one_by_one(texts):
+    """A row's message hash is the same whether hashed alone or with the other rows created together, and it is the
+    blake2b digest (8 bytes, little-endian) of the UTF-8 text, with None hashed as its own marker."""
+    from notifsim.streams import text_hash, text_hashes
+
+    expected = [int.from_bytes(hashlib.blake2b(b"\x00none" if t is None else t.encode(), digest_size=8).digest(), "little") for t in texts]
+    assert [text_hash(t) for t in texts] == expected
+    hashed = text_hashes(texts)
+    assert hashed.dtype == np.uint64 and hashed.tolist() == expected

@@ -82,21 +82,21 @@ def test_overlapping_conversions_switch_arrow_pool_once_and_restore_it():
 
     import pyarrow as pa
 
-    from notifsim.record import _system_allocator
+    from notifsim.memory import system_allocator
 
     before = pa.default_memory_pool().backend_name
     a_in, b_done = threading.Event(), threading.Event()
     seen = {}
 
     def a():
-        with _system_allocator():
+        with system_allocator():
             a_in.set()
             b_done.wait(10)
             seen["a"] = pa.default_memory_pool().backend_name
 
     def b():
         a_in.wait(10)
-        with _system_allocator():
+        with system_allocator():
             seen["b"] = pa.default_memory_pool().backend_name
         b_done.set()
 

@@ -38,7 +38,7 @@ from ..machine.columns import NULL, Pool
 from ..policy import Policy
 from ..record import LOOP_CODE, Recorder
 from ..scenario import Scenario
-from ..streams import Streams, combine, combine_many, mix64, mix64_many, stable_key, text_hash, uniform
+from ..streams import Streams, combine, combine_many, mix64, mix64_many, stable_key, text_hash, text_hashes, uniform
 from ..timeutil import datetime_to_us
 
 _NAN = float("nan")
@@ -233,7 +233,7 @@ class RunState:
             self.pool_hashes(table.channels, channel_codes),
             self.pool_hashes(table.recipients, recipient_codes),
             self.hashes(certificate_ids),
-            np.array([text_hash(m) for m in hashed], np.uint64),
+            text_hashes(hashed),
         )
         self.recorder.notifications(k, "created")
         return seqs

@@ -34,6 +34,7 @@ from ..certctl import (
     revocation_message,
 )
 from ..hooks import WorkloadHooks
+from ..streams import uniform
 from .fleet import Fleet
 from .wakeups import WakeCalendar
 
@@ -46,7 +47,14 @@ _EPOCH_DATE = dt.date(1970, 1, 1)
 
 
 class _Job:
-    __slots__ = ("attempts", "cert", "cycle", "kind", "target")
+    """A renewal or deployment job: its certificate, renewal cycle, target and attempts made so far.
+
+    ``key`` is the draw key of its first attempt: (certificate, cycle, target, attempt) packed as
+    ``((cert * 65536 + cycle) * 256 + target) * 256 + attempt`` (the attempt capped at 255); a later
+    attempt adds its number.
+    """
+
+    __slots__ = ("attempts", "cert", "cycle", "key", "kind", "target")
 
     def __init__(self, kind: int, cert: int, cycle: int, target: int = 0):
         self.kind = kind
@@ -54,6 +62,7 @@ class _Job:
         self.cycle = cycle
         self.target = target
         self.attempts = 0
+        self.key = ((cert * 65536 + cycle) * 256 + target) * 256
 
 
 class FleetRun:
@@ -97,8 +106,8 @@ class FleetRun:
         self.job_wakeup = None
         self.jobs_running = 0  # jobs of the current job tick that have started and not ended
         self.slot_freed = None  # the event the job tick waits on while every slot is taken
-        self._renewal_u = hooks.keyed("fleet", "renewal")
-        self._deployment_u = hooks.keyed("fleet", "deployment")
+        self._renewal_salt = hooks.keyed("fleet", "renewal").salt  # a job attempt's draw: uniform(salt, its key)
+        self._deployment_salt = hooks.keyed("fleet", "deployment").salt
         self.stats: Counter[str] = Counter()
 
     # -- helpers -----------------------------------------------------------
@@ -114,11 +123,6 @@ class FleetRun:
         """Schedule certificate ``c``'s next visit, replacing any earlier one."""
         self.version[c] += 1
         self.wakeups.push(wake, c, self.version[c])
-
-    @staticmethod
-    def _key(c: int, cycle: int, target: int, attempt: int) -> int:
-        """The draw key of one job attempt: (certificate, renewal cycle, target, attempt)."""
-        return ((c * 65536 + cycle) * 256 + target) * 256 + min(attempt, 255)
 
     # -- processes -----------------------------------------------------------
 
@@ -191,8 +195,7 @@ class FleetRun:
                 self.stats["renewal_ticks_cut"] += 1
                 break
             if backlog[0][0] >= unlisted:  # so does every entry left: all of them looked at now, in one go
-                self.pass_over(sorted(backlog))
-                backlog.clear()
+                backlog[:] = self.pass_over(sorted(backlog), tick + self.f.renewal_check_interval + self.f.renewal_check_deadline)
                 break
             _, c, v = heapq.heappop(backlog)
             if v != version[c]:
@@ -201,20 +204,31 @@ class FleetRun:
             now, db_up = yield from self.visit(c, deadline, now, db_up)
         self.renewal_running = False
 
-    def pass_over(self, entries: list[tuple[float, int, int]]) -> None:
+    def pass_over(self, entries: list[tuple[float, int, int]], next_deadline: float) -> list[tuple[float, int, int]]:
         """:meth:`visit` of backlog entries (in backlog order) that this tick's listing does not return: each current
-        one is counted as a visit and goes back to the calendar, due when it enters the listing window (or is
-        dropped when its status is one the check skips).  They take no time, so nothing happens between them."""
+        one is counted as a visit and is due again when it enters the listing window (or is dropped when its status
+        is one the check skips).  They take no time, so nothing happens between them.
+
+        Returns the entries due again by ``next_deadline`` (s), the deadline of the next tick on the grid, in
+        backlog order: they stay in the backlog, where that tick would put them (it takes every entry due by its
+        deadline); the others go back to the calendar.
+        """
         status, version = self.status, self.version
+        kept = []
         visits = 0
         for exp, c, v in entries:
             if v != version[c]:
                 continue
             visits += 1
-            version[c] += 1
-            if status[c] not in _SKIPPED:
+            if status[c] in _SKIPPED:
+                version[c] += 1
+            elif exp - LISTING_WINDOW_S <= next_deadline:
+                version[c] = v = v + 1
+                kept.append((exp, c, v))
+            else:
                 self.push(c, exp - LISTING_WINDOW_S)
         self.stats["visits"] += visits
+        return kept
 
     def visit(self, c: int, deadline: float, now: float, db_up: bool):
         """One certificate the tick's listing returned (expiring within 31 days of the tick; the tick passes over
@@ -356,22 +370,17 @@ class FleetRun:
     def calls_returned(self, run: list[tuple[_Job, int]], deadline: float, _event: Any = None) -> None:
         """The issuer or deployment calls of ``run`` (jobs and attempt numbers) have returned now: outcomes,
         effects, then every job's notification, created and sent on the job's context."""
-        types, messages, thens = [], [], []
+        now = self.hooks.now
+        types, messages, thens, recipients, ids = [], [], [], [], []
         for job, attempt in run:
-            kind, message, then = self.renew(job, attempt) if job.kind == _RENEWAL else self.deploy(job, attempt)
+            kind, message, then = self.renew(job, attempt, now) if job.kind == _RENEWAL else self.deploy(job, attempt)
             types.append(kind)
             messages.append(message)
             thens.append(then)
-        recipients, owner, ids = self.recipients, self.owner, self.ids
-        certs = [job.cert for job, _ in run]
+            recipients.append(self.recipients[self.owner[job.cert]])
+            ids.append(self.ids[job.cert])
         self.hooks.create_and_send_columns(
-            [deadline] * len(run),
-            thens,
-            types=types,
-            channel=JOB_NOTIFICATION_CHANNEL,
-            recipients=[recipients[owner[c]] for c in certs],
-            messages=messages,
-            certificate_ids=[ids[c] for c in certs],
+            [deadline] * len(run), thens, types=types, channel=JOB_NOTIFICATION_CHANNEL, recipients=recipients, messages=messages, certificate_ids=ids
         )
 
     def end_job(self, _row: int | None = None) -> None:
@@ -395,16 +404,16 @@ class FleetRun:
             self.stats[abandoned] += 1  # a renewal left RenewalInProgress: never checked again
         self.end_job()
 
-    def renew(self, job: _Job, attempt: int) -> tuple[str, str, Callable[[int | None], Any]]:
-        """The issuer call of attempt ``attempt`` has returned now: its outcome and effects; the notification's
+    def renew(self, job: _Job, attempt: int, now: float) -> tuple[str, str, Callable[[int | None], Any]]:
+        """The issuer call of attempt ``attempt`` has returned ``now`` (s): its outcome and effects; the notification's
         type, message and what happens when its Send is over."""
-        env, f, c = self.hooks, self.f, job.cert
+        f, c = self.f, job.cert
         cn = self.names[c]
-        if self._renewal_u(self._key(c, job.cycle, 0, attempt)) < f.renewal_failure_rate:
+        if uniform(self._renewal_salt, job.key + min(attempt, 255)) < f.renewal_failure_rate:
             self.stats["renewal_failures"] += 1
             return "RenewalFailure", renewal_message(cn, success=False), partial(self.job_failed, job, "renewals_abandoned")
         self.stats["renewals"] += 1
-        exp = env.now + f.lifetime_days * DAY_S
+        exp = now + f.lifetime_days * DAY_S
         self.expires[c] = exp
         self.status[c] = _ACTIVE
         self.cycle[c] += 1
@@ -417,15 +426,14 @@ class FleetRun:
     def deploy(self, job: _Job, attempt: int) -> tuple[str, str, Callable[[int | None], Any]]:
         """The deployment call of attempt ``attempt`` has returned now: its outcome; the notification's type,
         message and what happens when its Send is over."""
-        f, c, target = self.f, job.cert, job.target
-        cn, name = self.names[c], f"target-{target + 1}"
-        if self._deployment_u(self._key(c, job.cycle, target, attempt)) < f.deployment_failure_rate:
+        c, target = job.cert, job.target
+        if uniform(self._deployment_salt, job.key + min(attempt, 255)) < self.f.deployment_failure_rate:
             self.stats["deployment_failures"] += 1
-            return "DeploymentFailure", deployment_message(cn, name, success=False), partial(self.job_failed, job, None)
+            return "DeploymentFailure", deployment_message(self.names[c], f"target-{target + 1}", success=False), partial(self.job_failed, job, None)
         self.stats["deployments"] += 1
         kept = self._deployed.get((c, target))
         if kept is None:  # the same body every cycle: keep one copy per (certificate, target)
-            kept = self._deployed[(c, target)] = deployment_message(cn, name, success=True)
+            kept = self._deployed[(c, target)] = deployment_message(self.names[c], f"target-{target + 1}", success=True)
         return "DeploymentSuccess", kept, self.end_job
 
     # -- revocations -------------------------------------------------------------
