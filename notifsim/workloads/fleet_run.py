@@ -371,7 +371,8 @@ class FleetRun:
         """The issuer or deployment calls of ``run`` (jobs and attempt numbers) have returned now: outcomes,
         effects, then every job's notification, created and sent on the job's context."""
         now = self.hooks.now
-        types, messages, thens, recipients, ids = [], [], [], [], []
+        types, messages, thens, recipients = [], [], [], []
+        ids: list[str | None] = []
         for job, attempt in run:
             kind, message, then = self.renew(job, attempt, now) if job.kind == _RENEWAL else self.deploy(job, attempt)
             types.append(kind)
