@@ -9,9 +9,9 @@ sampler, anything a workload schedules — run as SimPy events exactly as in
   happens during the run), and created block by block as time passes —
   when they are dense enough to pay for it (:attr:`BatchedEngine.DENSE`;
   :mod:`.bulk_arrivals`);
-* rows that callers create and send (a fleet's job notifications) are kept
-  out of the table until something looks at it, then created and laid out
-  together (:mod:`.deferred`), or else created together at their instant
+* rows that callers create and send (a fleet's job notifications, its
+  revocations' fan-outs) are kept out of the table until something looks
+  at it, then created and laid out together (:mod:`.deferred`), or else created together at their instant
   (:mod:`.created`);
 * a tick's listed rows are laid out when the tick lists them (at least
   :attr:`BatchedEngine.SMALL_TICK` of them; fewer are sent one by one);
@@ -172,6 +172,20 @@ class BatchedEngine(EventEngine):
         if seq < self.state.table.n:  # created already: apply the write now if it waits in the agenda
             self.flush(resumed)
         return ReadBack(self, seq)
+
+    def create_batch(self, specs: list[dict], deadline: float, identity: int | None = None, replica: int | None = None) -> list:
+        """:meth:`EventEngine.create_batch`, the rows deferred when they qualify (a revocation's fan-out): a workload's
+        own creator, rows without a notifier (written ``sent`` at once) then at most one it sends, as a caller of
+        :meth:`create_and_send` would."""
+        if identity is None and replica is None and specs and all(map(usual, specs)):
+            columns = spec_columns(specs)
+            has_notifier = self.state.service.has_notifier
+            written = next((i for i, channel in enumerate(columns[1]) if has_notifier(channel)), len(specs))
+            if len(specs) - written <= 1:
+                first = self.deferred.admit([self.env.now + deadline] * len(specs), columns, written=written)
+                if first is not None:
+                    return [ReadBack(self, seq) for seq in range(first, first + len(specs))]
+        return super().create_batch(specs, deadline, identity, replica)
 
     def has_alert(self, certificate_id: str, threshold: int, channel: str) -> bool:
         if self.deferred.has_alert(certificate_id, threshold, channel):

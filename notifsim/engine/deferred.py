@@ -33,7 +33,11 @@ whose key a deferred alert carries (:meth:`Deferred.has_alert`) and a read
 of the log while rows are deferred (when the policy logs at all) materialize
 first, and the process that created it resumes
 with its Send's status write applied, in the event the reference engine
-resumes it in.  Groups that do not qualify — a stateful or random-latency
+resumes it in.  A workload's creator of several rows
+(:meth:`~.batched.BatchedEngine.create_batch`, a revocation's fan-out) is
+deferred too when its rows without a notifier come first (written ``sent``
+at their creation, when they are created) and it sends at most one; a
+sample taken at that instant keeps it out.  Groups that do not qualify — a stateful or random-latency
 channel, a Send a client timeout or the caller's deadline cuts, a database
 that can fail, a tick still to come at this instant, a retry quota — take
 the per-event path, or for callers without a process the per-group paths
@@ -46,6 +50,7 @@ import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -69,7 +74,7 @@ _CREATE = LOOP_CODE["create"]
 class Deferred:
     """Rows created by callers and not yet in the table, in creation order."""
 
-    __slots__ = ("_latency", "alerts", "columns", "deadlines", "engine", "failing_from", "instants", "returns", "rows", "samples", "until")
+    __slots__ = ("_latency", "alerts", "columns", "deadlines", "engine", "failing_from", "instants", "returns", "rows", "samples", "until", "written")
 
     def __init__(self, engine: BatchedEngine):
         self.engine = engine
@@ -87,6 +92,7 @@ class Deferred:
         self.failing_from = math.inf  # from this instant a retry tick might list a deferred row (a failure a policy arms)
         self.samples: list[tuple[int, float, int]] = []  # status samples taken meanwhile: (index, instant, rows deferred then)
         self.alerts: set[tuple[str, str, str]] = set()  # the deferred expiry alerts' dedup keys: (certificate, threshold digits, channel)
+        self.written: list[int] = []  # the positions of rows without a notifier, written ``sent`` at their creation
 
     def __bool__(self) -> bool:
         return self.rows > 0
@@ -152,11 +158,12 @@ class Deferred:
             event.callbacks.append(partial(_called_back, engine.env, calls, seqs, partial(_order, now, seqs)))
         return True
 
-    def admit(self, deadlines: list[float], columns: Columns, alerts: bool = False) -> int | None:
+    def admit(self, deadlines: list[float], columns: Columns, alerts: bool = False, written: int = 0) -> int | None:
         """Defer the rows (usual rows as ``columns``) of callers creating and sending one row each now: the row
         number of the first, or None (nothing done) when they do not qualify.  ``alerts``: expiry alerts qualify
         too (their caller reads them back through :meth:`~.batched.BatchedEngine.has_alert`, which materializes a
-        deferred one it asks about)."""
+        deferred one it asks about).  ``written``: the first rows go to channels without a notifier instead, each
+        written ``sent`` at once by its creator (:meth:`~.batched.BatchedEngine.create_batch`)."""
         engine = self.engine
         state = engine.state
         now = engine.env.now
@@ -165,24 +172,34 @@ class Deferred:
         types, channels, recipients, certificate_ids, _, messages = columns
         if not alerts and ALERT in types:
             return None
+        if written and any(map(state.service.has_notifier, channels[:written])):
+            return None
+        if written and self.samples and self.samples[-1][1] == now:  # it would count a row written now as written before its creation
+            return None
+        sent = channels[written:] if written else channels
         latency: dict[str, float] = {}
-        for channel in set(channels):
+        for channel in set(sent):
             fixed = self._fixed_latency(channel)
             if fixed is None or not now + fixed > now:  # a Send that returns at this very instant is not deferred
                 return None
             latency[channel] = fixed
         if len(latency) == 1:
-            returns = [now + latency[channels[0]]] * len(channels)
+            returns = [now + latency[sent[0]]] * len(sent)
         else:
-            returns = [now + latency[channel] for channel in channels]
+            returns = [now + latency[channel] for channel in sent]
+        if written:
+            returns = [now] * written + returns  # the no-notifier write: at the creation
         if not all(map(operator.lt, returns, deadlines)):  # a status write would find the context ended: the row stays pending
             return None
         for column, values in zip(self.columns, columns):
             column.extend(values)
         if state.policy.arm_first_failure:  # a failed Send arms the row for the retry sweep: find those that fail
-            for row, deadline, done in zip(zip(types, channels, recipients, certificate_ids, messages), deadlines, returns):
+            sends = zip(zip(types, channels, recipients, certificate_ids, messages), deadlines, returns)
+            for row, deadline, done in islice(sends, written, None):  # the rows without a notifier do not fail
                 if done < self.failing_from and self._fails(now, row, deadline):
                     self.failing_from = done
+        if written:
+            self.written.extend(range(self.rows, self.rows + written))
         if alerts:
             for type, channel, certificate_id, message in zip(types, channels, certificate_ids, messages):
                 if type == ALERT:
@@ -208,23 +225,43 @@ class Deferred:
         return state.outcome(channel, recipient, mix64(state.key_of(now, *row)), Context(deadline), now)[2] >= 0
 
     def materialize(self, key: tuple) -> None:
-        """Create the deferred rows, draw and lay out their Sends, apply the effects that come before ``key`` (the
-        moment that looks) and leave the rest to the agenda."""
+        """Create the deferred rows, write those without a notifier ``sent`` at their creation, draw and lay out the
+        others' Sends, apply the effects that come before ``key`` (the moment that looks) and leave the rest to the
+        agenda."""
         if not self.rows:
             return
         engine = self.engine
         state = engine.state
         table = state.table
         first = table.n
-        seqs = state.create_columns(self.instants, *self.columns)
+        now, deadlines, returns = (np.fromiter(column, np.float64, len(column)) for column in (self.instants, self.deadlines, self.returns))
+        returned = returns  # every row's, for the samples
+        seqs = created = state.create_columns(now, *self.columns)
         if int(seqs[0]) != first:  # pragma: no cover - a row was created without materializing these first
             raise RuntimeError("deferred rows were overtaken by another creation")
+        if self.written:  # the no-notifier writes, at their creation (each the row's first; nothing else reads them)
+            sent = np.ones(len(seqs), bool)
+            sent[self.written] = False
+            state.write_ok_many(seqs[~sent], now[~sent])  # the database does not fail: counts the write
+            state.service.finish_no_notifier_many(seqs[~sent], now[~sent])
+            seqs, now, deadlines, returns = seqs[sent], now[sent], deadlines[sent], returns[sent]
+        if len(seqs):
+            self._send(seqs, now, deadlines, returns, key)
+        if self.samples:
+            self._count_in_samples(created, returned)
+        self._clear()
+
+    def _send(self, seqs: np.ndarray, now: np.ndarray, deadlines: np.ndarray, returns: np.ndarray, key: tuple) -> None:
+        """Draw and lay out the Sends of the created rows ``seqs``, begun at ``now`` (s): apply the effects that come
+        before ``key``, leave the rest to the agenda."""
+        engine = self.engine
+        state = engine.state
+        table = state.table
         k = len(seqs)
         ch = table.channel[seqs].astype(np.int64)
-        now = np.array(self.instants)
         tl = fixed_sends(state, ch, table.recipient[seqs], mix64_many(state.keys[seqs]), now, engine.facts())
-        items = sends_alone(tl, seqs, _CREATE, np.array(self.deadlines))
-        if not np.array_equal(items["t"], np.array(self.returns)):  # pragma: no cover - a model's fixed_latency is wrong
+        items = sends_alone(tl, seqs, _CREATE, deadlines)
+        if not np.array_equal(items["t"], returns):  # pragma: no cover - a model's fixed_latency is wrong
             raise RuntimeError("deferred rows' Sends returned at other instants than their callers were told")
         state.sends[seqs] += 1
         block = key_sorted(items)
@@ -233,27 +270,25 @@ class Deferred:
             engine._apply(subset(block, slice(0, n)), later=False)
         if n < k:
             engine.blocks.append(subset(block, slice(n, None)))
-        if self.samples:
-            self._count_in_samples(seqs)
-        self._clear()
 
-    def _count_in_samples(self, seqs: np.ndarray) -> None:
+    def _count_in_samples(self, seqs: np.ndarray, returns: np.ndarray) -> None:
         """Count the rows in the samples taken while they were deferred: those created by then, ``pending`` until
-        their Send returned (a return at the sample's instant comes first), then as their status write left them."""
+        their Send returned at ``returns`` (s; a return at the sample's instant comes first), then as their status
+        write left them."""
         table, recorder = self.engine.state.table, self.engine.recorder
+        index, at, rows = zip(*self.samples)
+        n = len(STATUSES)
+        width = n + 2  # per sample: each status, any other status, stranded (failed with next_retry_at NULL)
+        # a row is written by a sample when its Send returned by then (so it was created before it): the samples are
+        # in time order, so the first one at or after its return counts it and so does every later one
+        first = np.searchsorted(np.array(at), returns, side="left")
         status = table.status[seqs]  # each row as its only write left it (or pending, not yet written)
-        index, at, rows = (np.array(column) for column in zip(*self.samples))
-        # per row: its status code, then whether it is stranded (failed with next_retry_at NULL)
-        kinds = np.concatenate([status[:, None] == np.arange(len(STATUSES)), ((status == FAILED) & np.isnan(table.next_retry_at[seqs]))[:, None]], axis=1)
-        # a row is written by a sample when its Send returned by then (so it was created before it): count the rows
-        # in return order, then each sample takes the counts of the rows returned by its instant
-        order = np.argsort(self.returns, kind="stable")
-        returned = np.zeros((len(seqs) + 1, kinds.shape[1]), np.int64)
-        np.cumsum(kinds[order], axis=0, out=returned[1:])
-        written = np.searchsorted(np.asarray(self.returns)[order], at, side="right")
-        counts = returned[written]
-        counts[:, PENDING] += rows - written  # created by the sample, not yet returned
-        for sample, values in zip(index.tolist(), counts.tolist()):
+        stranded = (status == FAILED) & np.isnan(table.next_retry_at[seqs])
+        cells = np.bincount(first * width + np.minimum(status, n), minlength=(len(at) + 1) * width).reshape(-1, width)
+        cells[:, n + 1] = np.bincount(first[stranded], minlength=len(at) + 1)
+        counts = np.cumsum(cells[:-1], axis=0)  # per sample: the rows returned by then (none after the last sample)
+        counts[:, PENDING] += np.array(rows) - counts[:, : n + 1].sum(axis=1)  # created by the sample, not yet returned
+        for sample, values in zip(index, counts[:, [*range(n), n + 1]].tolist()):
             recorder.add_to_sample(sample, values)
 
 

@@ -205,7 +205,7 @@ class RunState:
 
     def create_columns(
         self,
-        now: list[float],
+        now: list[float] | np.ndarray,
         types: list[str],
         channels: list[str],
         recipients: list[str],
@@ -213,11 +213,11 @@ class RunState:
         messages: list[str | None],
         hashed: list[str | None],
     ) -> np.ndarray:
-        """:meth:`create_specs` of rows given as columns: ``messages`` as stored, ``hashed`` as keyed (None for a row
-        created without a message, which is stored as the empty text)."""
+        """:meth:`create_specs` of rows given as columns (``now``: each one's instant, s): ``messages`` as stored,
+        ``hashed`` as keyed (None for a row created without a message, which is stored as the empty text)."""
         table = self.table
         k = len(now)
-        instants = np.array(now, np.float64)
+        instants = np.asarray(now, np.float64)
         type_codes = np.array(table.types.codes(types), np.int16)
         channel_codes = np.array(table.channels.codes(channels), np.int16)
         recipient_codes = np.array(table.recipients.codes(recipients), np.int32)
