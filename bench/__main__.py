@@ -11,7 +11,9 @@
    workload to DuckDB: how many times faster notifsim is;
 3. ``summary()`` wall time ÷ ``simulate()`` wall time on that result;
 4. the fleet: 100,000 certificates over one year, wall seconds and peak
-   resident memory (measured in a child process so it is the fleet's own).
+   resident memory (measured in a child process so it is the fleet's own);
+   with ``--baseline N``, also its time as a ratio against the code the 15 s
+   target was set on, N runs of each in turns (``bench/baseline.py``).
 
 Every figure is the best of ``--repeat`` runs.  Nothing here asserts on time:
 these machines are noisy, and the ratios are what carry from one to another.
@@ -35,7 +37,7 @@ from typing import Any
 import simpy
 
 import notifsim
-from bench import peer
+from bench import baseline, peer
 from notifsim.channels import Bernoulli
 from notifsim.workloads import Poisson
 
@@ -104,7 +106,7 @@ def fleet(certificates: int, days: float) -> tuple[float, float, str]:
     return wall, peak_mib, line
 
 
-def measure(quick: bool, repeat: int, with_fleet: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
+def measure(quick: bool, repeat: int, with_fleet: bool = True, log: Callable[[str], None] = print, baseline_pairs: int = 0) -> dict[str, Any]:
     """The four figures (and what they are made of), printing each as it is measured."""
     hours = 1.0 if quick else 12.0
     n_timeouts = 300_000 if quick else 2_000_000
@@ -136,6 +138,13 @@ def measure(quick: bool, repeat: int, with_fleet: bool = True, log: Callable[[st
         out.update(fleet_certificates=certificates, fleet_days=days, fleet_s=wall, fleet_peak_mib=peak, fleet_line=line)
         log(f"4. fleet {certificates:,} certificates x {days:g} days: {wall:.1f} s wall (child process, start-up included), peak RSS {peak:,.0f} MiB")
         log(f"   {line}   (target for 100,000 x 365: <= 15 s, <= 1024 MiB)")
+    if with_fleet and baseline_pairs:
+        found = baseline.compare(baseline_pairs, quick, log=lambda line: log("  " + line))
+        out.update(fleet_baseline={k: v for k, v in found.items() if k != "world"})
+        log(
+            f"   against {found['rev']}: {found['current_s']:.1f} s / {found['baseline_s']:.1f} s = {found['ratio']:.3f} "
+            f"(pairs {found['ratio_min']:.3f} to {found['ratio_max']:.3f})   (target <= {baseline.TARGET_RATIO:.3f})"
+        )
     return out
 
 
@@ -145,8 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement, the best is kept (default 3)")
     parser.add_argument("--no-fleet", action="store_true", help="skip the fleet figure")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object at the end")
+    parser.add_argument("--baseline", type=int, default=0, metavar="N", help="also time the fleet against bceb4ef, N runs of each (about 100 s a pair)")
     args = parser.parse_args(argv)
-    figures = measure(args.quick, args.repeat, not args.no_fleet, log=(lambda _line: None) if args.json else print)
+    log = (lambda _line: None) if args.json else print
+    figures = measure(args.quick, args.repeat, not args.no_fleet, log=log, baseline_pairs=args.baseline)
     if args.json:
         print(json.dumps(figures))
     return 0

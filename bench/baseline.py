@@ -30,7 +30,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 BASELINE = "bceb4ef"
 TARGET_RATIO = 15.0 / 34.0  # the 15 s target over the baseline's 34 s, both on the machine the targets were set on
@@ -54,41 +56,59 @@ def run_fleet(checkout: Path, quick: bool) -> tuple[float, float, str]:
     return float(wall.group(1)), float(peak.group(1).replace(",", "")), world
 
 
+def compare(pairs: int = 3, quick: bool = False, rev: str = BASELINE, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run the fleet ``pairs`` times on each side, in turns; the medians, the ratio and the peaks."""
+    if subprocess.run(["git", "cat-file", "-e", f"{rev}^{{commit}}"], cwd=ROOT, capture_output=True).returncode:
+        raise SystemExit(f"--rev: commit {rev} is not in this clone (a shallow clone has no history; fetch it first)")
+    times: dict[str, list[float]] = {"baseline": [], "current": []}
+    peaks: dict[str, list[float]] = {"baseline": [], "current": []}
+    worlds: set[str] = set()
+    with tempfile.TemporaryDirectory(prefix="notifsim-baseline-") as tmp:
+        base = Path(tmp) / "baseline"
+        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(base), rev], cwd=ROOT, check=True)
+        try:
+            for i in range(pairs):
+                for side in ("baseline", "current") if i % 2 == 0 else ("current", "baseline"):
+                    wall, peak, world = run_fleet(base if side == "baseline" else ROOT, quick)
+                    times[side].append(wall)
+                    peaks[side].append(peak)
+                    worlds.add(world)
+                    log(f"  {side:8s} {wall:6.2f} s  {peak:6,.0f} MiB")
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, check=False)
+    if len(worlds) != 1:
+        raise SystemExit("the two sides simulated different worlds:\n" + "\n\n".join(sorted(worlds)))
+    ratios = [c / b for c, b in zip(times["current"], times["baseline"])]
+    return {
+        "rev": rev,
+        "pairs": pairs,
+        "world": next(iter(worlds)),
+        "current_s": statistics.median(times["current"]),
+        "baseline_s": statistics.median(times["baseline"]),
+        "ratio": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+        "current_peak_mib": max(peaks["current"]),
+        "baseline_peak_mib": max(peaks["baseline"]),
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=3, help="runs of each side (default 3)")
     parser.add_argument("--quick", action="store_true", help="10,000 certificates over 30 days")
     parser.add_argument("--rev", default=BASELINE, help=f"the baseline commit (default {BASELINE})")
     args = parser.parse_args(argv)
-    if subprocess.run(["git", "cat-file", "-e", f"{args.rev}^{{commit}}"], cwd=ROOT, capture_output=True).returncode:
-        raise SystemExit(f"--rev: commit {args.rev} is not in this clone (a shallow clone has no history; fetch it first)")
-    with tempfile.TemporaryDirectory(prefix="notifsim-baseline-") as tmp:
-        base = Path(tmp) / "baseline"
-        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(base), args.rev], cwd=ROOT, check=True)
-        try:
-            times: dict[str, list[float]] = {"baseline": [], "current": []}
-            peaks: dict[str, list[float]] = {"baseline": [], "current": []}
-            worlds: set[str] = set()
-            for i in range(args.pairs):
-                order = ("baseline", "current") if i % 2 == 0 else ("current", "baseline")
-                for side in order:
-                    wall, peak, world = run_fleet(base if side == "baseline" else ROOT, args.quick)
-                    times[side].append(wall)
-                    peaks[side].append(peak)
-                    worlds.add(world)
-                    print(f"  {side:8s} {wall:6.2f} s  {peak:6,.0f} MiB", flush=True)
-        finally:
-            subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, check=False)
-    if len(worlds) != 1:
-        raise SystemExit("the two sides simulated different worlds:\n" + "\n\n".join(sorted(worlds)))
-    print(next(iter(worlds)))
-    ratios = [c / b for c, b in zip(times["current"], times["baseline"])]
-    median = statistics.median(ratios)
+    found = compare(args.pairs, args.quick, args.rev)
     world = "10,000 certificates, 30 days" if args.quick else "100,000 certificates, one year"
+    print(found["world"])
     print(f"fleet ({world}), {args.pairs} pairs against {args.rev}:")
-    print(f"  wall: current {statistics.median(times['current']):.1f} s, baseline {statistics.median(times['baseline']):.1f} s (medians)")
-    print(f"  ratio current / baseline: median {median:.3f} (pairs {min(ratios):.3f} to {max(ratios):.3f})   target <= {TARGET_RATIO:.3f} (15 s / 34 s)")
-    print(f"  peak memory: current {max(peaks['current']):,.0f} MiB, baseline {max(peaks['baseline']):,.0f} MiB   target <= 1,024 MiB")
+    print(f"  wall: current {found['current_s']:.1f} s, baseline {found['baseline_s']:.1f} s (medians)")
+    print(
+        f"  ratio current / baseline: median {found['ratio']:.3f} (pairs {found['ratio_min']:.3f} to {found['ratio_max']:.3f})"
+        f"   target <= {TARGET_RATIO:.3f} (15 s / 34 s)"
+    )
+    print(f"  peak memory: current {found['current_peak_mib']:,.0f} MiB, baseline {found['baseline_peak_mib']:,.0f} MiB   target <= 1,024 MiB")
 
 
 if __name__ == "__main__":

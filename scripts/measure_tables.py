@@ -252,9 +252,9 @@ def dedup_table() -> str:
 # -- speed ------------------------------------------------------------------------------------------------------------
 
 
-def speed_text(quick: bool, repeat: int) -> str:
+def speed_text(quick: bool, repeat: int, baseline: bool = False) -> str:
     """The README's speed bullets, from ``python -m bench --json`` run in a fresh process."""
-    command = [sys.executable, "-m", "bench", "--json", "--repeat", str(repeat), *(["--quick"] if quick else [])]
+    command = [sys.executable, "-m", "bench", "--json", "--repeat", str(repeat), *(["--quick"] if quick else []), *(["--baseline", "3"] if baseline else [])]
     print("speed: python -m bench", file=sys.stderr)
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
     if done.returncode != 0:
@@ -273,7 +273,17 @@ def speed_text(quick: bool, repeat: int) -> str:
             f"* `summary()` costs {f['summary_ratio']:.3f} of the simulation it summarises ({f['summary_s'] * 1000:.0f} ms).",
             f"* Fleet (`bench/fleet.py`): {f['fleet_certificates']:,} 90-day certificates over {f['fleet_days']:g} simulated days "
             f"in {duration(f['fleet_s'])} and {f['fleet_peak_mib'] / 1024:.2f} GiB peak memory ({f['fleet_line'].split('   ')[0]}).",
+            *([baseline_text(f["fleet_baseline"])] if "fleet_baseline" in f else []),
         ]
+    )
+
+
+def baseline_text(b: dict) -> str:
+    """The fleet bullet's ratio against the code its 15 s target was set on (``bench/baseline.py``)."""
+    return (
+        f"  Wall times move with the machine, so the year is also timed against `{b['rev']}`, the code the 15 s target was set "
+        f"on (34 s then), in turns on the same machine ({b['pairs']} runs each, medians): {b['current_s']:.1f} s against "
+        f"{b['baseline_s']:.1f} s, a ratio of {b['ratio']:.3f} ({b['ratio_min']:.3f} to {b['ratio_max']:.3f}; target 15 / 34 = 0.441)."
     )
 
 
@@ -288,10 +298,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if a file would change; write nothing")
     parser.add_argument("--quick", action="store_true", help="speed: bench sizes of a few seconds")
     parser.add_argument("--repeat", type=int, default=3, help="speed: repeats of each engine measurement, the best kept (default 3)")
+    parser.add_argument("--baseline", action="store_true", help="speed: also time the fleet against the code its target was set on (about 5 minutes)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="presets: processes running simulations (default: one per core)")
     args = parser.parse_args(argv)
 
-    builders = {"presets": lambda: presets_table(args.jobs), "demo": demo_text, "dedup": dedup_table, "speed": lambda: speed_text(args.quick, args.repeat)}
+    builders = {
+        "presets": lambda: presets_table(args.jobs),
+        "demo": demo_text,
+        "dedup": dedup_table,
+        "speed": lambda: speed_text(args.quick, args.repeat, args.baseline),
+    }
     status = 0
     changed: list[Path] = []
     for name in [args.only] if args.only else TABLES:

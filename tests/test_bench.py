@@ -19,3 +19,19 @@ def test_bench_quick_reports_consistent_figures():
     # the peer runs the same Poisson rate and failure probability: Send counts within 5 % of each other
     assert abs(figures["peer_sends"] - figures["sends"]) / figures["sends"] < 0.05
     assert 0 < figures["summary_ratio"] < 1
+
+
+def test_fleet_against_the_baseline_runs_both_sides_on_the_same_world():
+    """``python -m bench.baseline``: the baseline commit's notifsim and this one build the same fleet, run in turns."""
+    has_baseline = subprocess.run(["git", "cat-file", "-e", "bceb4ef^{commit}"], cwd=ROOT, capture_output=True).returncode == 0
+    if not has_baseline:
+        import pytest
+
+        pytest.skip("this clone has no history back to bceb4ef (a shallow clone)")
+    done = subprocess.run([sys.executable, "-m", "bench.baseline", "--quick", "--pairs", "2"], cwd=ROOT, capture_output=True, text=True, check=True)
+    out = done.stdout
+    sides = [line.split()[0] for line in out.splitlines() if line.startswith("  ") and line.split()[0] in ("baseline", "current")]
+    assert sides == ["baseline", "current", "current", "baseline"]  # in turns, so both see the same minutes
+    assert "renewals" in out and "ratio current / baseline: median" in out
+    worktrees = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "notifsim-baseline-" not in worktrees  # the baseline's checkout is removed again
