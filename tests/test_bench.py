@@ -32,6 +32,6 @@ def test_fleet_against_the_baseline_runs_both_sides_on_the_same_world():
     out = done.stdout
     sides = [line.split()[0] for line in out.splitlines() if line.startswith("  ") and line.split()[0] in ("baseline", "current")]
     assert sides == ["baseline", "current", "current", "baseline"]  # in turns, so both see the same minutes
-    assert "renewals" in out and "ratio current / baseline: median" in out
+    assert "by type: " in out and "ratio current / baseline: median" in out
     worktrees = subprocess.run(["git", "worktree", "list"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert "notifsim-baseline-" not in worktrees  # the baseline's checkout is removed again

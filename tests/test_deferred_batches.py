@@ -26,8 +26,8 @@ from notifsim.workloads.base import Workload
 
 TABLES = ("notifications", "attempts", "ticks", "requeues", "samples")
 
-#: Batches as channel lists: Webhook has no notifier in these worlds.  The last three are not deferred (two rows
-#: sent, a row sent before a no-notifier one, a context shorter than the Email).
+#: Batches as channel lists: Webhook has no notifier in these worlds.  The last two are never deferred (two rows
+#: sent, a row sent before a no-notifier one); a creator's context of 1 s (shorter than an Email) keeps any out.
 BATCHES = [["Webhook", "Email"], ["Webhook", "Webhook", "Slack"], ["Webhook"], ["Email"], ["Webhook", "Email", "Slack"], ["Email", "Webhook"]]
 
 

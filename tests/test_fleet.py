@@ -352,6 +352,21 @@ def test_a_certificate_entering_the_window_during_a_tick_is_listed_by_the_next(e
     assert list((rows["created_at"] - result.start).dt.total_seconds()) == [3600.0]
 
 
+@pytest.mark.parametrize("engine", ["events", "batched"])
+def test_a_renewed_certificate_re_dispatched_by_a_failed_alert_is_passed_over_once(engine):
+    """Under ``certctl-i005`` a failed alert row does not suppress, so the log of such rows re-dispatches its
+    certificate.  Worked by hand: tick 0 lists the certificate (10 days left): the 30-day alert (Slack fails every
+    Send) and a renewal job, which renews it to 90 days.  The alert's Sends fail at 0, 1, 3, 7 and 15 min (dead
+    after five).  Tick 3600 re-dispatches it; it expires beyond the listing window, so the tick passes over it (a
+    visit) and it waits in the calendar until 59 days: ticks at 2-5 h have nothing to do.  2 ticks, 2 visits."""
+    fleet = Fleet(expires_in_days=[10], thresholds=[30], channels={"informational": ["Slack"]}, auto_renew=1.0, renewal_failure_rate=0.0, deployment_targets=0)
+    scenario = notifsim.Scenario("fleet-test", channels={"Email": Bernoulli(0.0, latency=1.5), "Slack": Bernoulli(1.0, latency=0.3)}, workload=fleet)
+    result = notifsim.simulate(scenario, "certctl-i005", seed=1, horizon="6h", engine=engine)
+    assert result.counters["renewal_ticks"] == 2 and result.counters["visits"] == 2 and result.counters["renewals"] == 1
+    alerts = result.notifications[result.notifications["type"] == "ExpirationWarning"]
+    assert alerts["status"].tolist() == ["dead"] and alerts["retry_count"].tolist() == [4]
+
+
 def test_ticks_touch_no_certificate_far_from_expiry():
     fleet = Fleet(certificates=5000, remaining_days=[60, 90], auto_renew=0.5)
     result = run(fleet, horizon="2d")

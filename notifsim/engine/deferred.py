@@ -172,8 +172,6 @@ class Deferred:
         types, channels, recipients, certificate_ids, _, messages = columns
         if not alerts and ALERT in types:
             return None
-        if written and any(map(state.service.has_notifier, channels[:written])):
-            return None
         if written and self.samples and self.samples[-1][1] == now:  # it would count a row written now as written before its creation
             return None
         sent = channels[written:] if written else channels

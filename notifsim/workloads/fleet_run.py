@@ -122,6 +122,7 @@ class FleetRun:
         self.dispatch = [(t, list(fleet.channels_for(t))) for t in fleet.thresholds]
         self.log_pos = 0  # cursor into the log of alerts that stopped suppressing (hooks.unsuppressed_alerts_since)
         self.renewal_running = False
+        self.next_tick = 0.0  # the instant of the renewal loop's next grid point (s), as the clock will read it
         self.pending_jobs: list[_Job] = []
         self.job_wakeup = None
         self.jobs_running = 0  # jobs of the current job tick that have started and not ended
@@ -165,13 +166,15 @@ class FleetRun:
         env, f = self.hooks, self.f
         k = 0
         while True:
+            now = env.now
+            self.next_tick = now + ((k + 1) * f.renewal_check_interval - now)  # where the timeout below resumes, to the last bit
             if self.renewal_running:
                 self.stats["renewal_ticks_skipped"] += 1
-            elif self.backlog or self.has_work(env.now + f.renewal_check_deadline):
+            elif self.backlog or self.has_work(now + f.renewal_check_deadline):
                 self.renewal_running = True
                 env.process(self.renewal_tick())
             k += 1
-            yield env.timeout(k * f.renewal_check_interval - env.now)
+            yield env.timeout(k * f.renewal_check_interval - now)
 
     def has_work(self, limit: float) -> bool:
         if self.wakeups.any_due(limit):
@@ -216,7 +219,7 @@ class FleetRun:
                 self.stats["renewal_ticks_cut"] += 1
                 break
             if backlog[0][0] >= unlisted:  # so does every entry left: all of them looked at now, in one go
-                backlog[:] = self.pass_over(sorted(backlog), tick + self.f.renewal_check_interval + self.f.renewal_check_deadline)
+                backlog[:] = self.pass_over(sorted(backlog), self.next_tick + self.f.renewal_check_deadline)  # the next tick's deadline
                 break
             _, c, v = heapq.heappop(backlog)
             if v != version[c]:
@@ -230,9 +233,10 @@ class FleetRun:
         one is counted as a visit and is due again when it enters the listing window (or is dropped when its status
         is one the check skips).  They take no time, so nothing happens between them.
 
-        Returns the entries due again by ``next_deadline`` (s), the deadline of the next tick on the grid, in
-        backlog order: they stay in the backlog, where that tick would put them (it takes every entry due by its
-        deadline); the others go back to the calendar.
+        Returns the entries due again by ``next_deadline`` (s), the deadline of the next grid point's tick as that
+        tick will compute it (the tick that runs next is that one or a later one), in backlog order: they stay in
+        the backlog, where that tick would put them (it takes every entry due by its deadline); the others go back
+        to the calendar.
         """
         status, version = self.status, self.version
         kept = []
