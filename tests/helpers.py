@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pandas as pd
 
 import notifsim
@@ -75,3 +77,17 @@ class Exploding(Workload):
     def process(self, hooks):
         yield hooks.timeout(self.after)
         raise RuntimeError(f"workload bug at {self.after:g} s")
+
+
+class Observer(Workload):
+    """A workload that records what it reads back during a run in ``seen`` (reset at each run), driven by a
+    ``random.Random(seed)`` of its own: run it on both engines and compare ``seen``."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.seen: list = []
+
+    def start(self) -> random.Random:
+        """A run begins: nothing seen yet, and the workload's own random numbers from the start."""
+        self.seen = []
+        return random.Random(self.seed)

@@ -12,10 +12,10 @@ table and everything read must be the reference engine's.
 from __future__ import annotations
 
 import math
-import random
 
 import pandas as pd
 import pytest
+from helpers import Observer
 
 import notifsim
 from notifsim import channels as ch
@@ -35,17 +35,12 @@ def _spec(channel: str, n: int) -> dict:
     return dict(type="Revocation", channel=channel, recipient="o@example.com", message=f"revoked {n}", certificate_id=f"mc-{n % 7}")
 
 
-class Fanouts(Workload):
+class Fanouts(Observer):
     """Creators of batches at random instants (and on the sampler's and ticks' whole seconds); each reads its rows
     back at once and again later, into ``seen``."""
 
-    def __init__(self, seed: int):
-        self.seed = seed
-        self.seen: list = []
-
     def process(self, hooks):
-        self.seen = []
-        r = random.Random(self.seed)
+        r = self.start()
         instants = sorted([*(r.uniform(0, 600) for _ in range(40)), *(float(r.randint(0, 600)) for _ in range(20)), 60.0, 60.0, 120.0])
         for n, at in enumerate(instants):
             if at > hooks.now:

@@ -20,6 +20,7 @@ import random
 
 import pandas as pd
 import pytest
+from helpers import Observer
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
@@ -496,19 +497,14 @@ def test_batched_equals_events_for_fleets_whose_rows_are_deferred(world):
     assert_same_run(world["scenario"], world["policy"], seed=world["seed"], horizon=world["horizon"], sample_interval=world["sample_interval"])
 
 
-class AlertCreators(Workload):
+class AlertCreators(Observer):
     """Creator processes that each create and send an expiry alert (``hooks.create_and_send``), then read the row
     back and ask the dedup lookup about its key and a neighbour's, as the renewal check does; a watcher reads the
     log of alerts that stopped suppressing.  Everything seen goes to ``seen`` (the batched engine defers alerts on
     channels of fixed latency and must show the same)."""
 
-    def __init__(self, seed: int):
-        self.seed = seed
-        self.seen: list = []
-
     def process(self, hooks):
-        self.seen = []
-        r = random.Random(self.seed)
+        r = self.start()
         hooks.process(self.watcher(hooks))
         for at in sorted([*(r.uniform(0, 900) for _ in range(30)), 60.0, 60.0, 120.0]):  # and instants on the tick grids
             if at > hooks.now:
