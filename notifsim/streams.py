@@ -132,16 +132,19 @@ def uniforms(salt: int, keys: np.ndarray) -> np.ndarray:
     return (mix64_many(np.uint64(salt) ^ keys.astype(np.uint64, copy=False)) >> _S11) * (1.0 / 9007199254740992.0)
 
 
+def _digest(text: str | None) -> bytes:
+    """The 8-byte blake2b digest a text is hashed by (``None`` has its own)."""
+    return _blake2b(b"\x00none" if text is None else text.encode(), digest_size=8).digest()
+
+
 def text_hash(text: str | None) -> int:
-    """A 64-bit hash of a string, identical in every process (``None`` has its own); ``stable_key(text)``."""
-    data = b"\x00none" if text is None else text.encode()
-    return int.from_bytes(_blake2b(data, digest_size=8).digest(), "little")
+    """A 64-bit hash of a string, identical in every process (``None`` has its own): its digest, little-endian."""
+    return int.from_bytes(_digest(text), "little")
 
 
 def text_hashes(texts: list[str | None]) -> np.ndarray:
     """:func:`text_hash` of every text, as a ``uint64`` array (the digests joined and read as little-endian words)."""
-    digests = [_blake2b(b"\x00none" if text is None else text.encode(), digest_size=8).digest() for text in texts]
-    return np.frombuffer(b"".join(digests), "<u8").astype(np.uint64)
+    return np.frombuffer(b"".join(map(_digest, texts)), "<u8").astype(np.uint64)
 
 
 def combine(*parts: int) -> int:
