@@ -19,6 +19,8 @@ def test_bench_quick_reports_consistent_figures():
     # the peer runs the same Poisson rate and failure probability: Send counts within 5 % of each other
     assert abs(figures["peer_sends"] - figures["sends"]) / figures["sends"] < 0.05
     assert 0 < figures["summary_ratio"] < 1
+    # end to end and the peer run in turns: with one run each, the one pair's ratio is the figure
+    assert figures["end_to_end_pairs"] == [figures["peer_s"] / figures["end_to_end_s"]]
 
 
 def test_fleet_against_the_baseline_runs_both_sides_on_the_same_world():
