@@ -384,6 +384,10 @@ class BatchedEngine(EventEngine):
         seq = items["seq"]
         if not len(seq):
             return
+        by_row = np.sort(seq)
+        if not (by_row[1:] == by_row[:-1]).any():  # distinct rows (the usual case): one round
+            self._apply_round(items, later)
+            return
         order = np.argsort(seq, kind="stable")
         sorted_seq = seq[order]
         new = np.ones(len(seq), bool)
@@ -399,9 +403,12 @@ class BatchedEngine(EventEngine):
         state = self.state
         kind, seq, t = it["kind"], it["seq"], it["t"]
         refused = t >= np.minimum(it["deadline"], it["cancel"])
-        recorded = (kind == SEND) | (kind == INSTANT)
-        if recorded.any():
-            r = slice(None) if recorded.all() else recorded  # every item a Send: the columns as they are
+        any_refused = bool(refused.any())
+        send = kind == SEND
+        every_send = bool(send.all())
+        recorded = send if every_send else send | (kind == INSTANT)
+        if every_send or recorded.any():
+            r = slice(None) if every_send or recorded.all() else recorded  # every item a Send: the columns as they are
             state.recorder.attempts_many(
                 seq[r],
                 it["start"][r],
@@ -420,12 +427,13 @@ class BatchedEngine(EventEngine):
             nxt = it["unplan_next"]
             if (nxt >= 0).any():
                 np.subtract.at(state.planned, nxt[nxt >= 0], 1)
-        nn = (kind == NO_NOTIFIER) & ~refused
-        if nn.any():
-            self._write_no_notifier_many(seq[nn], t[nn])
-        live = (kind == SEND) & ~refused
-        if live.any():
-            every = live.all()
+        if not every_send:
+            nn = (kind == NO_NOTIFIER) & ~refused
+            if nn.any():
+                self._write_no_notifier_many(seq[nn], t[nn])
+        live = send & ~refused if any_refused else send
+        every = every_send and not any_refused
+        if every or live.any():
             s = seq if every else seq[live]
             ok = state.write_ok_many(s, t if every else t[live])
             if ok.any():
@@ -448,7 +456,7 @@ class BatchedEngine(EventEngine):
                     continue
                 mine = chains == rid
                 chain.sends += int(recorded[mine].sum())
-                chain.hit = chain.hit or bool(refused[mine].any())
+                chain.hit = chain.hit or (any_refused and bool(refused[mine].any()))
                 if later:
                     chain.applied += int(mine.sum())
                     if chain.applied >= chain.total:  # the chain ends with its last item (rounds may apply it early)

@@ -311,10 +311,11 @@ class RunState:
 
     def write_ok_many(self, seqs: np.ndarray, now: np.ndarray) -> np.ndarray:
         """:meth:`write_ok` for distinct rows ``seqs``, each at its instant in ``now``."""
+        if not self.db.faulty:
+            self.writes[seqs] += 1
+            return np.ones(len(seqs), bool)
         n = self.writes[seqs]
         self.writes[seqs] = n + 1
-        if not self.db.faulty:
-            return np.ones(len(seqs), bool)
         return self.db.write_ok_many(now, mix64_many((self.keys[seqs] ^ np.uint64(_WRITE_SALT)) + n.astype(np.uint64)))
 
     def write(self, send: Send, ctx: Context, now: float) -> bool:

@@ -88,6 +88,10 @@ class AlertIndex:
         if self._watch[code] if code < len(self._watch) else self._watch_other:
             self._log.append(seq)
 
+    def logs(self, code: int) -> bool:
+        """Whether a row taking status ``code`` is logged."""
+        return bool(self._watch_codes[min(code, len(self._watch))])
+
     def took_many(self, seqs: np.ndarray, codes: np.ndarray) -> None:
         """Distinct alert rows ``seqs`` have just taken the statuses ``codes``."""
         if not len(seqs):

@@ -280,22 +280,36 @@ class NotificationService:
             return
         policy, table = self.policy, self.table
         ok = codes == NULL
-        if ok.any():
-            s, t = seqs[ok], now[ok]
-            if len(self._last_wait):
+        every_ok = bool(ok.all())
+        if every_ok or ok.any():
+            s, t = (seqs, now) if every_ok else (seqs[ok], now[ok])
+            if self._decorrelated:  # only decorrelated jitter remembers waits (else every entry stays NaN)
                 inside = s[s < len(self._last_wait)]
                 self._last_wait[inside] = _NAN
             if policy.success_clears_retry_fields:
                 table.update_many(s, SENT, sent_at=t, next_retry_at=_NAN, last_error=NULL)
             else:
                 table.update_many(s, SENT, sent_at=t)
-        bad = ~ok
-        if not bad.any():
+        if every_ok:
             return
-        seqs, retry, rc_before, codes, now, retry_after = seqs[bad], retry[bad], rc_before[bad], codes[bad], now[bad], retry_after[bad]
-        u = None if jitter_u is None else jitter_u[bad]
+        bad = ~ok
+        if bad.all():
+            u = jitter_u
+        else:
+            seqs, retry, rc_before, codes, now, retry_after = seqs[bad], retry[bad], rc_before[bad], codes[bad], now[bad], retry_after[bad]
+            u = None if jitter_u is None else jitter_u[bad]
         first = ~retry
-        armed = retry | policy.arm_first_failure
+        if not policy.arm_first_failure:
+            self._unarmed_failures(seqs, retry, rc_before, codes, now, retry_after, u)
+            return
+        self._armed_failures(seqs, first, rc_before, codes, now, retry_after, u)
+
+    def _unarmed_failures(
+        self, seqs: np.ndarray, retry: np.ndarray, rc_before: np.ndarray, codes: np.ndarray, now: np.ndarray, retry_after: np.ndarray, u: np.ndarray | None
+    ) -> None:
+        """Failed Sends (distinct rows) under a policy whose first failure does not arm the retry path."""
+        table, first = self.table, ~retry
+        armed = retry
         # unarmed first failures (certctl as built): failed with zero time, or dead when classified permanent
         if (~armed).any():
             s, c = seqs[~armed], codes[~armed]
@@ -308,16 +322,27 @@ class NotificationService:
         if not armed.any():
             return
         seqs, first, codes, now, retry_after = seqs[armed], first[armed], codes[armed], now[armed], retry_after[armed]
-        rc = np.where(first, table.retry_count[seqs], rc_before[armed])
-        u = None if u is None else u[armed]
-        perm = self._permanent_mask(codes)
-        exhausted = ~perm & (rc >= policy.max_attempts - 1)
-        dead = perm | exhausted
-        self.decisions["dead_permanent"] += int(perm.sum())
-        self.decisions["dead_exhausted"] += int(exhausted.sum())
-        if dead.any():
+        self._armed_failures(seqs, first, rc_before[armed], codes, now, retry_after, None if u is None else u[armed])
+
+    def _armed_failures(
+        self, seqs: np.ndarray, first: np.ndarray, rc_before: np.ndarray, codes: np.ndarray, now: np.ndarray, retry_after: np.ndarray, u: np.ndarray | None
+    ) -> None:
+        """Failed Sends (distinct rows) that go down the retry path: dead, or failed with a next try."""
+        policy, table = self.policy, self.table
+        rc = np.where(first, table.retry_count[seqs], rc_before)
+        exhausted = rc >= policy.max_attempts - 1
+        if self._classify:
+            perm = self._permanent_mask(codes)
+            exhausted &= ~perm
+            dead = perm | exhausted
+        else:
+            perm, dead = None, exhausted
+        self.decisions["dead_permanent"] += 0 if perm is None else int(perm.sum())
+        self.decisions["dead_exhausted"] += int(np.count_nonzero(exhausted))
+        any_dead = bool(dead.any())
+        if any_dead:
             s = seqs[dead]
-            if len(self._last_wait):
+            if self._decorrelated:
                 inside = s[s < len(self._last_wait)]
                 self._last_wait[inside] = _NAN
             f = first[dead]
@@ -325,25 +350,33 @@ class NotificationService:
                 table.update_many(s[f], DEAD, sent_at=ZERO_TIME, next_retry_at=_NAN, last_error=codes[dead][f])
             if (~f).any():
                 table.update_many(s[~f], DEAD, next_retry_at=_NAN, last_error=codes[dead][~f])
-        live = ~dead
-        if not live.any():
-            return
-        s, f = seqs[live], first[live]
-        self.decisions["retries_scheduled"] += int(live.sum())
+        if any_dead:
+            live = ~dead
+            if not live.any():
+                return
+            s, f, rc, codes, now, retry_after = seqs[live], first[live], rc[live], codes[live], now[live], retry_after[live]
+            u = None if u is None else u[live]
+        else:
+            s, f = seqs, first
+        self.decisions["retries_scheduled"] += len(s)
         previous = None
         if self._decorrelated:
             previous = np.full(len(s), _NAN)
             inside = s < len(self._last_wait)
             previous[inside] = self._last_wait[s[inside]]
-        wait = policy.delays(rc[live], None if u is None else u[live], previous, retry_after[live])
+        wait = policy.delays(rc, u, previous, retry_after)
         if self._decorrelated:
             self._remember_wait(s, wait)
-        nra = now[live] + wait
+        nra = now + wait
         new_rc = table.retry_count[s] + 1
+        every_first = bool(f.all())
+        if every_first:
+            table.update_many(s, FAILED, sent_at=ZERO_TIME, retry_count=new_rc, last_error=codes, next_retry_at=nra)
+            return
         if f.any():
-            table.update_many(s[f], FAILED, sent_at=ZERO_TIME, retry_count=new_rc[f], last_error=codes[live][f], next_retry_at=nra[f])
-        if (~f).any():
-            table.update_many(s[~f], None, retry_count=new_rc[~f], last_error=codes[live][~f], next_retry_at=nra[~f])
+            table.update_many(s[f], FAILED, sent_at=ZERO_TIME, retry_count=new_rc[f], last_error=codes[f], next_retry_at=nra[f])
+        r = ~f
+        table.update_many(s[r], None, retry_count=new_rc[r], last_error=codes[r], next_retry_at=nra[r])
 
     def _permanent_mask(self, codes: np.ndarray) -> np.ndarray:
         if not self._classify:

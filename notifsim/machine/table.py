@@ -446,9 +446,9 @@ class NotificationTable:
             getattr(self, name)[seqs] = value
         if status is not None:
             self.status[seqs] = status
+        new: np.ndarray | None = None  # each row's new status (None: every row takes ``code``)
         if isinstance(status, (int, np.integer)):  # every row takes the same status
             code = int(status)
-            new = np.full(len(seqs), code, self.status.dtype)
             self._count_slot(code)
             self._counts[code] += len(seqs)
             pending, failed = (seqs if code == PENDING else seqs[:0]), (seqs if code == FAILED else seqs[:0])
@@ -466,9 +466,9 @@ class NotificationTable:
             self._stranded += int(np.count_nonzero(stranded))
             if (~stranded).any():
                 self._retry.enter_many(nra[~stranded], failed[~stranded])
-        if self._alerts.watching:
+        if self._alerts.watching and (new is not None or self._alerts.logs(code)):  # a status not logged: nothing to do
             alert = self.type[seqs] == _ALERT
-            self._alerts.took_many(seqs[alert], new[alert])
+            self._alerts.took_many(seqs[alert], np.full(np.count_nonzero(alert), code, self.status.dtype) if new is None else new[alert])
 
     # -- listing ---------------------------------------------------------------------
 
