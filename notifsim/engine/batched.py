@@ -354,12 +354,13 @@ class BatchedEngine(EventEngine):
         items, later = lay_out(tl, seqs, rc, _PROCESS if loop == "process" else _RETRY, dl, chain_no, cancel, np.full(k, ctx.replica, np.int16))
         state.sends[seqs[tl.kind == SEND]] += 1
         self._plan(items, later)
-        rid = self._record(loop, index, seqs, ctx, items, later, np.ones(k, bool))
-        if not later.all():
+        rid = self._record(loop, index, seqs, ctx, items, later)
+        every, chain = bool(later.all()), self.chains[rid]
+        if not every:
             self._apply(subset(items, ~later), later=False)
-        if later.any():
-            self.blocks.append(key_sorted(subset(items, later)))
-        if self.chains[rid].total == 0:
+        if every or later.any():  # the chain's own items are the block (columns are not written once shared)
+            self.blocks.append(key_sorted(dict(chain.items)))
+        if chain.total == 0:
             self._finish(rid, now)
 
     def _plan(self, items: dict[str, np.ndarray], later: np.ndarray) -> None:
@@ -368,13 +369,12 @@ class BatchedEngine(EventEngine):
         if counted.any():
             np.add.at(self.state.planned, items["seq"][counted], 1)
 
-    def _record(self, loop: str | None, index: int, seqs: np.ndarray, ctx: Context, items: dict[str, np.ndarray], later: np.ndarray, rows: np.ndarray) -> int:
-        """A chain record for the items flagged in ``rows``; its number is written into their ``chain``."""
+    def _record(self, loop: str | None, index: int, seqs: np.ndarray, ctx: Context, items: dict[str, np.ndarray], later: np.ndarray) -> int:
+        """A chain record for ``items`` (its number written into their ``chain``), keeping those flagged ``later``."""
         rid = self._next_chain
         self._next_chain += 1
-        items["chain"][rows] = rid
-        mine = later & rows
-        self.chains[rid] = Chain(loop, index, seqs, ctx, subset(items, mine))
+        items["chain"][:] = rid
+        self.chains[rid] = Chain(loop, index, seqs, ctx, subset(items, later))
         return rid
 
     # -- applying effects ---------------------------------------------------------------------
@@ -449,12 +449,15 @@ class BatchedEngine(EventEngine):
                     u = np.where(error >= 0, uniforms(state.jitter_salt, it["key"][pick]), np.nan)
                 state.service.finish_many(s, it["loop"][pick] == _RETRY, it["rc"][pick], error, t[pick], it["retry_after"][pick], u)
         chains = it["chain"]
-        if (chains >= 0).any():
-            for rid in np.unique(chains[chains >= 0]).tolist():
+        own = chains >= 0
+        if own.any():
+            ids = chains[own]
+            one = bool((ids == ids[0]).all())  # often the items of one chain only
+            for rid in [int(ids[0])] if one else np.unique(ids).tolist():
                 chain = self.chains.get(rid)
                 if chain is None:
                     continue
-                mine = chains == rid
+                mine = own if one else chains == rid
                 chain.sends += int(recorded[mine].sum())
                 chain.hit = chain.hit or (any_refused and bool(refused[mine].any()))
                 if later:

@@ -183,8 +183,13 @@ def _evaluate(
 ) -> None:
     """The channel models' raw results (before timeouts and deadlines) for the flagged rows, at their starts."""
     texts = state.table.channels
-    for code in np.unique(ch[rows]).tolist():
-        mine = rows & (ch == code)
+    on = ch[rows]
+    if len(on) and (on == on[0]).all():  # one channel (the usual case): no unique, no masks
+        codes, one = [int(on[0])], True
+    else:
+        codes, one = np.unique(on).tolist(), False
+    for code in codes:
+        mine = rows if one else rows & (ch == code)
         model = state.channels[texts.text(code) or ""]
         r = model.send_many(start[mine], recipients[mine], key[mine], state.table)  # type: ignore[attr-defined]
         delivered[mine] = r.delivered

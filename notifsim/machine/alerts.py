@@ -56,7 +56,7 @@ class AlertIndex:
         if len(tagged):
             for i, certificate_id, message in zip(tagged.tolist(), _at(certificate_ids, tagged), _at(messages, tagged)):
                 self.add(first + i, certificate_id, message, int(channel[i]))
-        if self.watching:
+        if self.watching and self.logs(code):
             self.took_many(first + rows, np.full(len(rows), code))
 
     def rows(self, certificate_id: str, threshold: int, channel_code: int) -> list[int] | None:

@@ -338,7 +338,7 @@ class NotificationTable:
         self._generated.frombytes(seqs.tobytes())  # int64, as the array's "q": one copy, not int by int
         sl = slice(first, first + k)
         self.counter[sl] = np.arange(base + 1, base + k + 1, dtype=_INT)
-        self.id_ns[sl] = self.id_epoch_ns + np.round(np.asarray(now) * 1e9).astype(_INT)
+        self.id_ns[sl] = self.id_epoch_ns + np.rint(np.asarray(now) * 1e9).astype(_INT)  # rint: np.round's half to even
         self.status[sl] = PENDING
         self.type[sl] = type
         self.channel[sl] = channel
