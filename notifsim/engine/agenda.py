@@ -177,11 +177,11 @@ def key_sorted(items: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return subset(items, order)
 
 
-def prefix(block: dict[str, np.ndarray], key: tuple) -> int:
-    """How many items of a key-sorted block come before ``key``."""
+def prefix(block: dict[str, np.ndarray], key: tuple, start: int = 0) -> int:
+    """How many items of a key-sorted block, from position ``start`` on, come before ``key``."""
     t = block["t"]
     kt = key[0]
-    n = int(np.searchsorted(t, kt, side="left"))
+    n = start + int(np.searchsorted(t[start:], kt, side="left"))
     while n < len(t) and t[n] == kt and (kt, (1, 0, float(block["s_start"][n]), int(block["s_seq"][n]), int(block["s_att"][n]))) < key:
         n += 1
-    return n
+    return n - start

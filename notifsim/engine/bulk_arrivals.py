@@ -124,12 +124,11 @@ def create_arrivals(engine: BatchedEngine, key: tuple) -> list[dict[str, np.ndar
     if hi > lo:
         a["next"] = hi
         _create(engine, a, lo, hi)
-    later = a["later"]
-    if len(later["t"]) > a["later_taken"]:
-        view = subset(later, slice(a["later_taken"], None))
-        n = prefix(view, key)
+    later, done = a["later"], a["later_taken"]
+    if len(later["t"]) > done:
+        n = prefix(later, key, done)
         if n:
-            part = subset(view, slice(0, n))
+            part = subset(later, slice(done, done + n))
             a["later_taken"] += n
             seq = a["seq"]
             part["seq"] = seq[part["seq"]]

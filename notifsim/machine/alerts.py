@@ -57,7 +57,7 @@ class AlertIndex:
             for i, certificate_id, message in zip(tagged.tolist(), _at(certificate_ids, tagged), _at(messages, tagged)):
                 self.add(first + i, certificate_id, message, int(channel[i]))
         if self.watching and self.logs(code):
-            self.took_many(first + rows, np.full(len(rows), code))
+            self.took_many(first + rows, code)
 
     def rows(self, certificate_id: str, threshold: int, channel_code: int) -> list[int] | None:
         """Row numbers of the alert rows with this key (None: none)."""
@@ -92,11 +92,14 @@ class AlertIndex:
         """Whether a row taking status ``code`` is logged."""
         return bool(self._watch_codes[min(code, len(self._watch))])
 
-    def took_many(self, seqs: np.ndarray, codes: np.ndarray) -> None:
-        """Distinct alert rows ``seqs`` have just taken the statuses ``codes``."""
+    def took_many(self, seqs: np.ndarray, codes: np.ndarray | int) -> None:
+        """Distinct alert rows ``seqs`` have just taken the statuses ``codes`` (an int: one status for all)."""
         if not len(seqs):
             return
-        logged = seqs[self._watch_codes[np.minimum(codes, len(self._watch))]]
+        if isinstance(codes, int):
+            logged = seqs if self.logs(codes) else seqs[:0]
+        else:
+            logged = seqs[self._watch_codes[np.minimum(codes, len(self._watch))]]
         if len(logged):
             self._log.extend(logged.tolist())
 

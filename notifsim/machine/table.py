@@ -468,7 +468,7 @@ class NotificationTable:
                 self._retry.enter_many(nra[~stranded], failed[~stranded])
         if self._alerts.watching and (new is not None or self._alerts.logs(code)):  # a status not logged: nothing to do
             alert = self.type[seqs] == _ALERT
-            self._alerts.took_many(seqs[alert], np.full(np.count_nonzero(alert), code, self.status.dtype) if new is None else new[alert])
+            self._alerts.took_many(seqs[alert], code if new is None else new[alert])
 
     # -- listing ---------------------------------------------------------------------
 
