@@ -282,7 +282,7 @@ class NotificationService:
         ok = codes == NULL
         every_ok = bool(ok.all())
         if every_ok or ok.any():
-            s, t = (seqs, now) if every_ok else (seqs[ok], now[ok])
+            s, t = (seqs, now) if every_ok else (seqs[at := np.flatnonzero(ok)], now[at])
             if self._decorrelated:  # only decorrelated jitter remembers waits (else every entry stays NaN)
                 inside = s[s < len(self._last_wait)]
                 self._last_wait[inside] = _NAN
@@ -295,9 +295,10 @@ class NotificationService:
         bad = ~ok
         if bad.all():
             u = jitter_u
-        else:
-            seqs, retry, rc_before, codes, now, retry_after = seqs[bad], retry[bad], rc_before[bad], codes[bad], now[bad], retry_after[bad]
-            u = None if jitter_u is None else jitter_u[bad]
+        else:  # positions, not the mask: numpy indexes several arrays by positions faster
+            at = np.flatnonzero(bad)
+            seqs, retry, rc_before, codes, now, retry_after = seqs[at], retry[at], rc_before[at], codes[at], now[at], retry_after[at]
+            u = None if jitter_u is None else jitter_u[at]
         first = ~retry
         if not policy.arm_first_failure:
             self._unarmed_failures(seqs, retry, rc_before, codes, now, retry_after, u)
@@ -374,8 +375,9 @@ class NotificationService:
             table.update_many(s, FAILED, sent_at=ZERO_TIME, retry_count=new_rc, last_error=codes, next_retry_at=nra)
             return
         if f.any():
-            table.update_many(s[f], FAILED, sent_at=ZERO_TIME, retry_count=new_rc[f], last_error=codes[f], next_retry_at=nra[f])
-        r = ~f
+            a = np.flatnonzero(f)
+            table.update_many(s[a], FAILED, sent_at=ZERO_TIME, retry_count=new_rc[a], last_error=codes[a], next_retry_at=nra[a])
+        r = np.flatnonzero(~f)
         table.update_many(s[r], None, retry_count=new_rc[r], last_error=codes[r], next_retry_at=nra[r])
 
     def _permanent_mask(self, codes: np.ndarray) -> np.ndarray:
