@@ -437,10 +437,8 @@ class NotificationTable:
         if not len(seqs):
             return
         old = self.status[seqs]
-        if self._stranded:  # else no failed row has next_retry_at NULL (the count is exact)
-            was_failed = old == FAILED
-            if was_failed.any():
-                self._stranded -= int(np.count_nonzero(np.isnan(self.next_retry_at[seqs[was_failed]])))
+        if self._stranded and (was_failed := old == FAILED).any():  # (no stranded row: no failed row has it NULL)
+            self._stranded -= int(np.count_nonzero(np.isnan(self.next_retry_at[seqs[was_failed]])))
         gone = np.bincount(old)
         self._counts[: len(gone)] -= gone
         for name, value in changes.items():
@@ -464,12 +462,11 @@ class NotificationTable:
         if len(failed):
             nra = self.next_retry_at[failed]
             stranded = np.isnan(nra)
-            if not stranded.any():
-                self._retry.enter_many(nra, failed)
-            else:
+            if stranded.any():
                 self._stranded += int(np.count_nonzero(stranded))
-                if not stranded.all():
-                    self._retry.enter_many(nra[~stranded], failed[~stranded])
+                nra, failed = nra[~stranded], failed[~stranded]
+            if len(failed):
+                self._retry.enter_many(nra, failed)
         if self._alerts.watching and (new is not None or self._alerts.logs(code)):  # a status not logged: nothing to do
             alert = self.type[seqs] == _ALERT
             self._alerts.took_many(seqs[alert], code if new is None else new[alert])
