@@ -53,6 +53,14 @@ def prepare_arrivals(engine: BatchedEngine, run: ArrivalRun) -> None:
         return
     cols = run.columns_of(chosen)
     arrival = cols["arrival"]
+    # these rows are all created by the horizon, most sent at least once: room for them now, rather than by
+    # doublings as the run grows (each copying every column so far)
+    k = len(arrival)
+    if table.n + k > table._cap:
+        table._grow(table.n + k)
+    state._reserve(table.n + k)
+    state.recorder.rows.reserve(k)
+    state.recorder.sends.reserve(k)
     t = times[arrival]
     type_codes = np.array(table.types.codes(cols["types"]), np.int16)[cols["type"]]
     channel_codes = np.array(table.channels.codes(cols["channels"]), np.int16)[cols["channel"]]
