@@ -47,14 +47,20 @@ P_FAIL = 0.2
 LATENCY_S = 0.05
 
 
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """(wall seconds, result) of one call of ``fn()``, begun after a garbage collection."""
+    gc.collect()
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
 def best_of(repeat: int, fn: Callable[..., Any], *args: Any) -> tuple[float, Any]:
     """(best wall seconds, last result) of ``repeat`` calls of ``fn(*args)``."""
     best, out = float("inf"), None
     for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        out = fn(*args)
-        best = min(best, time.perf_counter() - t0)
+        seconds, out = timed(lambda: fn(*args))
+        best = min(best, seconds)
     return best, out
 
 
@@ -65,16 +71,10 @@ def best_in_turns(repeat: int, a: Callable[[], Any], b: Callable[[], Any]) -> tu
     pairs: list[float] = []
     out_a = out_b = None
     for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        out_a = a()
-        t1 = time.perf_counter()
-        gc.collect()
-        t2 = time.perf_counter()
-        out_b = b()
-        t3 = time.perf_counter()
-        best_a, best_b = min(best_a, t1 - t0), min(best_b, t3 - t2)
-        pairs.append((t3 - t2) / (t1 - t0))
+        seconds_a, out_a = timed(a)
+        seconds_b, out_b = timed(b)
+        best_a, best_b = min(best_a, seconds_a), min(best_b, seconds_b)
+        pairs.append(seconds_b / seconds_a)
     return best_a, best_b, pairs, out_a, out_b
 
 

@@ -355,10 +355,10 @@ class BatchedEngine(EventEngine):
         state.sends[seqs[tl.kind == SEND]] += 1
         self._plan(items, later)
         rid = self._record(loop, index, seqs, ctx, items, later)
-        every, chain = bool(later.all()), self.chains[rid]
-        if not every:
+        chain = self.chains[rid]
+        if not later.all():
             self._apply(subset(items, ~later), later=False)
-        if every or later.any():  # the chain's own items are the block (columns are not written once shared)
+        if later.any():  # the chain's own items are the block (columns are not written once shared)
             self.blocks.append(key_sorted(dict(chain.items)))
         if chain.total == 0:
             self._finish(rid, now)

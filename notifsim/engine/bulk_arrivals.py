@@ -56,8 +56,7 @@ def prepare_arrivals(engine: BatchedEngine, run: ArrivalRun) -> None:
     # these rows are all created by the horizon, most sent at least once: room for them now, rather than by
     # doublings as the run grows (each copying every column so far)
     k = len(arrival)
-    if table.n + k > table._cap:
-        table._grow(table.n + k)
+    table.reserve(table.n + k)
     state._reserve(table.n + k)
     state.recorder.rows.reserve(k)
     state.recorder.sends.reserve(k)

@@ -238,11 +238,12 @@ class Deferred:
         if int(seqs[0]) != first:  # pragma: no cover - a row was created without materializing these first
             raise RuntimeError("deferred rows were overtaken by another creation")
         if self.written:  # the no-notifier writes, at their creation (each the row's first; nothing else reads them)
-            sent = np.ones(len(seqs), bool)
-            sent[self.written] = False
-            state.write_ok_many(seqs[~sent], now[~sent])  # the database does not fail: counts the write
-            state.service.finish_no_notifier_many(seqs[~sent], now[~sent])
-            seqs, now, deadlines, returns = seqs[sent], now[sent], deadlines[sent], returns[sent]
+            written = np.array(self.written)
+            state.write_ok_many(seqs[written], now[written])  # the database does not fail: counts the write
+            state.service.finish_no_notifier_many(seqs[written], now[written])
+            sends = np.ones(len(seqs), bool)
+            sends[written] = False
+            seqs, now, deadlines, returns = seqs[sends], now[sends], deadlines[sends], returns[sends]
         if len(seqs):
             self._send(seqs, now, deadlines, returns, key)
         if self.samples:

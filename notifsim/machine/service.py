@@ -299,31 +299,28 @@ class NotificationService:
             at = np.flatnonzero(bad)
             seqs, retry, rc_before, codes, now, retry_after = seqs[at], retry[at], rc_before[at], codes[at], now[at], retry_after[at]
             u = None if jitter_u is None else jitter_u[at]
-        first = ~retry
         if not policy.arm_first_failure:
             self._unarmed_failures(seqs, retry, rc_before, codes, now, retry_after, u)
             return
-        self._armed_failures(seqs, first, rc_before, codes, now, retry_after, u)
+        self._armed_failures(seqs, ~retry, rc_before, codes, now, retry_after, u)
 
     def _unarmed_failures(
         self, seqs: np.ndarray, retry: np.ndarray, rc_before: np.ndarray, codes: np.ndarray, now: np.ndarray, retry_after: np.ndarray, u: np.ndarray | None
     ) -> None:
-        """Failed Sends (distinct rows) under a policy whose first failure does not arm the retry path."""
-        table, first = self.table, ~retry
-        armed = retry
-        # unarmed first failures (certctl as built): failed with zero time, or dead when classified permanent
-        if (~armed).any():
-            s, c = seqs[~armed], codes[~armed]
+        """Failed Sends (distinct rows) under a policy whose first failure does not arm the retry path: a first
+        failure (certctl as built) is failed with zero time, or dead when classified permanent; a retry's failure
+        goes down the retry path."""
+        first = ~retry
+        if first.any():
+            s, c = seqs[first], codes[first]
             perm = self._permanent_mask(c)
             if perm.any():
                 self.decisions["dead_permanent"] += int(perm.sum())
-                table.update_many(s[perm], DEAD, sent_at=ZERO_TIME, next_retry_at=_NAN, last_error=c[perm])
+                self.table.update_many(s[perm], DEAD, sent_at=ZERO_TIME, next_retry_at=_NAN, last_error=c[perm])
             if (~perm).any():
-                table.update_many(s[~perm], FAILED, sent_at=ZERO_TIME)
-        if not armed.any():
-            return
-        seqs, first, codes, now, retry_after = seqs[armed], first[armed], codes[armed], now[armed], retry_after[armed]
-        self._armed_failures(seqs, first, rc_before[armed], codes, now, retry_after, None if u is None else u[armed])
+                self.table.update_many(s[~perm], FAILED, sent_at=ZERO_TIME)
+        if retry.any():
+            self._armed_failures(seqs[retry], first[retry], rc_before[retry], codes[retry], now[retry], retry_after[retry], None if u is None else u[retry])
 
     def _armed_failures(
         self, seqs: np.ndarray, first: np.ndarray, rc_before: np.ndarray, codes: np.ndarray, now: np.ndarray, retry_after: np.ndarray, u: np.ndarray | None

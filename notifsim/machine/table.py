@@ -103,7 +103,7 @@ class NotificationTable:
         self.messages = TextColumn()
         self.n = 0
         self._cap = 0
-        self._grow(capacity)
+        self.reserve(max(capacity, 1))
         self._given: dict[str, int] = {}  # ids given explicitly -> seq
         self._given_text: dict[int, str] = {}
         self._generated = array("q")  # n-1 -> seq of the row with the n-th generated id (8 bytes a row)
@@ -115,7 +115,10 @@ class NotificationTable:
 
     # -- storage -------------------------------------------------------------
 
-    def _grow(self, need: int) -> None:
+    def reserve(self, need: int) -> None:
+        """Room for ``need`` rows in all: the columns grow (at least twofold, each copied) when they have less."""
+        if need <= self._cap:
+            return
         cap = max(need, 2 * self._cap, 1024)
         n = self.n
         for name, dtype in _NUMERIC.items():
@@ -254,7 +257,7 @@ class NotificationTable:
         """:meth:`create` of a row with a generated id; returns its row number (the one-row path of a run)."""
         seq = self.n
         if seq >= self._cap:
-            self._grow(seq + 1)
+            self.reserve(seq + 1)
         generated = self._generated
         generated.append(seq)
         self.counter[seq] = len(generated)
@@ -275,8 +278,7 @@ class NotificationTable:
         self, *, id, type, certificate_id, channel, recipient, message, status, retry_count, next_retry_at, last_error, error, created_at, sent_at
     ) -> int:
         seq = self.n
-        if seq >= self._cap:
-            self._grow(seq + 1)
+        self.reserve(seq + 1)
         if id is None:
             self._generated.append(seq)
             self.counter[seq] = len(self._generated)
@@ -331,8 +333,7 @@ class NotificationTable:
         no body carries a ``[threshold:N]`` tag, so none is searched for one)."""
         k = len(now)
         first = self.n
-        if first + k > self._cap:
-            self._grow(first + k)
+        self.reserve(first + k)
         seqs = np.arange(first, first + k, dtype=_INT)
         base = len(self._generated)
         self._generated.frombytes(seqs.tobytes())  # int64, as the array's "q": one copy, not int by int
